@@ -1,0 +1,3 @@
+fn main() {
+    println!("passkeys {}", passkeys_core::version());
+}

@@ -1,0 +1,1 @@
+//! The sandbox: a local ZITADEL-compatible issuer.
