@@ -1,5 +1,32 @@
-//! Core of Passkey Enroll. See docs/architecture.md.
+//! Core of Passkey Enroll: everything the CLI (`passkeys`) and the desktop app do, with no
+//! Tauri dependency. See docs/architecture.md.
+//!
+//! - [`oidc`]: sign-in (OAuth 2.0 authorization code + PKCE S256, RFC 8252 loopback redirect,
+//!   OIDC discovery and ID token validation).
+//! - [`tokens`]: token storage (OS keychain, 0600 file, memory) and [`session`]: refresh with
+//!   rotation, one refresh at a time across processes.
+//! - [`zitadel`]: the ZITADEL Auth API v1 client.
+//! - [`webauthn`]: the WebAuthn client layer (options, rpId rule, clientDataJSON, credential JSON).
+//! - [`authenticator`]: the authenticator seam and the software authenticator.
+//! - [`enroll`]: the enrollment flow that ties them together.
 #![forbid(unsafe_code)]
+
+pub mod authenticator;
+pub mod b64;
+pub mod browser;
+pub mod config;
+pub mod enroll;
+pub mod error;
+pub mod loopback;
+pub mod oidc;
+pub mod secret;
+pub mod session;
+pub mod tokens;
+pub mod webauthn;
+pub mod zitadel;
+
+pub use error::{Error, Result};
+pub use secret::Secret;
 
 /// The crate version, shown by the CLI and the app.
 pub fn version() -> &'static str {

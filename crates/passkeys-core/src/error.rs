@@ -1,0 +1,172 @@
+//! The core's error type.
+//!
+//! Every variant says what went wrong and what the person can do about it, and has a stable
+//! machine-readable [`Error::code`] that the CLI (`--json`) and the desktop app switch on.
+//! No variant ever carries a token, code or PIN.
+
+use crate::authenticator::AuthenticatorError;
+use crate::webauthn::OptionsError;
+use crate::zitadel::ApiError;
+
+/// Result alias for the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in sign-in, the ZITADEL API, or enrollment.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The issuer URL is not usable.
+    #[error("the issuer URL {url:?} is not valid: {reason}. Use the instance URL, e.g. https://my-instance.zitadel.cloud")]
+    InvalidIssuer {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A non-HTTPS URL for a host that is not loopback.
+    #[error("refusing {url}: HTTPS is required (plain http is allowed only for loopback hosts such as localhost and 127.0.0.1)")]
+    InsecureUrl {
+        /// The refused URL.
+        url: String,
+    },
+    /// OIDC discovery failed.
+    #[error("could not read the OpenID configuration of {issuer}: {reason}. Check the issuer URL and your network")]
+    Discovery {
+        /// The issuer URL.
+        issuer: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// No client id was configured.
+    #[error("no client id: pass --client-id, set PASSKEYS_CLIENT_ID, or put client_id in the config file. Create a Native app in ZITADEL (auth method none, redirect http://127.0.0.1/callback) to get one")]
+    MissingClientId,
+    /// No issuer was configured.
+    #[error("no issuer: pass --issuer, set PASSKEYS_ISSUER, or put issuer in the config file")]
+    MissingIssuer,
+    /// The browser sign-in did not finish in time.
+    #[error("sign-in timed out after {seconds} s without a reply from the browser. Run the command again and finish signing in within that time")]
+    SignInTimedOut {
+        /// The timeout in seconds.
+        seconds: u64,
+    },
+    /// The authorization server answered the redirect with an error (RFC 6749 §4.1.2.1).
+    #[error("sign-in was refused by the server: {error}{}. {hint}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    AuthorizationFailed {
+        /// The OAuth error code.
+        error: String,
+        /// The server's description, if any.
+        description: Option<String>,
+        /// What to do.
+        hint: &'static str,
+    },
+    /// Exchanging the authorization code or refreshing failed.
+    #[error("the token request failed: {0}")]
+    TokenRequest(String),
+    /// The ID token failed validation (signature, issuer, audience, expiry or nonce).
+    #[error("the ID token from the server is not valid ({0}); sign-in was stopped. Check that the issuer URL is right")]
+    InvalidIdToken(String),
+    /// There is no stored session.
+    #[error("you are not signed in: run `passkeys login` first")]
+    NotSignedIn,
+    /// The stored session can no longer be used.
+    #[error("your session has expired or was revoked: run `passkeys login` again")]
+    SessionExpired,
+    /// The OS keychain failed.
+    #[error("the OS keychain could not be used ({0}). On machines without a keychain, use --token-store file")]
+    Keychain(String),
+    /// Reading or writing a local file failed.
+    #[error("could not use {path}: {source}")]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A local file holds data this version cannot read.
+    #[error("{path} is damaged or from another version ({reason}); remove it and try again")]
+    CorruptFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The network request failed before ZITADEL answered.
+    #[error("could not reach {url}: {reason}. Check your network and the issuer URL")]
+    Network {
+        /// The URL.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// ZITADEL answered with an error.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The server's passkey creation options are unusable.
+    #[error(transparent)]
+    Options(#[from] OptionsError),
+    /// The authenticator failed.
+    #[error(transparent)]
+    Authenticator(#[from] AuthenticatorError),
+    /// The token name is not acceptable.
+    #[error("invalid passkey name: {0}")]
+    InvalidName(String),
+    /// A passkey was created on the authenticator but ZITADEL did not register it.
+    #[error("the passkey was created on the authenticator but ZITADEL did not register it: {source}. {cleanup}")]
+    NotRegistered {
+        /// Credential id (base64url) of the unregistered credential.
+        credential_id: String,
+        /// What the person can do about the credential left on the authenticator.
+        cleanup: String,
+        /// Why registration failed.
+        #[source]
+        source: Box<Error>,
+    },
+    /// Opening the browser failed.
+    #[error("could not open a browser ({0}); open the URL printed above yourself")]
+    Browser(String),
+    /// Configuration is invalid.
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// The operation was cancelled.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl Error {
+    /// A stable, machine-readable code for this error (used by `--json` and the app).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidIssuer { .. } => "invalid_issuer",
+            Error::InsecureUrl { .. } => "insecure_url",
+            Error::Discovery { .. } => "discovery_failed",
+            Error::MissingClientId => "missing_client_id",
+            Error::MissingIssuer => "missing_issuer",
+            Error::SignInTimedOut { .. } => "sign_in_timed_out",
+            Error::AuthorizationFailed { .. } => "authorization_failed",
+            Error::TokenRequest(_) => "token_request_failed",
+            Error::InvalidIdToken(_) => "invalid_id_token",
+            Error::NotSignedIn => "not_signed_in",
+            Error::SessionExpired => "session_expired",
+            Error::Keychain(_) => "keychain_error",
+            Error::File { .. } => "file_error",
+            Error::CorruptFile { .. } => "corrupt_file",
+            Error::Network { .. } => "network_error",
+            Error::Api(e) => e.kind.code(),
+            Error::Options(_) => "invalid_creation_options",
+            Error::Authenticator(e) => e.code(),
+            Error::InvalidName(_) => "invalid_name",
+            Error::NotRegistered { .. } => "not_registered",
+            Error::Browser(_) => "browser_failed",
+            Error::Config(_) => "config_error",
+            Error::Cancelled => "cancelled",
+        }
+    }
+
+    pub(crate) fn file(path: impl Into<std::path::PathBuf>, source: std::io::Error) -> Self {
+        Error::File {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! A signed-in session: tokens from the store, refreshed when they expire or after a 401.
+//!
+//! ZITADEL rotates refresh tokens: after a refresh the old refresh token (and the old access
+//! token) are dead. So a refresh is done under an exclusive file lock shared by every process
+//! of this user ([`SessionLock`]), re-reading the store first (another process may have
+//! refreshed already), and the new tokens are saved before they are used.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::browser::Browser;
+use crate::error::{Error, Result};
+use crate::oidc::{Oidc, SignedIn};
+use crate::secret::Secret;
+use crate::tokens::{store_key, SessionLock, TokenSet, TokenStore};
+use crate::zitadel::{AccessTokenSource, ZitadelClient};
+
+/// Seconds before expiry at which an access token is treated as expired.
+pub const EXPIRY_SKEW_SECS: i64 = 30;
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A signed-in session for one issuer and client id.
+pub struct Session {
+    oidc: Oidc,
+    store: Arc<dyn TokenStore>,
+    key: String,
+    current: tokio::sync::Mutex<TokenSet>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("oidc", &self.oidc)
+            .field("store", &self.store.describe())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What logout did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LogoutReport {
+    /// True when there was a stored session.
+    pub was_signed_in: bool,
+    /// True when the server confirmed the revocation.
+    pub revoked: bool,
+    /// Why revocation failed, if it did (the local tokens are forgotten anyway).
+    pub revoke_error: Option<String>,
+}
+
+impl Session {
+    /// Signs in through the browser and stores the tokens.
+    pub async fn login(
+        oidc: Oidc,
+        store: Arc<dyn TokenStore>,
+        browser: &dyn Browser,
+        timeout: Duration,
+        show_url: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<(Arc<Session>, SignedIn)> {
+        let (tokens, who) = oidc.sign_in(browser, timeout, show_url).await?;
+        let key = store_key(&oidc.issuer().as_str, oidc.client_id());
+        store.save(&key, &tokens)?;
+        Ok((
+            Arc::new(Session {
+                oidc,
+                store,
+                key,
+                current: tokio::sync::Mutex::new(tokens),
+            }),
+            who,
+        ))
+    }
+
+    /// Resumes the stored session.
+    ///
+    /// # Errors
+    /// [`Error::NotSignedIn`] when nothing is stored.
+    pub fn resume(oidc: Oidc, store: Arc<dyn TokenStore>) -> Result<Arc<Session>> {
+        let key = store_key(&oidc.issuer().as_str, oidc.client_id());
+        let tokens = store.load(&key)?.ok_or(Error::NotSignedIn)?;
+        Ok(Arc::new(Session {
+            oidc,
+            store,
+            key,
+            current: tokio::sync::Mutex::new(tokens),
+        }))
+    }
+
+    /// Forgets the stored tokens of `oidc`'s issuer and client id, revoking them first.
+    pub async fn logout(oidc: &Oidc, store: &dyn TokenStore) -> Result<LogoutReport> {
+        let key = store_key(&oidc.issuer().as_str, oidc.client_id());
+        let Some(tokens) = store.load(&key)? else {
+            return Ok(LogoutReport {
+                was_signed_in: false,
+                revoked: false,
+                revoke_error: None,
+            });
+        };
+        let revoke = oidc.revoke(&tokens).await;
+        store.delete(&key)?;
+        Ok(LogoutReport {
+            was_signed_in: true,
+            revoked: revoke.is_ok(),
+            revoke_error: revoke.err().map(|e| e.to_string()),
+        })
+    }
+
+    /// A ZITADEL API client using this session.
+    pub fn zitadel(self: &Arc<Self>, http: reqwest::Client) -> ZitadelClient {
+        ZitadelClient::new(self.oidc.issuer().url.clone(), http, self.clone())
+    }
+
+    /// The provider.
+    pub fn oidc(&self) -> &Oidc {
+        &self.oidc
+    }
+
+    async fn refresh_from(&self, stale: &Secret) -> Result<Secret> {
+        let mut current = self.current.lock().await;
+        if current.access_token != *stale && !current.is_expired(now(), EXPIRY_SKEW_SECS) {
+            return Ok(current.access_token.clone());
+        }
+        let key = self.key.clone();
+        let _lock = tokio::task::spawn_blocking(move || SessionLock::acquire(&key))
+            .await
+            .map_err(|_| Error::Cancelled)??;
+        // Another process may have refreshed while we waited for the lock.
+        let stored = self.store.load(&self.key)?.ok_or(Error::SessionExpired)?;
+        if stored.access_token != *stale && !stored.is_expired(now(), EXPIRY_SKEW_SECS) {
+            tracing::debug!("using tokens refreshed by another process");
+            *current = stored;
+            return Ok(current.access_token.clone());
+        }
+        let refresh_token = stored.refresh_token.clone().ok_or(Error::SessionExpired)?;
+        tracing::debug!("refreshing the access token");
+        match self.oidc.refresh(&refresh_token).await {
+            Ok(fresh) => {
+                self.store.save(&self.key, &fresh).map_err(|e| {
+                    tracing::error!("the refreshed tokens could not be saved: {e}");
+                    e
+                })?;
+                *current = fresh;
+                Ok(current.access_token.clone())
+            }
+            Err(Error::SessionExpired) => {
+                // The refresh token is dead (revoked, expired or reused): forget it cleanly.
+                self.store.delete(&self.key)?;
+                Err(Error::SessionExpired)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[async_trait]
+impl AccessTokenSource for Session {
+    async fn access_token(&self) -> Result<Secret> {
+        let current = self.current.lock().await.clone();
+        if current.is_expired(now(), EXPIRY_SKEW_SECS) {
+            return self.refresh_from(&current.access_token).await;
+        }
+        Ok(current.access_token)
+    }
+
+    async fn refresh_after_unauthorized(&self, rejected: &Secret) -> Result<Secret> {
+        self.refresh_from(rejected).await
+    }
+}
