@@ -1,1 +1,293 @@
-//! The sandbox: a local ZITADEL-compatible issuer.
+//! The sandbox: a local ZITADEL-compatible issuer used by the demo and by tests.
+//!
+//! It serves, on `http://localhost:PORT`, the subset of ZITADEL described in
+//! `shared/docs/zitadel-contract.md`:
+//!
+//! * OIDC (contract §6, §8.1 O1–O6): discovery, authorization code + PKCE (S256) with a real HTML
+//!   sign-in page, token endpoint (code and refresh-token grants with rotation), userinfo,
+//!   revocation, end-session and the JWKS;
+//! * the Auth API v1 passwordless endpoints (contract §1, §8.1 A1–A8) with ZITADEL's JSON shapes
+//!   (§1.1, §2), its verification rules (§3, checked with `webauthn-rs-core`) and its error bodies
+//!   and status codes (§4).
+//!
+//! There is a single user, [`DEMO_USERNAME`] / [`DEMO_PASSWORD`]. Tests drive and observe the
+//! sandbox through an [`Inspector`]; [`browser::complete_login`] plays the person in the browser.
+
+mod api;
+pub mod browser;
+mod keys;
+mod oidc;
+mod pages;
+mod state;
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use state::{Fault, PasskeyInfo, PasskeyState};
+
+/// Login name of the sandbox's only user, shown as a hint on the sign-in page.
+pub const DEMO_USERNAME: &str = "demo";
+/// Password of the sandbox's only user, shown as a hint on the sign-in page.
+pub const DEMO_PASSWORD: &str = "demo";
+/// The ZITADEL user id of the demo user (the `sub` claim; contract §8.3 GetMyUser).
+pub const DEMO_USER_ID: &str = "218662596918640897";
+/// The organisation (resource owner) id of the demo user.
+pub const DEMO_ORG_ID: &str = "218662596918640001";
+/// The reserved scope that puts the ZITADEL project into the token audience (contract §6.6).
+/// Auth API calls with a token granted without it answer 401 `AUTH-7fs1e`.
+pub const ZITADEL_AUD_SCOPE: &str = "urn:zitadel:iam:org:project:id:zitadel:aud";
+
+/// Configuration of a [`Sandbox`].
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// TCP port on 127.0.0.1 (and, best effort, on ::1). `0` picks an ephemeral port.
+    pub port: u16,
+    /// The one registered client (a ZITADEL *native* app, auth method `none`, contract §6.3).
+    pub client_id: String,
+    /// Lifetime of access tokens and ID tokens (ZITADEL default 12 h, contract §6.4).
+    pub access_token_ttl: Duration,
+    /// Registered redirect paths. Any loopback host and port is accepted with one of these paths
+    /// and no query (contract §6.3, case C09). Default: `["/callback"]`.
+    pub redirect_paths: Vec<String>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            port: 0,
+            client_id: "passkeys-cli@sandbox".to_string(),
+            access_token_ttl: Duration::from_secs(12 * 60 * 60),
+            redirect_paths: vec!["/callback".to_string()],
+        }
+    }
+}
+
+/// Errors from [`Sandbox::start`].
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// The listening socket could not be bound.
+    #[error("cannot bind 127.0.0.1:{port}: {source}")]
+    Bind {
+        /// The requested port.
+        port: u16,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The ID-token signing key could not be created.
+    #[error("cannot create the signing key: {0}")]
+    Key(String),
+    /// Any other start-up failure.
+    #[error("sandbox start-up failed: {0}")]
+    Other(String),
+}
+
+/// A running sandbox issuer. Dropping it stops the server too; [`Sandbox::shutdown`] also waits
+/// for it to finish.
+pub struct Sandbox {
+    issuer: url::Url,
+    client_id: String,
+    shared: Arc<state::Shared>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Sandbox {
+    /// Binds `127.0.0.1:port` (plus `[::1]:port` when available, since `localhost` may resolve
+    /// to either), generates a fresh RSA-2048 signing key and spawns the axum server on the
+    /// current tokio runtime.
+    pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+        let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, config.port)))
+            .await
+            .map_err(|source| SandboxError::Bind {
+                port: config.port,
+                source,
+            })?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| SandboxError::Other(e.to_string()))?
+            .port();
+        // Best effort: browsers try ::1 first for "localhost".
+        let listener6 = TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port)))
+            .await
+            .ok();
+
+        let issuer_str = format!("http://localhost:{port}");
+        let issuer =
+            url::Url::parse(&issuer_str).map_err(|e| SandboxError::Other(e.to_string()))?;
+        let signing_key = tokio::task::spawn_blocking(keys::SigningKey::generate)
+            .await
+            .map_err(|e| SandboxError::Key(e.to_string()))?
+            .map_err(SandboxError::Key)?;
+
+        let shared = Arc::new(state::Shared::new(
+            issuer_str,
+            config.client_id.clone(),
+            config.access_token_ttl,
+            config.redirect_paths.clone(),
+            signing_key,
+        ));
+        let app = router(shared.clone());
+        let (stop, stop_rx) = watch::channel(false);
+
+        let mut tasks = vec![spawn_server(listener, app.clone(), stop_rx.clone())];
+        if let Some(l6) = listener6 {
+            tasks.push(spawn_server(l6, app, stop_rx));
+        }
+        tracing::info!(%issuer, client_id = %config.client_id, "sandbox issuer started");
+        Ok(Sandbox {
+            issuer,
+            client_id: config.client_id,
+            shared,
+            stop,
+            tasks,
+        })
+    }
+
+    /// The issuer URL, `http://localhost:PORT` (the host is `localhost`, not an IP address,
+    /// because a WebAuthn RP ID must be a domain). The discovery document's `issuer` is the same
+    /// string without a trailing slash.
+    pub fn issuer(&self) -> url::Url {
+        self.issuer.clone()
+    }
+
+    /// The registered client id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// A cheap, cloneable handle to look into and steer the sandbox's state (for tests).
+    pub fn inspect(&self) -> Inspector {
+        Inspector {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Stops accepting connections and waits (at most 5 s) for the server tasks to finish.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        for task in std::mem::take(&mut self.tasks) {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(5), task)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+        tracing::info!("sandbox issuer stopped");
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("issuer", &self.issuer.as_str())
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn spawn_server(
+    listener: TcpListener,
+    app: Router,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let result = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "sandbox server ended with an error");
+        }
+    })
+}
+
+fn router(shared: Arc<state::Shared>) -> Router {
+    oidc::routes()
+        .merge(api::routes())
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .with_state(shared)
+}
+
+/// A cloneable handle for tests: observe passkeys, token-endpoint traffic and verify requests,
+/// expire tokens and inject faults. All methods are cheap and synchronous.
+#[derive(Clone)]
+pub struct Inspector {
+    shared: Arc<state::Shared>,
+}
+
+impl std::fmt::Debug for Inspector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inspector").finish_non_exhaustive()
+    }
+}
+
+impl Inspector {
+    /// All passkeys of the demo user, pending (not yet verified) ones included, in creation
+    /// order. Unlike `ListMyPasswordless` (contract §1.4), this shows pending entries.
+    pub fn passkeys(&self) -> Vec<PasskeyInfo> {
+        self.shared.with(|s| s.passkey_infos())
+    }
+
+    /// Number of requests to the token endpoint with `grant_type` equal to `grant_type`
+    /// (e.g. `"authorization_code"`, `"refresh_token"`), successful or not.
+    pub fn token_calls(&self, grant_type: &str) -> usize {
+        self.shared
+            .with(|s| s.token_calls.get(grant_type).copied().unwrap_or(0))
+    }
+
+    /// Token-endpoint request counts keyed by `grant_type` (missing grant type: `""`).
+    pub fn token_calls_by_grant(&self) -> BTreeMap<String, usize> {
+        self.shared.with(|s| s.token_calls.clone())
+    }
+
+    /// Makes every access token issued so far expired, so clients must refresh. Refresh tokens
+    /// stay valid.
+    pub fn expire_access_tokens(&self) {
+        self.shared.with(|s| s.expire_access_tokens());
+    }
+
+    /// Injects a fault. `VerifyRejected`, `ServerError` and `Unauthorized` are one-shot (the next
+    /// matching request consumes them); `WrongDiscoveryIssuer` lasts until [`Self::clear_faults`].
+    pub fn set_fault(&self, fault: Fault) {
+        self.shared.with(|s| s.faults.push(fault));
+    }
+
+    /// Removes every injected fault.
+    pub fn clear_faults(&self) {
+        self.shared.with(|s| s.faults.clear());
+    }
+
+    /// The raw body (as received, lossily UTF-8 decoded) of the last
+    /// `POST /auth/v1/users/me/passwordless/_verify`, if any.
+    pub fn last_verify_body(&self) -> Option<String> {
+        self.shared.with(|s| s.last_verify_body.clone())
+    }
+
+    /// The last verify body parsed as JSON (`None` if absent or not JSON).
+    pub fn last_verify_json(&self) -> Option<serde_json::Value> {
+        self.last_verify_body()
+            .and_then(|b| serde_json::from_str(&b).ok())
+    }
+
+    /// Number of live (not revoked, not rotated away) access tokens, expired ones included.
+    pub fn live_access_tokens(&self) -> usize {
+        self.shared.with(|s| s.access_tokens.len())
+    }
+}
