@@ -1,3 +1,305 @@
-fn main() {
-    println!("passkeys {}", passkeys_core::version());
+//! `passkeys`: the command-line twin of the Passkey Enroll desktop app.
+//!
+//! Every command is a thin adapter over `passkeys_core`; this file only parses arguments,
+//! prints results and turns errors into one line on stderr and a non-zero exit status.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use passkeys_core::authenticator::{Authenticator, SoftAuthenticator};
+use passkeys_core::browser::{Browser, SystemBrowser};
+use passkeys_core::config::{self, Profile};
+use passkeys_core::enroll::{self, EnrollEvent};
+use passkeys_core::oidc::Oidc;
+use passkeys_core::session::Session;
+use passkeys_core::tokens::{self, TokenStore, TokenStoreKind};
+use passkeys_core::zitadel::{http_client, ZitadelClient};
+use passkeys_core::{Error, Result};
+
+mod demo;
+mod output;
+
+use output::Out;
+
+/// Enroll passkeys with ZITADEL from the command line.
+#[derive(Debug, Parser)]
+#[command(name = "passkeys", version, about, long_about = None)]
+struct Cli {
+    /// Issuer URL of your ZITADEL instance (env PASSKEYS_ISSUER, or `issuer` in the config file).
+    #[arg(long, global = true, value_name = "URL")]
+    issuer: Option<String>,
+    /// Client id of the native app in ZITADEL (env PASSKEYS_CLIENT_ID).
+    #[arg(long, global = true, value_name = "ID")]
+    client_id: Option<String>,
+    /// Where to keep tokens: keyring (OS keychain), file (0600 file in your state directory) or
+    /// memory (sign in for this run only). Env PASSKEYS_TOKEN_STORE.
+    #[arg(long, global = true, value_name = "STORE")]
+    token_store: Option<TokenStoreKind>,
+    /// Print machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+    /// More logging on stderr (-v debug, -vv trace). Secrets are never logged.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Sign in in your browser (authorization code + PKCE, loopback redirect).
+    Login {
+        /// Seconds to wait for the browser.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+    /// Revoke and forget the stored tokens.
+    Logout,
+    /// Show who is signed in.
+    Whoami,
+    /// List your passkeys.
+    List,
+    /// Create a passkey on an authenticator and register it with ZITADEL.
+    Add {
+        /// Name for the passkey (1 to 200 characters). Default: the authenticator model and date.
+        #[arg(long)]
+        name: Option<String>,
+        /// The authenticator: soft:PATH (a software authenticator saved in PATH; for tests and
+        /// demos, not hardware).
+        #[arg(long, value_name = "KIND[:PATH]")]
+        authenticator: Option<String>,
+    },
+    /// Remove a passkey by id (see `passkeys list`).
+    Remove {
+        /// The passkey id.
+        id: String,
+    },
+    /// Create a registration link to add a passkey from another device (shows a QR code).
+    Link {
+        /// Do not draw the QR code.
+        #[arg(long)]
+        no_qr: bool,
+    },
+    /// Run the sandbox: a local ZITADEL-compatible issuer for trying things out.
+    Sandbox {
+        /// Port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
+    /// Run the whole flow against the built-in sandbox with software authenticators.
+    Demo,
+}
+
+fn init_logging(verbose: u8) {
+    let filter = match verbose {
+        0 => "warn",
+        1 => "warn,passkeys_core=debug,passkeys=debug,passkeys_sandbox=debug",
+        _ => "debug,passkeys_core=trace,passkeys_sandbox=trace",
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PASSKEYS_LOG").unwrap_or_else(|_| filter.into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let out = Out::new(cli.json);
+    match run(cli, &out).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            out.error(&e);
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Resolved global options.
+struct Ctx {
+    profile: Profile,
+    store: Arc<dyn TokenStore>,
+    store_kind: TokenStoreKind,
+    http: reqwest::Client,
+}
+
+fn ctx(cli: &Cli) -> Result<Ctx> {
+    let file = config::load_config_file()?;
+    let profile = config::resolve_profile(cli.issuer.as_deref(), cli.client_id.as_deref(), &file)?;
+    let store_kind = match cli.token_store {
+        Some(k) => k,
+        None => match std::env::var("PASSKEYS_TOKEN_STORE").ok().filter(|s| !s.is_empty()) {
+            Some(s) => s.parse().map_err(Error::Config)?,
+            None => file.token_store.unwrap_or_default(),
+        },
+    };
+    Ok(Ctx {
+        profile,
+        store: tokens::open_store(store_kind)?,
+        store_kind,
+        http: http_client()?,
+    })
+}
+
+async fn discover(ctx: &Ctx) -> Result<Oidc> {
+    Oidc::discover(&ctx.profile.issuer, &ctx.profile.client_id, ctx.http.clone()).await
+}
+
+async fn login(ctx: &Ctx, out: &Out, browser: &dyn Browser, timeout: Duration) -> Result<Arc<Session>> {
+    let oidc = discover(ctx).await?;
+    let show = |url: &str| {
+        out.note(&format!(
+            "Opening your browser to sign in to {}.\nIf it does not open, visit:\n  {url}",
+            ctx.profile.issuer.as_str
+        ))
+    };
+    let (session, who) = Session::login(oidc, ctx.store.clone(), browser, timeout, &show).await?;
+    out.note(&format!(
+        "Signed in{}. Tokens are kept in the {}.",
+        who.name.map(|n| format!(" as {n}")).unwrap_or_default(),
+        ctx.store.describe()
+    ));
+    Ok(session)
+}
+
+/// The stored session; with the memory store, signs in first (one-shot runs).
+async fn session(ctx: &Ctx, out: &Out) -> Result<ZitadelClient> {
+    let session = if ctx.store_kind == TokenStoreKind::Memory {
+        login(ctx, out, &SystemBrowser, Duration::from_secs(300)).await?
+    } else {
+        Session::resume(discover(ctx).await?, ctx.store.clone())?
+    };
+    Ok(session.zitadel(ctx.http.clone()))
+}
+
+/// Parses `--authenticator`.
+fn open_authenticator(spec: Option<&str>) -> Result<Box<dyn Authenticator>> {
+    let Some(spec) = spec else {
+        return Err(Error::Config(
+            "choose an authenticator with --authenticator soft:PATH (a software authenticator for tests and demos; security keys come in a later version)".into(),
+        ));
+    };
+    let (kind, arg) = spec.split_once(':').unwrap_or((spec, ""));
+    match kind {
+        "soft" => {
+            let path = if arg.is_empty() {
+                tokens::state_dir()?.join("soft-authenticator.cbor")
+            } else {
+                PathBuf::from(arg)
+            };
+            Ok(Box::new(SoftAuthenticator::open_or_create(&path)?))
+        }
+        other => Err(Error::Config(format!(
+            "unknown authenticator {other:?}: use soft:PATH"
+        ))),
+    }
+}
+
+pub(crate) fn describe_event(event: &EnrollEvent) -> Option<String> {
+    match event {
+        EnrollEvent::Starting => Some("Asking ZITADEL to start a passkey registration…".into()),
+        EnrollEvent::OptionsChecked { rp_id } => Some(format!("The passkey will be for {rp_id}.")),
+        EnrollEvent::WaitingForAuthenticator { authenticator } => Some(match &authenticator.notice {
+            Some(n) => format!("Using the {}. {n}", authenticator.model.to_lowercase()),
+            None => format!("Touch your {} now.", authenticator.model),
+        }),
+        EnrollEvent::Created { .. } => Some("Passkey created on the authenticator.".into()),
+        EnrollEvent::Registering { name } => Some(format!("Registering \"{name}\" with ZITADEL…")),
+        _ => None,
+    }
+}
+
+async fn run(cli: Cli, out: &Out) -> Result<()> {
+    match &cli.command {
+        Command::Sandbox { port } => return demo::run_sandbox(*port, out).await,
+        Command::Demo => return demo::run_demo(out).await,
+        _ => {}
+    }
+    let ctx = ctx(&cli)?;
+    match cli.command {
+        Command::Login { timeout } => {
+            login(&ctx, out, &SystemBrowser, Duration::from_secs(timeout)).await?;
+            out.json(&serde_json::json!({"signedIn": true, "issuer": ctx.profile.issuer.as_str}));
+        }
+        Command::Logout => {
+            let oidc = discover(&ctx).await?;
+            let report = Session::logout(&oidc, ctx.store.as_ref()).await?;
+            match (&report.was_signed_in, &report.revoke_error) {
+                (false, _) => out.line("You were not signed in."),
+                (true, None) => out.line("Signed out: the tokens were revoked and forgotten."),
+                (true, Some(e)) => out.line(&format!(
+                    "Signed out: the tokens were forgotten here, but revoking them at the server failed ({e})."
+                )),
+            }
+            out.json(&report);
+        }
+        Command::Whoami => {
+            let api = session(&ctx, out).await?;
+            let me = api.get_my_user().await?;
+            out.line(&format!("{} ({}) at {}", me.display_name, me.login_name, ctx.profile.issuer.as_str));
+            out.json(&me);
+        }
+        Command::List => {
+            let api = session(&ctx, out).await?;
+            let list = api.list_passkeys().await?;
+            output::print_list(out, &list);
+        }
+        Command::Add { name, authenticator } => {
+            if let Some(n) = &name {
+                passkeys_core::webauthn::validate_token_name(n).map_err(Error::InvalidName)?;
+            }
+            let mut auth = open_authenticator(authenticator.as_deref())?;
+            let api = session(&ctx, out).await?;
+            let progress = |e: &EnrollEvent| {
+                if let Some(text) = describe_event(e) {
+                    out.note(&text)
+                }
+            };
+            let added = enroll::add_passkey(&api, auth.as_mut(), name.as_deref(), &progress).await?;
+            out.line(&format!(
+                "Added passkey \"{}\"{} for {}.",
+                added.name,
+                added.id.as_deref().map(|i| format!(" (id {i})")).unwrap_or_default(),
+                added.rp_id
+            ));
+            out.json(&added);
+        }
+        Command::Remove { id } => {
+            let api = session(&ctx, out).await?;
+            let name = api
+                .list_passkeys()
+                .await?
+                .into_iter()
+                .find(|p| p.id == id)
+                .map(|p| p.name);
+            api.remove_passkey(&id).await?;
+            out.line(&format!(
+                "Removed passkey {}.",
+                name.as_deref().map(|n| format!("\"{n}\" ({id})")).unwrap_or(id.clone())
+            ));
+            out.json(&serde_json::json!({"removed": id, "name": name}));
+        }
+        Command::Link { no_qr } => {
+            let api = session(&ctx, out).await?;
+            let link = api.add_passkey_link().await?;
+            out.line("Open this link on the device that should get the passkey:");
+            out.line(&format!("  {}", link.link));
+            if let Some(secs) = link.expires_in_secs {
+                out.line(&format!("It expires in {} minutes and works once.", secs.div_ceil(60)));
+            }
+            if !no_qr {
+                output::print_qr(out, &link.link);
+            }
+            out.json(&link);
+        }
+        Command::Sandbox { .. } | Command::Demo => {}
+    }
+    Ok(())
 }

@@ -114,6 +114,11 @@ impl Session {
         ZitadelClient::new(self.oidc.issuer().url.clone(), http, self.clone())
     }
 
+    /// The token store.
+    pub fn store(&self) -> Arc<dyn TokenStore> {
+        self.store.clone()
+    }
+
     /// The provider.
     pub fn oidc(&self) -> &Oidc {
         &self.oidc

@@ -1,0 +1,162 @@
+//! `passkeys demo` and `passkeys sandbox`.
+//!
+//! The demo runs the real flow end to end on this machine: the sandbox (a local
+//! ZITADEL-compatible issuer that verifies registrations with webauthn-rs) in-process, a
+//! sign-in completed by a scripted "browser", and software authenticators.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use passkeys_core::authenticator::{AuthenticatorError, SoftAuthenticator, SOFT_NOTICE};
+use passkeys_core::browser::Browser;
+use passkeys_core::config::parse_issuer;
+use passkeys_core::enroll::{self, EnrollEvent};
+use passkeys_core::oidc::Oidc;
+use passkeys_core::session::Session;
+use passkeys_core::tokens::{MemoryStore, TokenStore};
+use passkeys_core::zitadel::http_client;
+use passkeys_core::{Error, Result};
+use passkeys_sandbox::{Sandbox, SandboxConfig, DEMO_PASSWORD, DEMO_USERNAME};
+
+use crate::output::{print_list, Out};
+
+/// A "browser" that signs in the sandbox's demo user over HTTP, as a person would on the
+/// sandbox's sign-in page.
+pub struct SandboxBrowser;
+
+#[async_trait]
+impl Browser for SandboxBrowser {
+    async fn open(&self, url: &str) -> Result<()> {
+        let url = url.to_string();
+        // Runs concurrently: the loopback listener starts serving after `open` returns.
+        tokio::spawn(async move {
+            if let Err(e) = passkeys_sandbox::browser::complete_login(&url, DEMO_USERNAME, DEMO_PASSWORD).await {
+                tracing::error!("the scripted sign-in failed: {e}");
+            }
+        });
+        Ok(())
+    }
+}
+
+fn sandbox_err(e: impl std::fmt::Display) -> Error {
+    Error::Config(format!("the sandbox could not start: {e}"))
+}
+
+/// `passkeys sandbox`: runs the sandbox until Ctrl-C.
+pub async fn run_sandbox(port: u16, out: &Out) -> Result<()> {
+    let sandbox = Sandbox::start(SandboxConfig {
+        port,
+        ..SandboxConfig::default()
+    })
+    .await
+    .map_err(sandbox_err)?;
+    let issuer = sandbox.issuer().as_str().trim_end_matches('/').to_string();
+    out.line(&format!("Sandbox issuer: {issuer}"));
+    out.line(&format!("Client id:      {}", sandbox.client_id()));
+    out.line(&format!("Demo user:      {DEMO_USERNAME} / password {DEMO_PASSWORD}"));
+    out.line("");
+    out.line("Try it in another terminal:");
+    out.line(&format!(
+        "  export PASSKEYS_ISSUER={issuer} PASSKEYS_CLIENT_ID={}",
+        sandbox.client_id()
+    ));
+    out.line("  passkeys --token-store file login");
+    out.line("  passkeys --token-store file add --authenticator soft:/tmp/demo-key.cbor");
+    out.line("");
+    out.line("Press Ctrl-C to stop.");
+    out.json(&serde_json::json!({"issuer": issuer, "clientId": sandbox.client_id()}));
+    let _ = tokio::signal::ctrl_c().await;
+    sandbox.shutdown().await;
+    Ok(())
+}
+
+/// `passkeys demo`: the whole flow against the in-process sandbox.
+pub async fn run_demo(out: &Out) -> Result<()> {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.map_err(sandbox_err)?;
+    let result = demo_steps(&sandbox, out).await;
+    sandbox.shutdown().await;
+    result
+}
+
+async fn demo_steps(sandbox: &Sandbox, out: &Out) -> Result<()> {
+    let issuer = parse_issuer(sandbox.issuer().as_str())?;
+    let step = |n: u32, text: &str| out.line(&format!("\n{n}. {text}"));
+    out.line("Passkey Enroll demo: everything runs on this machine.");
+    out.line(&format!("  - the sandbox, a local ZITADEL-compatible issuer, at {}", issuer.as_str));
+    out.line(&format!("  - software authenticators. {SOFT_NOTICE}"));
+
+    let http = http_client()?;
+    step(1, "OpenID Connect discovery");
+    let oidc = Oidc::discover(&issuer, sandbox.client_id(), http.clone()).await?;
+    out.line(&format!("   issuer {} verified; signing keys loaded", issuer.as_str));
+
+    step(2, "Sign in (authorization code + PKCE S256, loopback redirect; the demo user signs in on the sandbox's page)");
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+    let (session, _) = Session::login(oidc, store, &SandboxBrowser, Duration::from_secs(60), &|_| {}).await?;
+    let api = session.zitadel(http.clone());
+    let me = api.get_my_user().await?;
+    out.line(&format!("   signed in as {} ({})", me.display_name, me.login_name));
+
+    let progress = |e: &EnrollEvent| {
+        if let Some(text) = crate::describe_event(e) {
+            out.line(&format!("   {text}"));
+        }
+    };
+    step(3, "Add a passkey on software authenticator A");
+    let mut key_a = SoftAuthenticator::ephemeral()?;
+    let first = enroll::add_passkey(&api, &mut key_a, Some("Demo key A"), &progress).await?;
+    out.line(&format!(
+        "   registered \"{}\" (id {}, credential {}, rpId {})",
+        first.name,
+        first.id.as_deref().unwrap_or("?"),
+        first.credential_id,
+        first.rp_id
+    ));
+
+    step(4, "Try authenticator A again: ZITADEL lists its credential in excludeCredentials");
+    match enroll::add_passkey(&api, &mut key_a, Some("Demo key A again"), &progress).await {
+        Err(Error::Authenticator(AuthenticatorError::CredentialExcluded)) => {
+            out.line("   refused as expected: this authenticator is already registered for the account")
+        }
+        Err(e) => return Err(e),
+        Ok(_) => return Err(Error::Config("the demo expected the exclude list to refuse authenticator A".into())),
+    }
+
+    step(5, "Add a backup passkey on software authenticator B");
+    let mut key_b = SoftAuthenticator::ephemeral()?;
+    let second = enroll::add_passkey(&api, &mut key_b, Some("Demo key B (backup)"), &progress).await?;
+    out.line(&format!(
+        "   registered \"{}\" (id {})",
+        second.name,
+        second.id.as_deref().unwrap_or("?")
+    ));
+
+    step(6, "List the passkeys");
+    print_list(&Out::new(false), &api.list_passkeys().await?);
+
+    step(7, "Remove the first passkey");
+    let first_id = first
+        .id
+        .clone()
+        .ok_or_else(|| Error::Config("the first passkey's id was not found in the list".into()))?;
+    api.remove_passkey(&first_id).await?;
+    out.line(&format!("   removed \"{}\" ({first_id})", first.name));
+    let remaining = api.list_passkeys().await?;
+    print_list(&Out::new(false), &remaining);
+
+    step(8, "Sign out (tokens revoked)");
+    let report = Session::logout(session.oidc(), &*store_of(&session)).await?;
+    out.line(&format!("   revoked: {}", report.revoked));
+    out.line("\nDone: a passkey was enrolled end to end and verified by the sandbox with webauthn-rs.");
+    out.json(&serde_json::json!({
+        "enrolled": [first, second],
+        "removed": first_id,
+        "remaining": remaining,
+    }));
+    Ok(())
+}
+
+fn store_of(session: &Arc<Session>) -> Arc<dyn TokenStore> {
+    session.store()
+}
