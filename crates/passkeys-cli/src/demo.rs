@@ -99,7 +99,11 @@ async fn demo_steps(sandbox: &Sandbox, out: &Out) -> Result<()> {
     out.line(&format!("   signed in as {} ({})", me.display_name, me.login_name));
 
     let progress = |e: &EnrollEvent| {
-        if let Some(text) = crate::describe_event(e) {
+        let text = match e {
+            EnrollEvent::WaitingForAuthenticator { .. } => Some("Waiting for the software authenticator…".to_string()),
+            other => crate::describe_event(other),
+        };
+        if let Some(text) = text {
             out.line(&format!("   {text}"));
         }
     };
@@ -147,7 +151,10 @@ async fn demo_steps(sandbox: &Sandbox, out: &Out) -> Result<()> {
 
     step(8, "Sign out (tokens revoked)");
     let report = Session::logout(session.oidc(), &*store_of(&session)).await?;
-    out.line(&format!("   revoked: {}", report.revoked));
+    match &report.revoke_error {
+        None => out.line("   signed out: the refresh and access tokens were revoked at the issuer"),
+        Some(e) => out.line(&format!("   signed out locally, but revocation failed: {e}")),
+    }
     out.line("\nDone: a passkey was enrolled end to end and verified by the sandbox with webauthn-rs.");
     out.json(&serde_json::json!({
         "enrolled": [first, second],

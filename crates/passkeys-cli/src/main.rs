@@ -95,9 +95,10 @@ enum Command {
 
 fn init_logging(verbose: u8) {
     let filter = match verbose {
-        0 => "warn",
-        1 => "warn,passkeys_core=debug,passkeys=debug,passkeys_sandbox=debug",
-        _ => "debug,passkeys_core=trace,passkeys_sandbox=trace",
+        // webauthn-authenticator-rs logs expected probe misses (exclude-list checks) as errors.
+        0 => "warn,webauthn_authenticator_rs=off",
+        1 => "warn,passkeys_core=debug,passkeys=debug,passkeys_sandbox=debug,webauthn_authenticator_rs=off",
+        _ => "debug,passkeys_core=trace,passkeys_sandbox=trace,webauthn_authenticator_rs=off",
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(

@@ -16,11 +16,11 @@ use std::time::Duration;
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod,
     CoreGrantType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
-    CoreResponseMode, CoreResponseType, CoreRevocableToken, CoreSubjectIdentifierType,
+    CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
 };
 use openidconnect::{
-    AccessToken, AdditionalProviderMetadata, AuthorizationCode, ClientId, CsrfToken, IssuerUrl, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, ProviderMetadata, RedirectUrl, RefreshToken, RevocationUrl, Scope,
+    AdditionalProviderMetadata, AuthorizationCode, ClientId, CsrfToken, IssuerUrl, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, ProviderMetadata, RedirectUrl, RefreshToken, Scope,
     TokenResponse,
 };
 use serde::{Deserialize, Serialize};
@@ -269,28 +269,46 @@ impl Oidc {
         Ok(token_set(&response, Some(refresh_token)))
     }
 
-    /// Revokes the refresh token (which ends the session) and the access token (RFC 7009).
+    /// Revokes the refresh token (which ends the session) and the access token (RFC 7009 §2.1:
+    /// a form POST of `token`, `token_type_hint` and, for a public client, `client_id`).
     /// Does nothing when the provider has no revocation endpoint.
+    ///
+    /// This is a plain form POST rather than `oauth2`'s `revoke_token`, because `oauth2` 5
+    /// refuses non-HTTPS revocation endpoints and the loopback sandbox serves plain HTTP; the
+    /// endpoint still has to pass [`require_secure`].
     pub async fn revoke(&self, tokens: &TokenSet) -> Result<()> {
         let Some(endpoint) = self.metadata.additional_metadata().revocation_endpoint.clone() else {
             return Ok(());
         };
         let url = Url::parse(&endpoint).map_err(|e| Error::Config(format!("bad revocation_endpoint: {e}")))?;
         require_secure(&url)?;
-        let client = CoreClient::from_provider_metadata(self.metadata.clone(), ClientId::new(self.client_id.clone()), None)
-            .set_revocation_url(RevocationUrl::from_url(url));
         let mut list = Vec::new();
         if let Some(r) = &tokens.refresh_token {
-            list.push(CoreRevocableToken::from(RefreshToken::new(r.expose().to_string())));
+            list.push((r, "refresh_token"));
         }
-        list.push(CoreRevocableToken::from(AccessToken::new(tokens.access_token.expose().to_string())));
-        for token in list {
-            client
-                .revoke_token(token)
-                .map_err(|e| Error::TokenRequest(e.to_string()))?
-                .request_async(&self.http)
+        list.push((&tokens.access_token, "access_token"));
+        for (token, hint) in list {
+            let form = [
+                ("token", token.expose()),
+                ("token_type_hint", hint),
+                ("client_id", self.client_id.as_str()),
+            ];
+            let resp = self
+                .http
+                .post(url.clone())
+                .form(&form)
+                .send()
                 .await
-                .map_err(|e| Error::TokenRequest(format!("revocation failed: {}", req_err(e))))?;
+                .map_err(|e| Error::Network {
+                    url: url.to_string(),
+                    reason: req_err(e),
+                })?;
+            if !resp.status().is_success() {
+                return Err(Error::TokenRequest(format!(
+                    "the revocation endpoint answered HTTP {}",
+                    resp.status().as_u16()
+                )));
+            }
         }
         Ok(())
     }
