@@ -1,0 +1,345 @@
+//! The real `passkeys` binary against the sandbox: sign-in through a `$BROWSER` stand-in,
+//! enrollment with software authenticators, refresh and rotation across processes, and every
+//! failure path leaving the server and the stored tokens consistent.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use passkeys_sandbox::{Fault, PasskeyState, Sandbox, SandboxConfig};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_passkeys");
+const BROWSER: &str = env!("CARGO_BIN_EXE_passkeys-sandbox-browser");
+
+struct Env {
+    sandbox: Sandbox,
+    dir: tempfile::TempDir,
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+    }
+    fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "command failed:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        self
+    }
+    fn failed(self) -> Self {
+        assert_ne!(self.code, 0, "command should have failed:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        self
+    }
+}
+
+impl Env {
+    async fn new() -> Env {
+        let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+        Env {
+            sandbox,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn issuer(&self) -> String {
+        self.sandbox.issuer().as_str().trim_end_matches('/').to_string()
+    }
+
+    fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    fn key(&self, name: &str) -> String {
+        format!("soft:{}", self.dir.path().join(name).display())
+    }
+
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(BIN);
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("PASSKEYS_ISSUER", self.issuer())
+            .env("PASSKEYS_CLIENT_ID", self.sandbox.client_id())
+            .env("PASSKEYS_TOKEN_STORE", "file")
+            .env("PASSKEYS_STATE_DIR", self.state_dir())
+            .env("PASSKEYS_CONFIG", self.dir.path().join("no-config.toml"))
+            .env("BROWSER", BROWSER)
+            .stdin(std::process::Stdio::null());
+        cmd
+    }
+
+    async fn run(&self, args: &[&str]) -> Run {
+        let out: Output = self.command(args).output().await.unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn token_files(&self) -> Vec<PathBuf> {
+        match std::fs::read_dir(self.state_dir().join("tokens")) {
+            Ok(rd) => rd.map(|e| e.unwrap().path()).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    fn stored_tokens(&self) -> Value {
+        let files = self.token_files();
+        assert_eq!(files.len(), 1, "{files:?}");
+        serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap()
+    }
+
+    fn ready(&self) -> Vec<passkeys_sandbox::PasskeyInfo> {
+        self.sandbox
+            .inspect()
+            .passkeys()
+            .into_iter()
+            .filter(|p| p.state == PasskeyState::Ready)
+            .collect()
+    }
+
+    async fn login(&self) {
+        self.run(&["login", "--timeout", "30"]).await.ok();
+    }
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn login_add_two_list_remove_logout() {
+    let env = Env::new().await;
+    let r = env.run(&["login", "--timeout", "30"]).await.ok();
+    assert!(r.stderr.contains("Signed in"), "{}", r.stderr);
+    let files = env.token_files();
+    assert_eq!(files.len(), 1);
+    assert_eq!(mode(&files[0]), 0o600);
+    let at = env.stored_tokens()["access_token"].as_str().unwrap().to_string();
+
+    let me = env.run(&["--json", "whoami"]).await.ok().json();
+    assert_eq!(me["displayName"], "Demo User");
+    assert_eq!(me["loginName"], "demo@sandbox.localhost");
+
+    let a = env
+        .run(&["--json", "-v", "add", "--authenticator", &env.key("a.cbor"), "--name", "  Key A  "])
+        .await
+        .ok();
+    assert!(!a.stderr.contains(&at), "the access token leaked into the log");
+    let a = a.json();
+    assert_eq!(a["name"], "Key A");
+    assert_eq!(a["rpId"], "localhost");
+    assert_eq!(a["state"], "ready");
+    let a_id = a["id"].as_str().unwrap().to_string();
+
+    // What the sandbox received: standard base64 of credential JSON with an unpadded id that
+    // equals the credential id in authData.
+    let body = env.sandbox.inspect().last_verify_json().unwrap();
+    assert_eq!(body["verification"]["tokenName"], "Key A");
+    let ready = env.ready();
+    assert_eq!(ready.len(), 1);
+    assert_eq!(ready[0].credential_id.as_deref(), a["credentialId"].as_str());
+
+    // Default name from the authenticator model and date.
+    let b = env.run(&["--json", "add", "--authenticator", &env.key("b.cbor")]).await.ok().json();
+    assert!(b["name"].as_str().unwrap().starts_with("Software authenticator "), "{b}");
+    assert_eq!(env.ready().len(), 2);
+
+    let list = env.run(&["--json", "list"]).await.ok().json();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert!(list.iter().all(|p| p["state"] == "ready"));
+    assert!(list.iter().any(|p| p["id"] == a_id.as_str() && p["name"] == "Key A"));
+
+    let human = env.run(&["list"]).await.ok();
+    assert!(human.stdout.contains("Key A") && human.stdout.contains("STATE"), "{}", human.stdout);
+
+    let r = env.run(&["remove", &a_id]).await.ok();
+    assert!(r.stdout.contains("\"Key A\""), "{}", r.stdout);
+    let list = env.run(&["--json", "list"]).await.ok().json();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+
+    let r = env.run(&["remove", &a_id]).await.failed();
+    assert!(r.stderr.contains("no such passkey"), "{}", r.stderr);
+
+    env.run(&["logout"]).await.ok();
+    assert!(env.token_files().is_empty(), "tokens must be forgotten");
+    assert_eq!(env.sandbox.inspect().live_access_tokens(), 0, "tokens must be revoked");
+    let r = env.run(&["list"]).await.failed();
+    assert!(r.stderr.contains("passkeys login"), "{}", r.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_authenticator_twice_is_refused_by_the_exclude_list() {
+    let env = Env::new().await;
+    env.login().await;
+    env.run(&["add", "--authenticator", &env.key("a.cbor"), "--name", "A"]).await.ok();
+    // A new process, the same authenticator file: the credential persisted.
+    let r = env
+        .run(&["--json", "add", "--authenticator", &env.key("a.cbor"), "--name", "A again"])
+        .await
+        .failed();
+    assert_eq!(r.json()["error"]["code"], "credential_excluded");
+    assert!(r.stderr.contains("already registered"), "{}", r.stderr);
+    assert_eq!(env.ready().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refresh_after_expiry_rotates_and_persists_the_refresh_token() {
+    let env = Env::new().await;
+    env.login().await;
+    let before = env.stored_tokens();
+    env.sandbox.inspect().expire_access_tokens();
+    env.run(&["list"]).await.ok();
+    assert_eq!(env.sandbox.inspect().token_calls("refresh_token"), 1);
+    let after = env.stored_tokens();
+    assert_ne!(before["refresh_token"], after["refresh_token"], "rotated refresh token saved");
+    assert_ne!(before["access_token"], after["access_token"]);
+    // The next run uses the saved tokens without another refresh.
+    env.run(&["list"]).await.ok();
+    assert_eq!(env.sandbox.inspect().token_calls("refresh_token"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_processes_refresh_once_between_them() {
+    let env = Env::new().await;
+    env.login().await;
+    env.sandbox.inspect().expire_access_tokens();
+    let (a, b) = tokio::join!(env.run(&["list"]), env.run(&["list"]));
+    a.ok();
+    b.ok();
+    assert_eq!(
+        env.sandbox.inspect().token_calls("refresh_token"),
+        1,
+        "the second process must reuse the first one's refresh"
+    );
+    env.run(&["list"]).await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_401_mid_flow_refreshes_once_and_retries() {
+    let env = Env::new().await;
+    env.login().await;
+    env.sandbox.inspect().set_fault(Fault::Unauthorized);
+    env.run(&["list"]).await.ok();
+    assert_eq!(env.sandbox.inspect().token_calls("refresh_token"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rejected_verification_is_reported_and_leaves_nothing_half_registered() {
+    let env = Env::new().await;
+    env.login().await;
+    env.sandbox.inspect().set_fault(Fault::VerifyRejected);
+    let r = env
+        .run(&["--json", "add", "--authenticator", &env.key("a.cbor"), "--name", "A"])
+        .await
+        .failed();
+    let err = r.json();
+    assert_eq!(err["error"]["code"], "not_registered");
+    let msg = err["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("rejected the new passkey") && msg.contains("WEBAU-3Vb9s"), "{msg}");
+    assert!(msg.contains("nothing to clean up"), "{msg}");
+    assert!(env.ready().is_empty());
+    // The session is intact, and a retry with the same authenticator works.
+    env.run(&["add", "--authenticator", &env.key("a.cbor"), "--name", "A"]).await.ok();
+    assert_eq!(env.ready().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_errors_and_bad_discovery_give_clear_messages() {
+    let env = Env::new().await;
+    env.login().await;
+    env.sandbox.inspect().set_fault(Fault::ServerError);
+    let r = env.run(&["list"]).await.failed();
+    assert!(r.stderr.contains("try again"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "one line: {}", r.stderr);
+    env.run(&["list"]).await.ok();
+
+    env.sandbox.inspect().set_fault(Fault::WrongDiscoveryIssuer);
+    let r = env.run(&["--json", "list"]).await.failed();
+    assert_eq!(r.json()["error"]["code"], "discovery_failed");
+    env.sandbox.inspect().clear_faults();
+    // The stored tokens survived all of it.
+    env.run(&["list"]).await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_refused_before_any_server_call() {
+    let env = Env::new().await;
+    env.login().await;
+    let long = "x".repeat(201);
+    for name in ["", "   ", long.as_str(), "two\nlines"] {
+        let r = env
+            .run(&["--json", "add", "--authenticator", &env.key("a.cbor"), "--name", name])
+            .await
+            .failed();
+        assert_eq!(r.json()["error"]["code"], "invalid_name", "{name:?}");
+    }
+    assert!(env.sandbox.inspect().passkeys().is_empty(), "no registration was started");
+    let emoji = "🔑".repeat(200);
+    env.run(&["add", "--authenticator", &env.key("a.cbor"), "--name", &emoji]).await.ok();
+
+    let r = env.run(&["--issuer", "http://idp.example.com", "list"]).await.failed();
+    assert!(r.stderr.contains("HTTPS is required"), "{}", r.stderr);
+    let r = env.run(&["add", "--authenticator", "usb-key"]).await.failed();
+    assert!(r.stderr.contains("unknown authenticator"), "{}", r.stderr);
+    let corrupt = env.dir.path().join("corrupt.cbor");
+    std::fs::write(&corrupt, b"not cbor").unwrap();
+    let r = env
+        .run(&["add", "--authenticator", &format!("soft:{}", corrupt.display())])
+        .await
+        .failed();
+    assert!(r.stderr.contains("not a software authenticator file"), "{}", r.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn not_signed_in_and_corrupt_token_file() {
+    let env = Env::new().await;
+    let r = env.run(&["--json", "whoami"]).await.failed();
+    assert_eq!(r.json()["error"]["code"], "not_signed_in");
+    assert!(r.stderr.contains("run `passkeys login`"), "{}", r.stderr);
+
+    env.login().await;
+    let file = env.token_files().remove(0);
+    std::fs::write(&file, "{\"access_token\":\"half").unwrap();
+    let r = env.run(&["list"]).await.failed();
+    assert!(r.stderr.contains("damaged"), "{}", r.stderr);
+    assert!(!r.stderr.contains("half"), "{}", r.stderr);
+    env.login().await;
+    env.run(&["list"]).await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn memory_store_signs_in_for_one_run() {
+    let env = Env::new().await;
+    let r = env.run(&["--token-store", "memory", "--json", "list"]).await.ok();
+    assert_eq!(r.json(), serde_json::json!([]));
+    assert!(env.token_files().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn registration_link_with_qr_code() {
+    let env = Env::new().await;
+    env.login().await;
+    let r = env.run(&["link"]).await.ok();
+    assert!(r.stdout.contains("/ui/login/login/passwordless/init?"), "{}", r.stdout);
+    assert!(r.stdout.contains('█') || r.stdout.contains('▀'), "QR code drawn");
+    let j = env.run(&["--json", "link", "--no-qr"]).await.ok().json();
+    assert!(j["link"].as_str().unwrap().starts_with(&env.issuer()));
+    assert_eq!(j["expiresInSecs"], 3600);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_runs_end_to_end() {
+    let env = Env::new().await;
+    let r = env.run(&["demo"]).await.ok();
+    assert!(r.stdout.contains("refused as expected"), "{}", r.stdout);
+    assert!(r.stdout.contains("Done: a passkey was enrolled end to end"), "{}", r.stdout);
+}
