@@ -1,6 +1,6 @@
 //! Shared helpers for the sandbox integration tests: a loopback callback listener, the PKCE
 //! sign-in flow, and SoftToken registrations. Real HTTP over loopback, no sleeps.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
@@ -194,8 +194,11 @@ pub async fn add(sb: &Sandbox, token: &str) -> (Value, String) {
 /// Makes a SoftToken credential for the decoded options; returns the credential JSON.
 pub fn soft_register(token: &mut SoftToken, options: &Value, origin: &str) -> Value {
     let challenge = options["publicKey"]["challenge"].as_str().unwrap();
-    let opts: PublicKeyCredentialCreationOptions =
-        serde_json::from_value(options["publicKey"].clone()).unwrap();
+    // ZITADEL never sends requireResidentKey (contract §2.2) but webauthn-rs-proto's type
+    // requires it: add the WebAuthn default, as a client must.
+    let mut pk = options["publicKey"].clone();
+    pk["authenticatorSelection"]["requireResidentKey"] = serde_json::json!(false);
+    let opts: PublicKeyCredentialCreationOptions = serde_json::from_value(pk).unwrap();
     let client_data = serde_json::json!({
         "type": "webauthn.create",
         "challenge": challenge,
