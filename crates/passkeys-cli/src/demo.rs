@@ -31,7 +31,9 @@ impl Browser for SandboxBrowser {
         let url = url.to_string();
         // Runs concurrently: the loopback listener starts serving after `open` returns.
         tokio::spawn(async move {
-            if let Err(e) = passkeys_sandbox::browser::complete_login(&url, DEMO_USERNAME, DEMO_PASSWORD).await {
+            if let Err(e) =
+                passkeys_sandbox::browser::complete_login(&url, DEMO_USERNAME, DEMO_PASSWORD).await
+            {
                 tracing::error!("the scripted sign-in failed: {e}");
             }
         });
@@ -54,7 +56,9 @@ pub async fn run_sandbox(port: u16, out: &Out) -> Result<()> {
     let issuer = sandbox.issuer().as_str().trim_end_matches('/').to_string();
     out.line(&format!("Sandbox issuer: {issuer}"));
     out.line(&format!("Client id:      {}", sandbox.client_id()));
-    out.line(&format!("Demo user:      {DEMO_USERNAME} / password {DEMO_PASSWORD}"));
+    out.line(&format!(
+        "Demo user:      {DEMO_USERNAME} / password {DEMO_PASSWORD}"
+    ));
     out.line("");
     out.line("Try it in another terminal:");
     out.line(&format!(
@@ -73,7 +77,9 @@ pub async fn run_sandbox(port: u16, out: &Out) -> Result<()> {
 
 /// `passkeys demo`: the whole flow against the in-process sandbox.
 pub async fn run_demo(out: &Out) -> Result<()> {
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.map_err(sandbox_err)?;
+    let sandbox = Sandbox::start(SandboxConfig::default())
+        .await
+        .map_err(sandbox_err)?;
     let result = demo_steps(&sandbox, out).await;
     sandbox.shutdown().await;
     result
@@ -83,24 +89,42 @@ async fn demo_steps(sandbox: &Sandbox, out: &Out) -> Result<()> {
     let issuer = parse_issuer(sandbox.issuer().as_str())?;
     let step = |n: u32, text: &str| out.line(&format!("\n{n}. {text}"));
     out.line("Passkey Enroll demo: everything runs on this machine.");
-    out.line(&format!("  - the sandbox, a local ZITADEL-compatible issuer, at {}", issuer.as_str));
+    out.line(&format!(
+        "  - the sandbox, a local ZITADEL-compatible issuer, at {}",
+        issuer.as_str
+    ));
     out.line(&format!("  - software authenticators. {SOFT_NOTICE}"));
 
     let http = http_client()?;
     step(1, "OpenID Connect discovery");
     let oidc = Oidc::discover(&issuer, sandbox.client_id(), http.clone()).await?;
-    out.line(&format!("   issuer {} verified; signing keys loaded", issuer.as_str));
+    out.line(&format!(
+        "   issuer {} verified; signing keys loaded",
+        issuer.as_str
+    ));
 
     step(2, "Sign in (authorization code + PKCE S256, loopback redirect; the demo user signs in on the sandbox's page)");
     let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
-    let (session, _) = Session::login(oidc, store, &SandboxBrowser, Duration::from_secs(60), &|_| {}).await?;
+    let (session, _) = Session::login(
+        oidc,
+        store,
+        &SandboxBrowser,
+        Duration::from_secs(60),
+        &|_| {},
+    )
+    .await?;
     let api = session.zitadel(http.clone());
     let me = api.get_my_user().await?;
-    out.line(&format!("   signed in as {} ({})", me.display_name, me.login_name));
+    out.line(&format!(
+        "   signed in as {} ({})",
+        me.display_name, me.login_name
+    ));
 
     let progress = |e: &EnrollEvent| {
         let text = match e {
-            EnrollEvent::WaitingForAuthenticator { .. } => Some("Waiting for the software authenticator…".to_string()),
+            EnrollEvent::WaitingForAuthenticator { .. } => {
+                Some("Waiting for the software authenticator…".to_string())
+            }
             other => crate::describe_event(other),
         };
         if let Some(text) = text {
@@ -118,18 +142,26 @@ async fn demo_steps(sandbox: &Sandbox, out: &Out) -> Result<()> {
         first.rp_id
     ));
 
-    step(4, "Try authenticator A again: ZITADEL lists its credential in excludeCredentials");
+    step(
+        4,
+        "Try authenticator A again: ZITADEL lists its credential in excludeCredentials",
+    );
     match enroll::add_passkey(&api, &mut key_a, Some("Demo key A again"), &progress).await {
-        Err(Error::Authenticator(AuthenticatorError::CredentialExcluded)) => {
-            out.line("   refused as expected: this authenticator is already registered for the account")
-        }
+        Err(Error::Authenticator(AuthenticatorError::CredentialExcluded)) => out.line(
+            "   refused as expected: this authenticator is already registered for the account",
+        ),
         Err(e) => return Err(e),
-        Ok(_) => return Err(Error::Config("the demo expected the exclude list to refuse authenticator A".into())),
+        Ok(_) => {
+            return Err(Error::Config(
+                "the demo expected the exclude list to refuse authenticator A".into(),
+            ))
+        }
     }
 
     step(5, "Add a backup passkey on software authenticator B");
     let mut key_b = SoftAuthenticator::ephemeral()?;
-    let second = enroll::add_passkey(&api, &mut key_b, Some("Demo key B (backup)"), &progress).await?;
+    let second =
+        enroll::add_passkey(&api, &mut key_b, Some("Demo key B (backup)"), &progress).await?;
     out.line(&format!(
         "   registered \"{}\" (id {})",
         second.name,
@@ -153,9 +185,13 @@ async fn demo_steps(sandbox: &Sandbox, out: &Out) -> Result<()> {
     let report = Session::logout(session.oidc(), &*store_of(&session)).await?;
     match &report.revoke_error {
         None => out.line("   signed out: the refresh and access tokens were revoked at the issuer"),
-        Some(e) => out.line(&format!("   signed out locally, but revocation failed: {e}")),
+        Some(e) => out.line(&format!(
+            "   signed out locally, but revocation failed: {e}"
+        )),
     }
-    out.line("\nDone: a passkey was enrolled end to end and verified by the sandbox with webauthn-rs.");
+    out.line(
+        "\nDone: a passkey was enrolled end to end and verified by the sandbox with webauthn-rs.",
+    );
     out.json(&serde_json::json!({
         "enrolled": [first, second],
         "removed": first_id,

@@ -102,7 +102,8 @@ fn init_logging(verbose: u8) {
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PASSKEYS_LOG").unwrap_or_else(|_| filter.into()),
+            tracing_subscriber::EnvFilter::try_from_env("PASSKEYS_LOG")
+                .unwrap_or_else(|_| filter.into()),
         )
         .with_writer(std::io::stderr)
         .with_target(false)
@@ -136,7 +137,10 @@ fn ctx(cli: &Cli) -> Result<Ctx> {
     let profile = config::resolve_profile(cli.issuer.as_deref(), cli.client_id.as_deref(), &file)?;
     let store_kind = match cli.token_store {
         Some(k) => k,
-        None => match std::env::var("PASSKEYS_TOKEN_STORE").ok().filter(|s| !s.is_empty()) {
+        None => match std::env::var("PASSKEYS_TOKEN_STORE")
+            .ok()
+            .filter(|s| !s.is_empty())
+        {
             Some(s) => s.parse().map_err(Error::Config)?,
             None => file.token_store.unwrap_or_default(),
         },
@@ -150,10 +154,20 @@ fn ctx(cli: &Cli) -> Result<Ctx> {
 }
 
 async fn discover(ctx: &Ctx) -> Result<Oidc> {
-    Oidc::discover(&ctx.profile.issuer, &ctx.profile.client_id, ctx.http.clone()).await
+    Oidc::discover(
+        &ctx.profile.issuer,
+        &ctx.profile.client_id,
+        ctx.http.clone(),
+    )
+    .await
 }
 
-async fn login(ctx: &Ctx, out: &Out, browser: &dyn Browser, timeout: Duration) -> Result<Arc<Session>> {
+async fn login(
+    ctx: &Ctx,
+    out: &Out,
+    browser: &dyn Browser,
+    timeout: Duration,
+) -> Result<Arc<Session>> {
     let oidc = discover(ctx).await?;
     let show = |url: &str| {
         out.note(&format!(
@@ -207,10 +221,12 @@ pub(crate) fn describe_event(event: &EnrollEvent) -> Option<String> {
     match event {
         EnrollEvent::Starting => Some("Asking ZITADEL to start a passkey registration…".into()),
         EnrollEvent::OptionsChecked { rp_id } => Some(format!("The passkey will be for {rp_id}.")),
-        EnrollEvent::WaitingForAuthenticator { authenticator } => Some(match &authenticator.notice {
-            Some(n) => format!("Using the {}. {n}", authenticator.model.to_lowercase()),
-            None => format!("Touch your {} now.", authenticator.model),
-        }),
+        EnrollEvent::WaitingForAuthenticator { authenticator } => {
+            Some(match &authenticator.notice {
+                Some(n) => format!("Using the {}. {n}", authenticator.model.to_lowercase()),
+                None => format!("Touch your {} now.", authenticator.model),
+            })
+        }
         EnrollEvent::Created { .. } => Some("Passkey created on the authenticator.".into()),
         EnrollEvent::Registering { name } => Some(format!("Registering \"{name}\" with ZITADEL…")),
         _ => None,
@@ -244,7 +260,10 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
         Command::Whoami => {
             let api = session(&ctx, out).await?;
             let me = api.get_my_user().await?;
-            out.line(&format!("{} ({}) at {}", me.display_name, me.login_name, ctx.profile.issuer.as_str));
+            out.line(&format!(
+                "{} ({}) at {}",
+                me.display_name, me.login_name, ctx.profile.issuer.as_str
+            ));
             out.json(&me);
         }
         Command::List => {
@@ -252,7 +271,10 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
             let list = api.list_passkeys().await?;
             output::print_list(out, &list);
         }
-        Command::Add { name, authenticator } => {
+        Command::Add {
+            name,
+            authenticator,
+        } => {
             if let Some(n) = &name {
                 passkeys_core::webauthn::validate_token_name(n).map_err(Error::InvalidName)?;
             }
@@ -263,11 +285,16 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
                     out.note(&text)
                 }
             };
-            let added = enroll::add_passkey(&api, auth.as_mut(), name.as_deref(), &progress).await?;
+            let added =
+                enroll::add_passkey(&api, auth.as_mut(), name.as_deref(), &progress).await?;
             out.line(&format!(
                 "Added passkey \"{}\"{} for {}.",
                 added.name,
-                added.id.as_deref().map(|i| format!(" (id {i})")).unwrap_or_default(),
+                added
+                    .id
+                    .as_deref()
+                    .map(|i| format!(" (id {i})"))
+                    .unwrap_or_default(),
                 added.rp_id
             ));
             out.json(&added);
@@ -283,7 +310,9 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
             api.remove_passkey(&id).await?;
             out.line(&format!(
                 "Removed passkey {}.",
-                name.as_deref().map(|n| format!("\"{n}\" ({id})")).unwrap_or(id.clone())
+                name.as_deref()
+                    .map(|n| format!("\"{n}\" ({id})"))
+                    .unwrap_or(id.clone())
             ));
             out.json(&serde_json::json!({"removed": id, "name": name}));
         }
@@ -293,7 +322,10 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
             out.line("Open this link on the device that should get the passkey:");
             out.line(&format!("  {}", link.link));
             if let Some(secs) = link.expires_in_secs {
-                out.line(&format!("It expires in {} minutes and works once.", secs.div_ceil(60)));
+                out.line(&format!(
+                    "It expires in {} minutes and works once.",
+                    secs.div_ceil(60)
+                ));
             }
             if !no_qr {
                 output::print_qr(out, &link.link);

@@ -55,10 +55,20 @@ pub fn print_list(out: &Out, list: &[Passkey]) {
         out.line("You have no passkeys yet. Add one with `passkeys add`.");
     } else {
         let w_id = list.iter().map(|p| p.id.len()).max().unwrap_or(2).max(2);
-        let w_name = list.iter().map(|p| p.name.chars().count()).max().unwrap_or(4).max(4);
+        let w_name = list
+            .iter()
+            .map(|p| p.name.chars().count())
+            .max()
+            .unwrap_or(4)
+            .max(4);
         out.line(&format!("{:w_id$}  {:w_name$}  STATE", "ID", "NAME"));
         for p in list {
-            out.line(&format!("{:w_id$}  {:w_name$}  {}", p.id, p.name, p.state.label()));
+            out.line(&format!(
+                "{:w_id$}  {:w_name$}  {}",
+                p.id,
+                p.name,
+                p.state.label()
+            ));
         }
     }
     let rows: Vec<_> = list

@@ -2,6 +2,7 @@
 //! enrollment with software authenticators, refresh and rotation across processes, and every
 //! failure path leaving the server and the stored tokens consistent.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -24,14 +25,23 @@ struct Run {
 
 impl Run {
     fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
     }
     fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "command failed:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "command failed:\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
         self
     }
     fn failed(self) -> Self {
-        assert_ne!(self.code, 0, "command should have failed:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_ne!(
+            self.code, 0,
+            "command should have failed:\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
         self
     }
 }
@@ -46,7 +56,11 @@ impl Env {
     }
 
     fn issuer(&self) -> String {
-        self.sandbox.issuer().as_str().trim_end_matches('/').to_string()
+        self.sandbox
+            .issuer()
+            .as_str()
+            .trim_end_matches('/')
+            .to_string()
     }
 
     fn state_dir(&self) -> PathBuf {
@@ -122,17 +136,31 @@ async fn login_add_two_list_remove_logout() {
     let files = env.token_files();
     assert_eq!(files.len(), 1);
     assert_eq!(mode(&files[0]), 0o600);
-    let at = env.stored_tokens()["access_token"].as_str().unwrap().to_string();
+    let at = env.stored_tokens()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let me = env.run(&["--json", "whoami"]).await.ok().json();
     assert_eq!(me["displayName"], "Demo User");
     assert_eq!(me["loginName"], "demo@sandbox.localhost");
 
     let a = env
-        .run(&["--json", "-v", "add", "--authenticator", &env.key("a.cbor"), "--name", "  Key A  "])
+        .run(&[
+            "--json",
+            "-v",
+            "add",
+            "--authenticator",
+            &env.key("a.cbor"),
+            "--name",
+            "  Key A  ",
+        ])
         .await
         .ok();
-    assert!(!a.stderr.contains(&at), "the access token leaked into the log");
+    assert!(
+        !a.stderr.contains(&at),
+        "the access token leaked into the log"
+    );
     let a = a.json();
     assert_eq!(a["name"], "Key A");
     assert_eq!(a["rpId"], "localhost");
@@ -145,21 +173,40 @@ async fn login_add_two_list_remove_logout() {
     assert_eq!(body["verification"]["tokenName"], "Key A");
     let ready = env.ready();
     assert_eq!(ready.len(), 1);
-    assert_eq!(ready[0].credential_id.as_deref(), a["credentialId"].as_str());
+    assert_eq!(
+        ready[0].credential_id.as_deref(),
+        a["credentialId"].as_str()
+    );
 
     // Default name from the authenticator model and date.
-    let b = env.run(&["--json", "add", "--authenticator", &env.key("b.cbor")]).await.ok().json();
-    assert!(b["name"].as_str().unwrap().starts_with("Software authenticator "), "{b}");
+    let b = env
+        .run(&["--json", "add", "--authenticator", &env.key("b.cbor")])
+        .await
+        .ok()
+        .json();
+    assert!(
+        b["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("Software authenticator "),
+        "{b}"
+    );
     assert_eq!(env.ready().len(), 2);
 
     let list = env.run(&["--json", "list"]).await.ok().json();
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), 2);
     assert!(list.iter().all(|p| p["state"] == "ready"));
-    assert!(list.iter().any(|p| p["id"] == a_id.as_str() && p["name"] == "Key A"));
+    assert!(list
+        .iter()
+        .any(|p| p["id"] == a_id.as_str() && p["name"] == "Key A"));
 
     let human = env.run(&["list"]).await.ok();
-    assert!(human.stdout.contains("Key A") && human.stdout.contains("STATE"), "{}", human.stdout);
+    assert!(
+        human.stdout.contains("Key A") && human.stdout.contains("STATE"),
+        "{}",
+        human.stdout
+    );
 
     let r = env.run(&["remove", &a_id]).await.ok();
     assert!(r.stdout.contains("\"Key A\""), "{}", r.stdout);
@@ -171,7 +218,11 @@ async fn login_add_two_list_remove_logout() {
 
     env.run(&["logout"]).await.ok();
     assert!(env.token_files().is_empty(), "tokens must be forgotten");
-    assert_eq!(env.sandbox.inspect().live_access_tokens(), 0, "tokens must be revoked");
+    assert_eq!(
+        env.sandbox.inspect().live_access_tokens(),
+        0,
+        "tokens must be revoked"
+    );
     let r = env.run(&["list"]).await.failed();
     assert!(r.stderr.contains("passkeys login"), "{}", r.stderr);
 }
@@ -180,10 +231,19 @@ async fn login_add_two_list_remove_logout() {
 async fn the_same_authenticator_twice_is_refused_by_the_exclude_list() {
     let env = Env::new().await;
     env.login().await;
-    env.run(&["add", "--authenticator", &env.key("a.cbor"), "--name", "A"]).await.ok();
+    env.run(&["add", "--authenticator", &env.key("a.cbor"), "--name", "A"])
+        .await
+        .ok();
     // A new process, the same authenticator file: the credential persisted.
     let r = env
-        .run(&["--json", "add", "--authenticator", &env.key("a.cbor"), "--name", "A again"])
+        .run(&[
+            "--json",
+            "add",
+            "--authenticator",
+            &env.key("a.cbor"),
+            "--name",
+            "A again",
+        ])
         .await
         .failed();
     assert_eq!(r.json()["error"]["code"], "credential_excluded");
@@ -200,7 +260,10 @@ async fn refresh_after_expiry_rotates_and_persists_the_refresh_token() {
     env.run(&["list"]).await.ok();
     assert_eq!(env.sandbox.inspect().token_calls("refresh_token"), 1);
     let after = env.stored_tokens();
-    assert_ne!(before["refresh_token"], after["refresh_token"], "rotated refresh token saved");
+    assert_ne!(
+        before["refresh_token"], after["refresh_token"],
+        "rotated refresh token saved"
+    );
     assert_ne!(before["access_token"], after["access_token"]);
     // The next run uses the saved tokens without another refresh.
     env.run(&["list"]).await.ok();
@@ -238,17 +301,29 @@ async fn a_rejected_verification_is_reported_and_leaves_nothing_half_registered(
     env.login().await;
     env.sandbox.inspect().set_fault(Fault::VerifyRejected);
     let r = env
-        .run(&["--json", "add", "--authenticator", &env.key("a.cbor"), "--name", "A"])
+        .run(&[
+            "--json",
+            "add",
+            "--authenticator",
+            &env.key("a.cbor"),
+            "--name",
+            "A",
+        ])
         .await
         .failed();
     let err = r.json();
     assert_eq!(err["error"]["code"], "not_registered");
     let msg = err["error"]["message"].as_str().unwrap();
-    assert!(msg.contains("rejected the new passkey") && msg.contains("WEBAU-3Vb9s"), "{msg}");
+    assert!(
+        msg.contains("rejected the new passkey") && msg.contains("WEBAU-3Vb9s"),
+        "{msg}"
+    );
     assert!(msg.contains("nothing to clean up"), "{msg}");
     assert!(env.ready().is_empty());
     // The session is intact, and a retry with the same authenticator works.
-    env.run(&["add", "--authenticator", &env.key("a.cbor"), "--name", "A"]).await.ok();
+    env.run(&["add", "--authenticator", &env.key("a.cbor"), "--name", "A"])
+        .await
+        .ok();
     assert_eq!(env.ready().len(), 1);
 }
 
@@ -277,26 +352,58 @@ async fn bad_input_is_refused_before_any_server_call() {
     let long = "x".repeat(201);
     for name in ["", "   ", long.as_str(), "two\nlines"] {
         let r = env
-            .run(&["--json", "add", "--authenticator", &env.key("a.cbor"), "--name", name])
+            .run(&[
+                "--json",
+                "add",
+                "--authenticator",
+                &env.key("a.cbor"),
+                "--name",
+                name,
+            ])
             .await
             .failed();
         assert_eq!(r.json()["error"]["code"], "invalid_name", "{name:?}");
     }
-    assert!(env.sandbox.inspect().passkeys().is_empty(), "no registration was started");
+    assert!(
+        env.sandbox.inspect().passkeys().is_empty(),
+        "no registration was started"
+    );
     let emoji = "🔑".repeat(200);
-    env.run(&["add", "--authenticator", &env.key("a.cbor"), "--name", &emoji]).await.ok();
+    env.run(&[
+        "add",
+        "--authenticator",
+        &env.key("a.cbor"),
+        "--name",
+        &emoji,
+    ])
+    .await
+    .ok();
 
-    let r = env.run(&["--issuer", "http://idp.example.com", "list"]).await.failed();
+    let r = env
+        .run(&["--issuer", "http://idp.example.com", "list"])
+        .await
+        .failed();
     assert!(r.stderr.contains("HTTPS is required"), "{}", r.stderr);
-    let r = env.run(&["add", "--authenticator", "usb-key"]).await.failed();
+    let r = env
+        .run(&["add", "--authenticator", "usb-key"])
+        .await
+        .failed();
     assert!(r.stderr.contains("unknown authenticator"), "{}", r.stderr);
     let corrupt = env.dir.path().join("corrupt.cbor");
     std::fs::write(&corrupt, b"not cbor").unwrap();
     let r = env
-        .run(&["add", "--authenticator", &format!("soft:{}", corrupt.display())])
+        .run(&[
+            "add",
+            "--authenticator",
+            &format!("soft:{}", corrupt.display()),
+        ])
         .await
         .failed();
-    assert!(r.stderr.contains("not a software authenticator file"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not a software authenticator file"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -319,7 +426,10 @@ async fn not_signed_in_and_corrupt_token_file() {
 #[tokio::test(flavor = "multi_thread")]
 async fn memory_store_signs_in_for_one_run() {
     let env = Env::new().await;
-    let r = env.run(&["--token-store", "memory", "--json", "list"]).await.ok();
+    let r = env
+        .run(&["--token-store", "memory", "--json", "list"])
+        .await
+        .ok();
     assert_eq!(r.json(), serde_json::json!([]));
     assert!(env.token_files().is_empty());
 }
@@ -329,8 +439,15 @@ async fn registration_link_with_qr_code() {
     let env = Env::new().await;
     env.login().await;
     let r = env.run(&["link"]).await.ok();
-    assert!(r.stdout.contains("/ui/login/login/passwordless/init?"), "{}", r.stdout);
-    assert!(r.stdout.contains('█') || r.stdout.contains('▀'), "QR code drawn");
+    assert!(
+        r.stdout.contains("/ui/login/login/passwordless/init?"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains('█') || r.stdout.contains('▀'),
+        "QR code drawn"
+    );
     let j = env.run(&["--json", "link", "--no-qr"]).await.ok().json();
     assert!(j["link"].as_str().unwrap().starts_with(&env.issuer()));
     assert_eq!(j["expiresInSecs"], 3600);
@@ -341,5 +458,9 @@ async fn demo_runs_end_to_end() {
     let env = Env::new().await;
     let r = env.run(&["demo"]).await.ok();
     assert!(r.stdout.contains("refused as expected"), "{}", r.stdout);
-    assert!(r.stdout.contains("Done: a passkey was enrolled end to end"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Done: a passkey was enrolled end to end"),
+        "{}",
+        r.stdout
+    );
 }

@@ -175,7 +175,8 @@ pub const SOFT_NOTICE: &str = "This is a software authenticator for demos and te
 impl SoftAuthenticator {
     /// An authenticator that lives only in memory.
     pub fn ephemeral() -> Result<Self, AuthenticatorError> {
-        let (token, _ca) = SoftToken::new(true).map_err(|e| AuthenticatorError::Device(format!("{e:?}")))?;
+        let (token, _ca) =
+            SoftToken::new(true).map_err(|e| AuthenticatorError::Device(format!("{e:?}")))?;
         Ok(Self { token, path: None })
     }
 
@@ -203,12 +204,17 @@ impl SoftAuthenticator {
     }
 
     fn save(&self) -> Result<(), AuthenticatorError> {
-        let Some(path) = &self.path else { return Ok(()) };
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
         let storage = |reason: String| AuthenticatorError::Storage {
             path: path.clone(),
             reason,
         };
-        let bytes = self.token.to_cbor().map_err(|e| storage(format!("{e:?}")))?;
+        let bytes = self
+            .token
+            .to_cbor()
+            .map_err(|e| storage(format!("{e:?}")))?;
         crate::tokens::write_private_file(path, &bytes).map_err(|e| storage(e.to_string()))
     }
 
@@ -219,14 +225,14 @@ impl SoftAuthenticator {
             return false;
         }
         let options = proto::PublicKeyCredentialRequestOptions {
-            challenge: vec![0; 32].into(),
+            challenge: vec![0; 32],
             timeout: None,
             rp_id: rp_id.to_string(),
             allow_credentials: ids
                 .iter()
                 .map(|id| proto::AllowCredentials {
                     type_: "public-key".into(),
-                    id: id.clone().into(),
+                    id: id.clone(),
                     transports: None,
                 })
                 .collect(),
@@ -234,8 +240,13 @@ impl SoftAuthenticator {
             hints: None,
             extensions: None,
         };
-        AuthenticatorBackendHashedClientData::perform_auth(&mut self.token, vec![0; 32], options, 1000)
-            .is_ok()
+        AuthenticatorBackendHashedClientData::perform_auth(
+            &mut self.token,
+            vec![0; 32],
+            options,
+            1000,
+        )
+        .is_ok()
     }
 }
 
@@ -269,11 +280,11 @@ impl Authenticator for SoftAuthenticator {
                 id: request.rp_id.clone(),
             },
             user: proto::User {
-                id: request.user_id.clone().into(),
+                id: request.user_id.clone(),
                 name: request.user_name.clone(),
                 display_name: request.user_display_name.clone(),
             },
-            challenge: Vec::new().into(),
+            challenge: Vec::new(),
             pub_key_cred_params: request
                 .algorithms
                 .iter()
@@ -291,7 +302,9 @@ impl Authenticator for SoftAuthenticator {
                 user_verification: match request.user_verification {
                     UserVerification::Required => proto::UserVerificationPolicy::Required,
                     UserVerification::Preferred => proto::UserVerificationPolicy::Preferred,
-                    UserVerification::Discouraged => proto::UserVerificationPolicy::Discouraged_DO_NOT_USE,
+                    UserVerification::Discouraged => {
+                        proto::UserVerificationPolicy::Discouraged_DO_NOT_USE
+                    }
                 },
             }),
             hints: None,
@@ -314,7 +327,7 @@ impl Authenticator for SoftAuthenticator {
         .map_err(|e| AuthenticatorError::Device(format!("{e:?}")))?;
         self.save()?;
         Ok(MakeCredentialResponse {
-            attestation_object: reply.response.attestation_object.into(),
+            attestation_object: reply.response.attestation_object,
             transports: Vec::new(),
             attachment: None,
             discoverable: false,

@@ -68,7 +68,10 @@ mod tests {
     #[test]
     fn refuses_mixed_alphabets_and_garbage() {
         assert_eq!(decode_lenient("+_"), Err(Base64Error::MixedAlphabets));
-        assert!(matches!(decode_lenient("a!b"), Err(Base64Error::Invalid(_))));
+        assert!(matches!(
+            decode_lenient("a!b"),
+            Err(Base64Error::Invalid(_))
+        ));
     }
 
     #[test]

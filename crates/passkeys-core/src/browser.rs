@@ -44,7 +44,9 @@ impl Browser for SystemBrowser {
             let list = list.to_string_lossy().to_string();
             let mut last_err = String::from("$BROWSER is empty");
             for entry in list.split(':') {
-                let Some((program, args)) = command_for(entry, url) else { continue };
+                let Some((program, args)) = command_for(entry, url) else {
+                    continue;
+                };
                 match std::process::Command::new(&program)
                     .args(&args)
                     .stdin(std::process::Stdio::null())
@@ -58,7 +60,9 @@ impl Browser for SystemBrowser {
                     Err(e) => last_err = format!("{program}: {e}"),
                 }
             }
-            return Err(Error::Browser(format!("no command in $BROWSER could be started ({last_err})")));
+            return Err(Error::Browser(format!(
+                "no command in $BROWSER could be started ({last_err})"
+            )));
         }
         let url = url.to_string();
         tokio::task::spawn_blocking(move || webbrowser::open(&url))
@@ -76,7 +80,10 @@ mod tests {
     fn browser_entries_substitute_or_append_the_url() {
         assert_eq!(
             command_for("firefox --new-window", "http://x/"),
-            Some(("firefox".into(), vec!["--new-window".into(), "http://x/".into()]))
+            Some((
+                "firefox".into(),
+                vec!["--new-window".into(), "http://x/".into()]
+            ))
         );
         assert_eq!(
             command_for("open -a %s", "http://x/"),

@@ -123,15 +123,27 @@ pub struct Profile {
 }
 
 /// Resolves issuer and client id from flags, environment and the config file (in that order).
-pub fn resolve_profile(issuer: Option<&str>, client_id: Option<&str>, file: &ConfigFile) -> Result<Profile> {
+pub fn resolve_profile(
+    issuer: Option<&str>,
+    client_id: Option<&str>,
+    file: &ConfigFile,
+) -> Result<Profile> {
     let issuer = issuer
         .map(str::to_string)
-        .or_else(|| std::env::var("PASSKEYS_ISSUER").ok().filter(|s| !s.is_empty()))
+        .or_else(|| {
+            std::env::var("PASSKEYS_ISSUER")
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
         .or_else(|| file.issuer.clone())
         .ok_or(Error::MissingIssuer)?;
     let client_id = client_id
         .map(str::to_string)
-        .or_else(|| std::env::var("PASSKEYS_CLIENT_ID").ok().filter(|s| !s.is_empty()))
+        .or_else(|| {
+            std::env::var("PASSKEYS_CLIENT_ID")
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
         .or_else(|| file.client_id.clone())
         .ok_or(Error::MissingClientId)?;
     Ok(Profile {
@@ -157,22 +169,47 @@ mod tests {
         ] {
             parse_issuer(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
         }
-        for bad in ["http://auth.example.com", "http://192.168.1.10", "http://10.0.0.1:8080", "ftp://x.example"] {
-            assert_eq!(parse_issuer(bad).unwrap_err().code(), "insecure_url", "{bad}");
+        for bad in [
+            "http://auth.example.com",
+            "http://192.168.1.10",
+            "http://10.0.0.1:8080",
+            "ftp://x.example",
+        ] {
+            assert_eq!(
+                parse_issuer(bad).unwrap_err().code(),
+                "insecure_url",
+                "{bad}"
+            );
         }
-        for bad in ["auth.example.com", "https://a.example?x=1", "https://u:p@a.example", "https://a.example/#f", ""] {
-            assert_eq!(parse_issuer(bad).unwrap_err().code(), "invalid_issuer", "{bad}");
+        for bad in [
+            "auth.example.com",
+            "https://a.example?x=1",
+            "https://u:p@a.example",
+            "https://a.example/#f",
+            "",
+        ] {
+            assert_eq!(
+                parse_issuer(bad).unwrap_err().code(),
+                "invalid_issuer",
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn trailing_slash_is_dropped_from_the_issuer_string() {
-        assert_eq!(parse_issuer("https://a.example.com/").unwrap().as_str, "https://a.example.com");
+        assert_eq!(
+            parse_issuer("https://a.example.com/").unwrap().as_str,
+            "https://a.example.com"
+        );
     }
 
     #[test]
     fn config_file_parses_and_rejects_unknown_keys() {
-        let f: ConfigFile = toml::from_str("issuer = \"https://a.example\"\nclient_id = \"c\"\ntoken_store = \"file\"\n").unwrap();
+        let f: ConfigFile = toml::from_str(
+            "issuer = \"https://a.example\"\nclient_id = \"c\"\ntoken_store = \"file\"\n",
+        )
+        .unwrap();
         assert_eq!(f.token_store, Some(TokenStoreKind::File));
         assert!(toml::from_str::<ConfigFile>("issuer = 1").is_err());
         assert!(toml::from_str::<ConfigFile>("isuer = \"x\"").is_err());

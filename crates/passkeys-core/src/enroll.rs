@@ -16,7 +16,9 @@
 
 use serde::Serialize;
 
-use crate::authenticator::{Authenticator, AuthenticatorError, AuthenticatorInfo, MakeCredentialRequest};
+use crate::authenticator::{
+    Authenticator, AuthenticatorError, AuthenticatorInfo, MakeCredentialRequest,
+};
 use crate::error::{Error, Result};
 use crate::webauthn::{self, UserVerification};
 use crate::zitadel::{AuthFactorState, Passkey, ZitadelClient};
@@ -131,7 +133,8 @@ pub async fn add_passkey(
         rp_id: options.rp_id.clone(),
     });
 
-    let client_data = webauthn::client_data_json(&options.challenge, &webauthn::origin_of(api.base()));
+    let client_data =
+        webauthn::client_data_json(&options.challenge, &webauthn::origin_of(api.base()));
     let timeout_ms = options
         .timeout_ms
         .unwrap_or(DEFAULT_TIMEOUT_MS)
@@ -156,7 +159,8 @@ pub async fn add_passkey(
 
     let parsed = webauthn::parse_attestation_object(&reply.attestation_object)
         .map_err(|e| AuthenticatorError::InvalidResponse(e.0))?;
-    let invalid = |what: &str| Error::Authenticator(AuthenticatorError::InvalidResponse(what.to_string()));
+    let invalid =
+        |what: &str| Error::Authenticator(AuthenticatorError::InvalidResponse(what.to_string()));
     if parsed.rp_id_hash != webauthn::sha256(options.rp_id.as_bytes()) {
         return Err(invalid("the rpIdHash does not match the requested rpId"));
     }
@@ -164,11 +168,15 @@ pub async fn add_passkey(
         return Err(invalid("user presence (UP) is not set"));
     }
     if options.user_verification == UserVerification::Required && !parsed.flags.user_verified() {
-        return Err(invalid("user verification (UV) is required but was not performed"));
+        return Err(invalid(
+            "user verification (UV) is required but was not performed",
+        ));
     }
     if let Some(alg) = parsed.alg {
         if !options.algorithms.contains(&alg) {
-            return Err(invalid(&format!("the key uses algorithm {alg}, which was not requested")));
+            return Err(invalid(&format!(
+                "the key uses algorithm {alg}, which was not requested"
+            )));
         }
     }
     let credential_id = crate::b64::url_nopad(&parsed.credential_id);
@@ -198,8 +206,14 @@ pub async fn add_passkey(
         Err(e @ Error::Network { .. }) => {
             // The server may have registered it before the connection failed: look, don't retry.
             tracing::warn!("verify failed on the network ({e}); checking whether ZITADEL registered the passkey");
-            let after = api.list_passkeys().await.map_err(|_| not_registered(e.clone_for_report()))?;
-            if !after.iter().any(|p| p.name == name && !before.iter().any(|b| b.id == p.id)) {
+            let after = api
+                .list_passkeys()
+                .await
+                .map_err(|_| not_registered(e.clone_for_report()))?;
+            if !after
+                .iter()
+                .any(|p| p.name == name && !before.iter().any(|b| b.id == p.id))
+            {
                 return Err(not_registered(e));
             }
         }
@@ -207,7 +221,10 @@ pub async fn add_passkey(
     }
 
     let after = api.list_passkeys().await.unwrap_or_default();
-    let new: Vec<&Passkey> = after.iter().filter(|p| !before.iter().any(|b| b.id == p.id)).collect();
+    let new: Vec<&Passkey> = after
+        .iter()
+        .filter(|p| !before.iter().any(|b| b.id == p.id))
+        .collect();
     let found = new
         .iter()
         .find(|p| p.name == name)
@@ -216,7 +233,11 @@ pub async fn add_passkey(
     Ok(EnrolledPasskey {
         id: found.map(|p| p.id.clone()),
         name,
-        state: found.map(|p| p.state).unwrap_or(AuthFactorState::Ready).label().to_string(),
+        state: found
+            .map(|p| p.state)
+            .unwrap_or(AuthFactorState::Ready)
+            .label()
+            .to_string(),
         credential_id,
         aaguid: webauthn::aaguid_string(&parsed.aaguid),
         rp_id: options.rp_id,

@@ -49,7 +49,10 @@ fn page(title: &str, body: &str) -> Html<String> {
     ))
 }
 
-async fn callback(State(shared): State<Arc<Shared>>, Query(q): Query<HashMap<String, String>>) -> impl IntoResponse {
+async fn callback(
+    State(shared): State<Arc<Shared>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> impl IntoResponse {
     let state_ok = q.get("state").map(|s| s.as_str()) == Some(shared.expected_state.expose());
     if !state_ok {
         tracing::warn!("ignored an authorization response with a wrong or missing state");
@@ -76,7 +79,10 @@ async fn callback(State(shared): State<Arc<Shared>>, Query(q): Query<HashMap<Str
     } else {
         return (
             StatusCode::BAD_REQUEST,
-            page("No sign-in code", "The response carried neither a code nor an error."),
+            page(
+                "No sign-in code",
+                "The response carried neither a code nor an error.",
+            ),
         );
     };
     let failed = outcome.is_err();
@@ -91,7 +97,10 @@ async fn callback(State(shared): State<Arc<Shared>>, Query(q): Query<HashMap<Str
     } else {
         (
             StatusCode::OK,
-            page("You are signed in", "Return to Passkey Enroll. You can close this tab."),
+            page(
+                "You are signed in",
+                "Return to Passkey Enroll. You can close this tab.",
+            ),
         )
     }
 }
@@ -101,7 +110,11 @@ impl LoopbackListener {
     pub async fn bind() -> Result<Self> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
-            .map_err(|e| Error::Config(format!("cannot open a local port for the sign-in redirect: {e}")))?;
+            .map_err(|e| {
+                Error::Config(format!(
+                    "cannot open a local port for the sign-in redirect: {e}"
+                ))
+            })?;
         let port = listener
             .local_addr()
             .map_err(|e| Error::Config(format!("cannot read the local port: {e}")))?

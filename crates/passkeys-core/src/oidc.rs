@@ -14,9 +14,9 @@
 use std::time::Duration;
 
 use openidconnect::core::{
-    CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod,
-    CoreGrantType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
-    CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
+    CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
+    CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
 };
 use openidconnect::{
     AdditionalProviderMetadata, AuthorizationCode, ClientId, CsrfToken, IssuerUrl, Nonce,
@@ -109,17 +109,25 @@ fn req_err<E: std::error::Error>(e: E) -> String {
 }
 
 fn token_error<RE: std::error::Error + 'static>(
-    e: openidconnect::RequestTokenError<RE, openidconnect::StandardErrorResponse<openidconnect::core::CoreErrorResponseType>>,
+    e: openidconnect::RequestTokenError<
+        RE,
+        openidconnect::StandardErrorResponse<openidconnect::core::CoreErrorResponseType>,
+    >,
 ) -> Error {
     match e {
         openidconnect::RequestTokenError::ServerResponse(r) => {
-            if matches!(r.error(), openidconnect::core::CoreErrorResponseType::InvalidGrant) {
+            if matches!(
+                r.error(),
+                openidconnect::core::CoreErrorResponseType::InvalidGrant
+            ) {
                 Error::SessionExpired
             } else {
                 Error::TokenRequest(format!(
                     "{}{}",
                     r.error(),
-                    r.error_description().map(|d| format!(": {d}")).unwrap_or_default()
+                    r.error_description()
+                        .map(|d| format!(": {d}"))
+                        .unwrap_or_default()
                 ))
             }
         }
@@ -131,7 +139,10 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-fn token_set(resp: &openidconnect::core::CoreTokenResponse, previous_refresh: Option<&Secret>) -> TokenSet {
+fn token_set(
+    resp: &openidconnect::core::CoreTokenResponse,
+    previous_refresh: Option<&Secret>,
+) -> TokenSet {
     TokenSet {
         access_token: Secret::new(resp.access_token().secret().clone()),
         refresh_token: resp
@@ -157,11 +168,14 @@ impl Oidc {
             issuer: issuer.as_str.clone(),
             reason,
         };
-        let issuer_url = IssuerUrl::new(issuer.as_str.clone()).map_err(|e| discovery(e.to_string()))?;
+        let issuer_url =
+            IssuerUrl::new(issuer.as_str.clone()).map_err(|e| discovery(e.to_string()))?;
         let metadata = Metadata::discover_async(issuer_url, &http)
             .await
             .map_err(|e| match &e {
-                openidconnect::DiscoveryError::Validation(v) => discovery(format!("{v} (the issuer in the document must equal the URL you gave)")),
+                openidconnect::DiscoveryError::Validation(v) => discovery(format!(
+                    "{v} (the issuer in the document must equal the URL you gave)"
+                )),
                 _ => discovery(req_err(e)),
             })?;
         for endpoint in [
@@ -205,8 +219,14 @@ impl Oidc {
     ) -> Result<(TokenSet, SignedIn)> {
         let listener = LoopbackListener::bind().await?;
         let redirect_uri = listener.redirect_uri().to_string();
-        let client = CoreClient::from_provider_metadata(self.metadata.clone(), ClientId::new(self.client_id.clone()), None)
-            .set_redirect_uri(RedirectUrl::new(redirect_uri.clone()).map_err(|e| Error::Config(e.to_string()))?);
+        let client = CoreClient::from_provider_metadata(
+            self.metadata.clone(),
+            ClientId::new(self.client_id.clone()),
+            None,
+        )
+        .set_redirect_uri(
+            RedirectUrl::new(redirect_uri.clone()).map_err(|e| Error::Config(e.to_string()))?,
+        );
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
             .authorize_url(
@@ -233,7 +253,9 @@ impl Oidc {
             .request_async(&self.http)
             .await
             .map_err(|e| match token_error(e) {
-                Error::SessionExpired => Error::TokenRequest("the server refused the sign-in code (invalid_grant)".into()),
+                Error::SessionExpired => Error::TokenRequest(
+                    "the server refused the sign-in code (invalid_grant)".into(),
+                ),
                 other => other,
             })?;
         let id_token = response
@@ -259,7 +281,11 @@ impl Oidc {
     /// # Errors
     /// [`Error::SessionExpired`] when the server answers `invalid_grant`.
     pub async fn refresh(&self, refresh_token: &Secret) -> Result<TokenSet> {
-        let client = CoreClient::from_provider_metadata(self.metadata.clone(), ClientId::new(self.client_id.clone()), None);
+        let client = CoreClient::from_provider_metadata(
+            self.metadata.clone(),
+            ClientId::new(self.client_id.clone()),
+            None,
+        );
         let response = client
             .exchange_refresh_token(&RefreshToken::new(refresh_token.expose().to_string()))
             .map_err(|e| Error::TokenRequest(e.to_string()))?
@@ -277,10 +303,16 @@ impl Oidc {
     /// refuses non-HTTPS revocation endpoints and the loopback sandbox serves plain HTTP; the
     /// endpoint still has to pass [`require_secure`].
     pub async fn revoke(&self, tokens: &TokenSet) -> Result<()> {
-        let Some(endpoint) = self.metadata.additional_metadata().revocation_endpoint.clone() else {
+        let Some(endpoint) = self
+            .metadata
+            .additional_metadata()
+            .revocation_endpoint
+            .clone()
+        else {
             return Ok(());
         };
-        let url = Url::parse(&endpoint).map_err(|e| Error::Config(format!("bad revocation_endpoint: {e}")))?;
+        let url = Url::parse(&endpoint)
+            .map_err(|e| Error::Config(format!("bad revocation_endpoint: {e}")))?;
         require_secure(&url)?;
         let mut list = Vec::new();
         if let Some(r) = &tokens.refresh_token {

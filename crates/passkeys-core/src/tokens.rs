@@ -130,7 +130,9 @@ impl std::str::FromStr for TokenStoreKind {
             "keyring" => Ok(TokenStoreKind::Keyring),
             "file" => Ok(TokenStoreKind::File),
             "memory" => Ok(TokenStoreKind::Memory),
-            _ => Err(format!("unknown token store {s:?}: use keyring, file or memory")),
+            _ => Err(format!(
+                "unknown token store {s:?}: use keyring, file or memory"
+            )),
         }
     }
 }
@@ -163,8 +165,10 @@ pub fn state_dir() -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("PASSKEYS_STATE_DIR") {
         return Ok(PathBuf::from(dir));
     }
-    let dirs = directories::ProjectDirs::from("dev", "passkey-enroll", "passkeys")
-        .ok_or_else(|| Error::Config("cannot find your home directory; set PASSKEYS_STATE_DIR".into()))?;
+    let dirs =
+        directories::ProjectDirs::from("dev", "passkey-enroll", "passkeys").ok_or_else(|| {
+            Error::Config("cannot find your home directory; set PASSKEYS_STATE_DIR".into())
+        })?;
     Ok(dirs
         .state_dir()
         .unwrap_or_else(|| dirs.data_local_dir())
@@ -304,7 +308,9 @@ impl TokenStore for KeyringStore {
 
     fn save(&self, key: &str, tokens: &TokenSet) -> Result<()> {
         let entry = keyring::Entry::new(KEYRING_SERVICE, key).map_err(keyring_err)?;
-        entry.set_password(encode(tokens)?.expose()).map_err(keyring_err)
+        entry
+            .set_password(encode(tokens)?.expose())
+            .map_err(keyring_err)
     }
 
     fn delete(&self, key: &str) -> Result<()> {
@@ -328,7 +334,12 @@ pub struct MemoryStore {
 
 impl TokenStore for MemoryStore {
     fn load(&self, key: &str) -> Result<Option<TokenSet>> {
-        Ok(self.map.lock().map_err(|_| Error::Cancelled)?.get(key).cloned())
+        Ok(self
+            .map
+            .lock()
+            .map_err(|_| Error::Cancelled)?
+            .get(key)
+            .cloned())
     }
 
     fn save(&self, key: &str, tokens: &TokenSet) -> Result<()> {
@@ -382,13 +393,24 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(store.path("k")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(store.path("k"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
-            let dmode = std::fs::metadata(dir.path().join("tokens")).unwrap().permissions().mode();
+            let dmode = std::fs::metadata(dir.path().join("tokens"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(dmode & 0o777, 0o700);
         }
         // No temp files left behind.
-        assert_eq!(std::fs::read_dir(dir.path().join("tokens")).unwrap().count(), 1);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tokens"))
+                .unwrap()
+                .count(),
+            1
+        );
         store.delete("k").unwrap();
         store.delete("k").unwrap();
         assert_eq!(store.load("k").unwrap(), None);

@@ -114,7 +114,11 @@ struct RawWrapper {
     public_key: Option<serde_json::Value>,
 }
 
-fn str_member<'a>(v: &'a serde_json::Value, path: &str, key: &str) -> Result<&'a str, OptionsError> {
+fn str_member<'a>(
+    v: &'a serde_json::Value,
+    path: &str,
+    key: &str,
+) -> Result<&'a str, OptionsError> {
     match v.get(key) {
         Some(serde_json::Value::String(s)) => Ok(s),
         Some(_) => Err(malformed(&format!("{path}.{key}"), "is not a string")),
@@ -122,9 +126,14 @@ fn str_member<'a>(v: &'a serde_json::Value, path: &str, key: &str) -> Result<&'a
     }
 }
 
-fn bin_member(v: &serde_json::Value, path: &str, key: &str) -> Result<(String, Vec<u8>), OptionsError> {
+fn bin_member(
+    v: &serde_json::Value,
+    path: &str,
+    key: &str,
+) -> Result<(String, Vec<u8>), OptionsError> {
     let s = str_member(v, path, key)?;
-    let bytes = b64::decode_lenient(s).map_err(|e| malformed(&format!("{path}.{key}"), e.to_string()))?;
+    let bytes =
+        b64::decode_lenient(s).map_err(|e| malformed(&format!("{path}.{key}"), e.to_string()))?;
     Ok((s.to_string(), bytes))
 }
 
@@ -152,13 +161,22 @@ impl CreationOptions {
             return Err(malformed("publicKey", "is not a JSON object"));
         }
         let p = "publicKey";
-        let rp = pk.get("rp").ok_or_else(|| malformed("publicKey.rp", "is missing"))?;
+        let rp = pk
+            .get("rp")
+            .ok_or_else(|| malformed("publicKey.rp", "is missing"))?;
         let rp_id = str_member(rp, "publicKey.rp", "id")?.to_string();
-        let rp_name = str_member(rp, "publicKey.rp", "name").unwrap_or_default().to_string();
-        let user = pk.get("user").ok_or_else(|| malformed("publicKey.user", "is missing"))?;
+        let rp_name = str_member(rp, "publicKey.rp", "name")
+            .unwrap_or_default()
+            .to_string();
+        let user = pk
+            .get("user")
+            .ok_or_else(|| malformed("publicKey.user", "is missing"))?;
         let (_, user_id) = bin_member(user, "publicKey.user", "id")?;
         if user_id.is_empty() || user_id.len() > 64 {
-            return Err(malformed("publicKey.user.id", "must be 1 to 64 bytes (WebAuthn L3 §5.4.3)"));
+            return Err(malformed(
+                "publicKey.user.id",
+                "must be 1 to 64 bytes (WebAuthn L3 §5.4.3)",
+            ));
         }
         let user_name = str_member(user, "publicKey.user", "name")?.to_string();
         let user_display_name = str_member(user, "publicKey.user", "displayName")
@@ -166,7 +184,10 @@ impl CreationOptions {
             .to_string();
         let (challenge, challenge_bytes) = bin_member(&pk, p, "challenge")?;
         if challenge_bytes.len() < 16 {
-            return Err(malformed("publicKey.challenge", "is shorter than 16 bytes (WebAuthn L3 §13.4.3)"));
+            return Err(malformed(
+                "publicKey.challenge",
+                "is shorter than 16 bytes (WebAuthn L3 §13.4.3)",
+            ));
         }
         let params = pk
             .get("pubKeyCredParams")
@@ -179,7 +200,12 @@ impl CreationOptions {
             match (ty, alg) {
                 (Some("public-key"), Some(alg)) => algorithms.push(alg),
                 (Some(_), Some(_)) => {} // unknown credential type: skipped (WebAuthn L3 §5.1.3 step 10)
-                _ => return Err(malformed(&format!("publicKey.pubKeyCredParams[{i}]"), "needs a type and a numeric alg")),
+                _ => {
+                    return Err(malformed(
+                        &format!("publicKey.pubKeyCredParams[{i}]"),
+                        "needs a type and a numeric alg",
+                    ))
+                }
             }
         }
         if algorithms.is_empty() {
@@ -187,7 +213,12 @@ impl CreationOptions {
         }
         let timeout_ms = match pk.get("timeout") {
             None | Some(serde_json::Value::Null) => None,
-            Some(v) => Some(v.as_u64().ok_or_else(|| malformed("publicKey.timeout", "is not a positive number of milliseconds"))?),
+            Some(v) => Some(v.as_u64().ok_or_else(|| {
+                malformed(
+                    "publicKey.timeout",
+                    "is not a positive number of milliseconds",
+                )
+            })?),
         };
         let mut exclude_credentials = Vec::new();
         match pk.get("excludeCredentials") {
@@ -195,7 +226,11 @@ impl CreationOptions {
             Some(serde_json::Value::Array(list)) => {
                 for (i, c) in list.iter().enumerate() {
                     let path = format!("publicKey.excludeCredentials[{i}]");
-                    if c.get("type").and_then(|t| t.as_str()).unwrap_or("public-key") != "public-key" {
+                    if c.get("type")
+                        .and_then(|t| t.as_str())
+                        .unwrap_or("public-key")
+                        != "public-key"
+                    {
                         continue;
                     }
                     let (_, id) = bin_member(c, &path, "id")?;
@@ -205,13 +240,17 @@ impl CreationOptions {
             Some(_) => return Err(malformed("publicKey.excludeCredentials", "is not a list")),
         }
         let sel = pk.get("authenticatorSelection");
-        let uv = sel.and_then(|s| s.get("userVerification")).and_then(|v| v.as_str());
+        let uv = sel
+            .and_then(|s| s.get("userVerification"))
+            .and_then(|v| v.as_str());
         let user_verification = match uv {
             Some("required") => UserVerification::Required,
             Some("discouraged") => UserVerification::Discouraged,
             _ => UserVerification::Preferred,
         };
-        let rk = sel.and_then(|s| s.get("residentKey")).and_then(|v| v.as_str());
+        let rk = sel
+            .and_then(|s| s.get("residentKey"))
+            .and_then(|v| v.as_str());
         let require_rk = sel
             .and_then(|s| s.get("requireResidentKey"))
             .and_then(|v| v.as_bool())
@@ -282,12 +321,14 @@ pub fn check_rp_id(rp_id: &str, instance: &Url) -> Result<(), OptionsError> {
         return Ok(());
     }
     if !host_l.ends_with(&format!(".{canonical}")) {
-        return Err(refuse("it is neither the instance's host nor a parent domain of it"));
+        return Err(refuse(
+            "it is neither the instance's host nor a parent domain of it",
+        ));
     }
     match psl::suffix(canonical.as_bytes()) {
-        Some(suffix) if suffix.as_bytes() == canonical.as_bytes() => {
-            Err(refuse("it is a public suffix (like a top-level domain), which no site may claim"))
-        }
+        Some(suffix) if suffix.as_bytes() == canonical.as_bytes() => Err(refuse(
+            "it is a public suffix (like a top-level domain), which no site may claim",
+        )),
         Some(_) => Ok(()),
         None => Err(refuse("it is not a registrable domain")),
     }
@@ -378,7 +419,10 @@ pub struct ParsedAttestation {
     pub alg: Option<i64>,
 }
 
-fn cbor_map_get<'a>(map: &'a [(ciborium::Value, ciborium::Value)], key: &str) -> Option<&'a ciborium::Value> {
+fn cbor_map_get<'a>(
+    map: &'a [(ciborium::Value, ciborium::Value)],
+    key: &str,
+) -> Option<&'a ciborium::Value> {
     map.iter()
         .find(|(k, _)| k.as_text() == Some(key))
         .map(|(_, v)| v)
@@ -399,12 +443,17 @@ pub fn parse_attestation_object(bytes: &[u8]) -> Result<ParsedAttestation, Attes
     if !reader.is_empty() {
         return Err(err("attestationObject has trailing bytes"));
     }
-    let map = value.as_map().ok_or_else(|| err("attestationObject is not a CBOR map"))?;
+    let map = value
+        .as_map()
+        .ok_or_else(|| err("attestationObject is not a CBOR map"))?;
     let fmt = cbor_map_get(map, "fmt")
         .and_then(|v| v.as_text())
         .ok_or_else(|| err("attestationObject.fmt is missing"))?
         .to_string();
-    if cbor_map_get(map, "attStmt").and_then(|v| v.as_map()).is_none() {
+    if cbor_map_get(map, "attStmt")
+        .and_then(|v| v.as_map())
+        .is_none()
+    {
         return Err(err("attestationObject.attStmt is missing"));
     }
     let auth_data = cbor_map_get(map, "authData")
@@ -423,7 +472,9 @@ fn parse_auth_data(fmt: String, data: &[u8]) -> Result<ParsedAttestation, Attest
     let flags = Flags(data[32]);
     let sign_count = u32::from_be_bytes([data[33], data[34], data[35], data[36]]);
     if !flags.attested_credential_data() {
-        return Err(err("authData has no attested credential data (AT flag not set)"));
+        return Err(err(
+            "authData has no attested credential data (AT flag not set)",
+        ));
     }
     let rest = &data[37..];
     if rest.len() < 18 {
@@ -467,7 +518,14 @@ fn parse_auth_data(fmt: String, data: &[u8]) -> Result<ParsedAttestation, Attest
 /// Formats an AAGUID as a UUID string.
 pub fn aaguid_string(aaguid: &[u8; 16]) -> String {
     let h = hex::encode(aaguid);
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 /// The `PublicKeyCredential` JSON for registration (WebAuthn L3 §5.1, `toJSON()`), as
@@ -513,7 +571,9 @@ pub const MAX_NAME_CHARS: usize = 200;
 pub fn validate_token_name(name: &str) -> Result<String, String> {
     let trimmed = name.trim();
     if trimmed.is_empty() {
-        return Err("the name is empty; give the passkey a name such as \"YubiKey 5 (work)\"".into());
+        return Err(
+            "the name is empty; give the passkey a name such as \"YubiKey 5 (work)\"".into(),
+        );
     }
     let count = trimmed.chars().count();
     if count > MAX_NAME_CHARS {

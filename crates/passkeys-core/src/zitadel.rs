@@ -117,7 +117,10 @@ impl ApiError {
     pub fn from_response(status: u16, body: &[u8]) -> Self {
         let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
         let grpc_code = parsed.as_ref().and_then(|b| b.code);
-        let server_message = parsed.as_ref().map(|b| b.message.clone()).unwrap_or_default();
+        let server_message = parsed
+            .as_ref()
+            .map(|b| b.message.clone())
+            .unwrap_or_default();
         let id = parsed
             .as_ref()
             .and_then(|b| {
@@ -242,7 +245,9 @@ pub struct ZitadelClient {
 
 impl std::fmt::Debug for ZitadelClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ZitadelClient").field("base", &self.base.as_str()).finish()
+        f.debug_struct("ZitadelClient")
+            .field("base", &self.base.as_str())
+            .finish()
     }
 }
 
@@ -288,7 +293,12 @@ impl ZitadelClient {
     }
 
     /// Sends one request with the bearer token; on 401 refreshes once and retries.
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<&serde_json::Value>) -> Result<serde_json::Value> {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value> {
         let url = self.url(path)?;
         let mut token = self.tokens.access_token().await?;
         for attempt in 0..2 {
@@ -380,7 +390,9 @@ impl ZitadelClient {
     /// passkeys only; an empty list comes back as `{}`.
     pub async fn list_passkeys(&self) -> Result<Vec<Passkey>> {
         let path = "/auth/v1/users/me/passwordless/_search";
-        let v = self.call(reqwest::Method::POST, path, Some(&serde_json::json!({}))).await?;
+        let v = self
+            .call(reqwest::Method::POST, path, Some(&serde_json::json!({})))
+            .await?;
         match v.get("result") {
             None | Some(serde_json::Value::Null) => Ok(Vec::new()),
             Some(r) => Self::decode(path, r.clone()),
@@ -391,7 +403,9 @@ impl ZitadelClient {
     /// any pending one) and returns the decoded creation options.
     pub async fn add_passkey(&self) -> Result<CreationOptions> {
         let path = "/auth/v1/users/me/passwordless";
-        let v = self.call(reqwest::Method::POST, path, Some(&serde_json::json!({}))).await?;
+        let v = self
+            .call(reqwest::Method::POST, path, Some(&serde_json::json!({})))
+            .await?;
         let pk = v["key"]["publicKey"].as_str().ok_or_else(|| {
             Error::Options(crate::webauthn::OptionsError::Malformed {
                 member: "key.publicKey".into(),
@@ -411,14 +425,23 @@ impl ZitadelClient {
                 "tokenName": token_name,
             }
         });
-        self.call(reqwest::Method::POST, "/auth/v1/users/me/passwordless/_verify", Some(&body))
-            .await
-            .map(|_| ())
+        self.call(
+            reqwest::Method::POST,
+            "/auth/v1/users/me/passwordless/_verify",
+            Some(&body),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// RemoveMyPasswordless: `DELETE /auth/v1/users/me/passwordless/{tokenId}`.
     pub async fn remove_passkey(&self, id: &str) -> Result<()> {
-        if id.is_empty() || id.chars().count() > 200 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if id.is_empty()
+            || id.chars().count() > 200
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             return Err(Error::Api(ApiError {
                 kind: ApiErrorKind::NotFound,
                 status: 404,
@@ -427,15 +450,21 @@ impl ZitadelClient {
                 server_message: format!("{id:?} is not a passkey id"),
             }));
         }
-        self.call(reqwest::Method::DELETE, &format!("/auth/v1/users/me/passwordless/{id}"), None)
-            .await
-            .map(|_| ())
+        self.call(
+            reqwest::Method::DELETE,
+            &format!("/auth/v1/users/me/passwordless/{id}"),
+            None,
+        )
+        .await
+        .map(|_| ())
     }
 
     /// AddMyPasswordlessLink: `POST /auth/v1/users/me/passwordless/_link`.
     pub async fn add_passkey_link(&self) -> Result<RegistrationLink> {
         let path = "/auth/v1/users/me/passwordless/_link";
-        let v = self.call(reqwest::Method::POST, path, Some(&serde_json::json!({}))).await?;
+        let v = self
+            .call(reqwest::Method::POST, path, Some(&serde_json::json!({})))
+            .await?;
         let link = v["link"].as_str().unwrap_or_default().to_string();
         if link.is_empty() {
             return Err(Self::shape_error(path, "link is missing"));
@@ -461,15 +490,60 @@ mod tests {
     #[test]
     fn error_bodies_map_to_kinds_by_stable_id() {
         let cases: &[(u16, &str, ApiErrorKind, Option<&str>)] = &[
-            (500, r#"{"code":13,"message":"Error on create credentials (WEBAU-3Vb9s)","details":[{"@type":"type.googleapis.com/zitadel.v1.ErrorDetail","id":"WEBAU-3Vb9s","message":"Error on create credentials"}]}"#, ApiErrorKind::CredentialRejected, Some("WEBAU-3Vb9s")),
-            (500, r#"{"code":13,"message":"Errors.User.WebAuthN.NotFound (WEBAU-5M9so)"}"#, ApiErrorKind::NoPendingRegistration, Some("WEBAU-5M9so")),
-            (500, r#"{"code":13,"message":"x","details":[{"id":"WEBAU-sEr8c"}]}"#, ApiErrorKind::CredentialUnparsable, Some("WEBAU-sEr8c")),
-            (401, r#"{"code":16,"message":"Errors.Token.Invalid (AUTH-7fs1e)"}"#, ApiErrorKind::Unauthenticated, Some("AUTH-7fs1e")),
-            (401, r#"{"code":16,"message":"auth header missing"}"#, ApiErrorKind::Unauthenticated, None),
-            (403, r#"{"code":7,"message":"mfa required (AUTHZ-Kl3p0)"}"#, ApiErrorKind::MfaRequired, Some("AUTHZ-Kl3p0")),
-            (404, r#"{"code":5,"message":"Not Found"}"#, ApiErrorKind::NotFound, None),
-            (400, r#"{"code":3,"message":"invalid VerifyMyPasswordlessRequest.Verification: embedded message failed validation | caused by: invalid WebAuthNVerification.TokenName: value length must be at least 1 runes"}"#, ApiErrorKind::InvalidArgument, None),
-            (503, "<html>bad gateway</html>", ApiErrorKind::Unavailable, None),
+            (
+                500,
+                r#"{"code":13,"message":"Error on create credentials (WEBAU-3Vb9s)","details":[{"@type":"type.googleapis.com/zitadel.v1.ErrorDetail","id":"WEBAU-3Vb9s","message":"Error on create credentials"}]}"#,
+                ApiErrorKind::CredentialRejected,
+                Some("WEBAU-3Vb9s"),
+            ),
+            (
+                500,
+                r#"{"code":13,"message":"Errors.User.WebAuthN.NotFound (WEBAU-5M9so)"}"#,
+                ApiErrorKind::NoPendingRegistration,
+                Some("WEBAU-5M9so"),
+            ),
+            (
+                500,
+                r#"{"code":13,"message":"x","details":[{"id":"WEBAU-sEr8c"}]}"#,
+                ApiErrorKind::CredentialUnparsable,
+                Some("WEBAU-sEr8c"),
+            ),
+            (
+                401,
+                r#"{"code":16,"message":"Errors.Token.Invalid (AUTH-7fs1e)"}"#,
+                ApiErrorKind::Unauthenticated,
+                Some("AUTH-7fs1e"),
+            ),
+            (
+                401,
+                r#"{"code":16,"message":"auth header missing"}"#,
+                ApiErrorKind::Unauthenticated,
+                None,
+            ),
+            (
+                403,
+                r#"{"code":7,"message":"mfa required (AUTHZ-Kl3p0)"}"#,
+                ApiErrorKind::MfaRequired,
+                Some("AUTHZ-Kl3p0"),
+            ),
+            (
+                404,
+                r#"{"code":5,"message":"Not Found"}"#,
+                ApiErrorKind::NotFound,
+                None,
+            ),
+            (
+                400,
+                r#"{"code":3,"message":"invalid VerifyMyPasswordlessRequest.Verification: embedded message failed validation | caused by: invalid WebAuthNVerification.TokenName: value length must be at least 1 runes"}"#,
+                ApiErrorKind::InvalidArgument,
+                None,
+            ),
+            (
+                503,
+                "<html>bad gateway</html>",
+                ApiErrorKind::Unavailable,
+                None,
+            ),
             (500, "", ApiErrorKind::Other, None),
             (502, "{\"code\":\"oops\"}", ApiErrorKind::Other, None),
         ];

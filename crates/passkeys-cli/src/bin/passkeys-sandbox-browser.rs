@@ -13,9 +13,10 @@ async fn main() -> ExitCode {
         eprintln!("usage: passkeys-sandbox-browser AUTHORIZE_URL");
         return ExitCode::from(2);
     };
-    let user = std::env::var("PASSKEYS_SANDBOX_USER").unwrap_or_else(|_| passkeys_sandbox::DEMO_USERNAME.into());
-    let password =
-        std::env::var("PASSKEYS_SANDBOX_PASSWORD").unwrap_or_else(|_| passkeys_sandbox::DEMO_PASSWORD.into());
+    let user = std::env::var("PASSKEYS_SANDBOX_USER")
+        .unwrap_or_else(|_| passkeys_sandbox::DEMO_USERNAME.into());
+    let password = std::env::var("PASSKEYS_SANDBOX_PASSWORD")
+        .unwrap_or_else(|_| passkeys_sandbox::DEMO_PASSWORD.into());
     match passkeys_sandbox::browser::complete_login(&url, &user, &password).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -25,7 +25,10 @@ fn c01_decodes_std_base64_outer_and_lenient_inner_members() {
     assert_eq!(o.user_id, b"28374659102837465");
     assert_eq!(o.user_name, "qa+passkeys@example.test");
     assert_eq!(o.user_display_name, "Zoë Müller");
-    assert_eq!(o.algorithms, vec![-7, -35, -36, -257, -258, -259, -37, -38, -39, -8]);
+    assert_eq!(
+        o.algorithms,
+        vec![-7, -35, -36, -257, -258, -259, -37, -38, -39, -8]
+    );
     assert_eq!(o.exclude_credentials.len(), 2);
     assert_eq!(o.exclude_credentials[0].len(), 64);
     assert_eq!(o.exclude_credentials[1].len(), 16);
@@ -90,12 +93,30 @@ fn the_seed_example_fails_cleanly_and_a_corrected_copy_passes() {
 #[test]
 fn malformed_members_are_named() {
     let cases: &[(&str, &str)] = &[
-        (r#"{"publicKey":{"user":{"id":"YQ","name":"a"},"challenge":"AAAAAAAAAAAAAAAAAAAAAA","pubKeyCredParams":[{"type":"public-key","alg":-7}]}}"#, "publicKey.rp"),
-        (r#"{"publicKey":{"rp":{"id":"x.example"},"user":{"id":"YQ","name":"a"},"challenge":"not base64!","pubKeyCredParams":[{"type":"public-key","alg":-7}]}}"#, "publicKey.challenge"),
-        (r#"{"publicKey":{"rp":{"id":"x.example"},"user":{"id":"YQ","name":"a"},"challenge":"AAAA","pubKeyCredParams":[{"type":"public-key","alg":-7}]}}"#, "publicKey.challenge"),
-        (r#"{"publicKey":{"rp":{"id":"x.example"},"user":{"id":"","name":"a"},"challenge":"AAAAAAAAAAAAAAAAAAAAAA","pubKeyCredParams":[{"type":"public-key","alg":-7}]}}"#, "publicKey.user.id"),
-        (r#"{"publicKey":{"rp":{"id":"x.example"},"user":{"id":"YQ","name":"a"},"challenge":"AAAAAAAAAAAAAAAAAAAAAA","pubKeyCredParams":[{"type":"public-key"}]}}"#, "publicKey.pubKeyCredParams[0]"),
-        (r#"{"publicKey":{"rp":{"id":"x.example"},"user":{"id":"YQ","name":"a"},"challenge":"AAAAAAAAAAAAAAAAAAAAAA","pubKeyCredParams":[{"type":"public-key","alg":-7}],"excludeCredentials":[{"type":"public-key","id":"+_"}]}}"#, "publicKey.excludeCredentials[0].id"),
+        (
+            r#"{"publicKey":{"user":{"id":"YQ","name":"a"},"challenge":"AAAAAAAAAAAAAAAAAAAAAA","pubKeyCredParams":[{"type":"public-key","alg":-7}]}}"#,
+            "publicKey.rp",
+        ),
+        (
+            r#"{"publicKey":{"rp":{"id":"x.example"},"user":{"id":"YQ","name":"a"},"challenge":"not base64!","pubKeyCredParams":[{"type":"public-key","alg":-7}]}}"#,
+            "publicKey.challenge",
+        ),
+        (
+            r#"{"publicKey":{"rp":{"id":"x.example"},"user":{"id":"YQ","name":"a"},"challenge":"AAAA","pubKeyCredParams":[{"type":"public-key","alg":-7}]}}"#,
+            "publicKey.challenge",
+        ),
+        (
+            r#"{"publicKey":{"rp":{"id":"x.example"},"user":{"id":"","name":"a"},"challenge":"AAAAAAAAAAAAAAAAAAAAAA","pubKeyCredParams":[{"type":"public-key","alg":-7}]}}"#,
+            "publicKey.user.id",
+        ),
+        (
+            r#"{"publicKey":{"rp":{"id":"x.example"},"user":{"id":"YQ","name":"a"},"challenge":"AAAAAAAAAAAAAAAAAAAAAA","pubKeyCredParams":[{"type":"public-key"}]}}"#,
+            "publicKey.pubKeyCredParams[0]",
+        ),
+        (
+            r#"{"publicKey":{"rp":{"id":"x.example"},"user":{"id":"YQ","name":"a"},"challenge":"AAAAAAAAAAAAAAAAAAAAAA","pubKeyCredParams":[{"type":"public-key","alg":-7}],"excludeCredentials":[{"type":"public-key","id":"+_"}]}}"#,
+            "publicKey.excludeCredentials[0].id",
+        ),
         (r#"[1,2]"#, "key.publicKey"),
         (r#"{"publicKey":"#, "key.publicKey"),
     ];
@@ -106,7 +127,10 @@ fn malformed_members_are_named() {
         }
     }
     let none = r#"{"publicKey":{"rp":{"id":"x.example"},"user":{"id":"YQ","name":"a"},"challenge":"AAAAAAAAAAAAAAAAAAAAAA","pubKeyCredParams":[{"type":"other","alg":-7}]}}"#;
-    assert_eq!(CreationOptions::from_json(none.as_bytes()), Err(OptionsError::NoSupportedAlgorithm));
+    assert_eq!(
+        CreationOptions::from_json(none.as_bytes()),
+        Err(OptionsError::NoSupportedAlgorithm)
+    );
 }
 
 #[test]
@@ -142,9 +166,20 @@ fn c03_parent_domain_rp_id_keeps_the_port_in_the_origin() {
 #[test]
 fn rp_id_rules() {
     let base = url("https://auth.example.test:8443");
-    for bad in ["other.test", "test", "192.0.2.1", "", "example.tes", "xauth.example.test", "sub.auth.example.test"] {
+    for bad in [
+        "other.test",
+        "test",
+        "192.0.2.1",
+        "",
+        "example.tes",
+        "xauth.example.test",
+        "sub.auth.example.test",
+    ] {
         assert!(
-            matches!(check_rp_id(bad, &base), Err(OptionsError::RpIdRefused { .. })),
+            matches!(
+                check_rp_id(bad, &base),
+                Err(OptionsError::RpIdRefused { .. })
+            ),
             "{bad:?} must be refused"
         );
     }
@@ -154,14 +189,21 @@ fn rp_id_rules() {
         ("Example.Test", "https://AUTH.example.test"),
         ("example.co.uk", "https://id.example.co.uk"),
         ("localhost", "http://localhost:8080"),
-        ("xn--bcher-kva.example", "https://auth.xn--bcher-kva.example"),
+        (
+            "xn--bcher-kva.example",
+            "https://auth.xn--bcher-kva.example",
+        ),
         ("bücher.example", "https://auth.bücher.example"),
     ];
     for (rp, inst) in ok {
         check_rp_id(rp, &url(inst)).unwrap_or_else(|e| panic!("{rp} for {inst}: {e}"));
     }
     // Public suffixes from the PSL, including private-registry ones.
-    for (rp, inst) in [("co.uk", "https://id.example.co.uk"), ("com", "https://auth.example.com"), ("github.io", "https://me.github.io")] {
+    for (rp, inst) in [
+        ("co.uk", "https://id.example.co.uk"),
+        ("com", "https://auth.example.com"),
+        ("github.io", "https://me.github.io"),
+    ] {
         assert!(check_rp_id(rp, &url(inst)).is_err(), "{rp}");
     }
     // An instance addressed by IP cannot use WebAuthn at all.
@@ -170,9 +212,18 @@ fn rp_id_rules() {
 
 #[test]
 fn origin_has_no_trailing_slash_and_keeps_non_default_ports() {
-    assert_eq!(origin_of(&url("https://auth.example.com/")), "https://auth.example.com");
-    assert_eq!(origin_of(&url("https://auth.example.com:443/x")), "https://auth.example.com");
-    assert_eq!(origin_of(&url("http://localhost:8080/")), "http://localhost:8080");
+    assert_eq!(
+        origin_of(&url("https://auth.example.com/")),
+        "https://auth.example.com"
+    );
+    assert_eq!(
+        origin_of(&url("https://auth.example.com:443/x")),
+        "https://auth.example.com"
+    );
+    assert_eq!(
+        origin_of(&url("http://localhost:8080/")),
+        "http://localhost:8080"
+    );
 }
 
 fn c08() -> serde_json::Value {
@@ -184,7 +235,9 @@ fn c08_canonical_credential_json_is_reproduced() {
     let d = c08();
     let canonical = &d["variants"][0];
     assert_eq!(canonical["name"], "canonical");
-    let outer = canonical["body"]["verification"]["publicKeyCredential"].as_str().unwrap();
+    let outer = canonical["body"]["verification"]["publicKeyCredential"]
+        .as_str()
+        .unwrap();
     let cred_bytes = b64::decode_lenient(outer).unwrap();
     let cred: serde_json::Value = serde_json::from_slice(&cred_bytes).unwrap();
     let cd = b64::decode_lenient(cred["response"]["clientDataJSON"].as_str().unwrap()).unwrap();
@@ -193,7 +246,10 @@ fn c08_canonical_credential_json_is_reproduced() {
     // The golden clientDataJSON is exactly what we build for C01's challenge and origin.
     assert_eq!(
         cd,
-        client_data_json("F40c4XdqoKN-gjbbPO_okh6VLByZjpAwG5YCXSAcPeo", "https://auth.example.test")
+        client_data_json(
+            "F40c4XdqoKN-gjbbPO_okh6VLByZjpAwG5YCXSAcPeo",
+            "https://auth.example.test"
+        )
     );
     let parsed = parse_attestation_object(&att).unwrap();
     assert_eq!(parsed.fmt, "none");
@@ -219,7 +275,9 @@ fn c08_canonical_credential_json_is_reproduced() {
 fn c08_token_name_rules() {
     let d = c08();
     for v in d["variants"].as_array().unwrap() {
-        let name = v["body"]["verification"]["tokenName"].as_str().unwrap_or("");
+        let name = v["body"]["verification"]["tokenName"]
+            .as_str()
+            .unwrap_or("");
         let local = validate_token_name(name);
         match v["name"].as_str().unwrap() {
             "tokenName-empty" | "tokenName-whitespace" | "tokenName-201-chars" => {
@@ -236,8 +294,11 @@ fn c08_token_name_rules() {
 #[test]
 fn attestation_parser_refuses_garbage() {
     let d = c08();
-    let outer = d["variants"][0]["body"]["verification"]["publicKeyCredential"].as_str().unwrap();
-    let cred: serde_json::Value = serde_json::from_slice(&b64::decode_lenient(outer).unwrap()).unwrap();
+    let outer = d["variants"][0]["body"]["verification"]["publicKeyCredential"]
+        .as_str()
+        .unwrap();
+    let cred: serde_json::Value =
+        serde_json::from_slice(&b64::decode_lenient(outer).unwrap()).unwrap();
     let att = b64::decode_lenient(cred["response"]["attestationObject"].as_str().unwrap()).unwrap();
     assert!(parse_attestation_object(&[]).is_err());
     assert!(parse_attestation_object(&[0xa0]).is_err()); // empty map
