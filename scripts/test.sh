@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # README's second command: installs what is missing and runs the whole test suite
-# (formatting, lints, unit and integration tests). CI runs exactly this (.ci/run).
+# (formatting, lints, unit and integration tests, then each suite in scripts/test.d/ in
+# name order: UI end-to-end, interop, ...). CI runs exactly this (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -10,3 +11,8 @@ echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
+shopt -s nullglob
+for suite in scripts/test.d/*.sh; do
+  echo "== $suite"
+  bash "$suite"
+done

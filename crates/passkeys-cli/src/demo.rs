@@ -7,9 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use passkeys_core::authenticator::{AuthenticatorError, SoftAuthenticator, SOFT_NOTICE};
-use passkeys_core::browser::Browser;
+use passkeys_core::browser::FnBrowser;
 use passkeys_core::config::parse_issuer;
 use passkeys_core::enroll::{self, EnrollEvent};
 use passkeys_core::oidc::Oidc;
@@ -23,22 +22,14 @@ use crate::output::{print_list, Out};
 
 /// A "browser" that signs in the sandbox's demo user over HTTP, as a person would on the
 /// sandbox's sign-in page.
-pub struct SandboxBrowser;
-
-#[async_trait]
-impl Browser for SandboxBrowser {
-    async fn open(&self, url: &str) -> Result<()> {
-        let url = url.to_string();
-        // Runs concurrently: the loopback listener starts serving after `open` returns.
-        tokio::spawn(async move {
-            if let Err(e) =
-                passkeys_sandbox::browser::complete_login(&url, DEMO_USERNAME, DEMO_PASSWORD).await
-            {
-                tracing::error!("the scripted sign-in failed: {e}");
-            }
-        });
-        Ok(())
-    }
+pub fn sandbox_browser() -> FnBrowser {
+    FnBrowser::new(|url: String| async move {
+        if let Err(e) =
+            passkeys_sandbox::browser::complete_login(&url, DEMO_USERNAME, DEMO_PASSWORD).await
+        {
+            tracing::error!("the scripted sign-in failed: {e}");
+        }
+    })
 }
 
 fn sandbox_err(e: impl std::fmt::Display) -> Error {
@@ -108,7 +99,7 @@ async fn demo_steps(sandbox: &Sandbox, out: &Out) -> Result<()> {
     let (session, _) = Session::login(
         oidc,
         store,
-        &SandboxBrowser,
+        &sandbox_browser(),
         Duration::from_secs(60),
         &|_| {},
     )

@@ -15,6 +15,43 @@ pub trait Browser: Send + Sync {
     async fn open(&self, url: &str) -> Result<()>;
 }
 
+/// A "browser" backed by an async function, started concurrently (the loopback listener only
+/// serves after [`Browser::open`] returns). For scripted sign-ins: the demo's sandbox user, and
+/// tests.
+pub struct FnBrowser {
+    f: std::sync::Arc<dyn Fn(String) -> BoxedFuture + Send + Sync>,
+}
+
+/// A boxed, sendable unit future (what [`FnBrowser`] runs).
+pub type BoxedFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+impl FnBrowser {
+    /// Wraps `f`, which gets the authorization URL.
+    pub fn new<F, Fut>(f: F) -> Self
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        Self {
+            f: std::sync::Arc::new(move |url| Box::pin(f(url))),
+        }
+    }
+}
+
+impl std::fmt::Debug for FnBrowser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FnBrowser")
+    }
+}
+
+#[async_trait]
+impl Browser for FnBrowser {
+    async fn open(&self, url: &str) -> Result<()> {
+        tokio::spawn((self.f)(url.to_string()));
+        Ok(())
+    }
+}
+
 /// The system browser.
 #[derive(Debug, Default, Clone)]
 pub struct SystemBrowser;
