@@ -32,7 +32,6 @@ pub(crate) struct IdTokenInput<'a> {
 }
 
 pub(crate) struct SigningKey {
-    kid: String,
     key: CoreRsaPrivateSigningKey,
     jwks: serde_json::Value,
 }
@@ -58,16 +57,11 @@ impl SigningKey {
             .to_pkcs1_pem(LineEnding::LF)
             .map_err(|e| e.to_string())?;
         let key = CoreRsaPrivateSigningKey::from_pem(&pem, Some(JsonWebKeyId::new(kid.clone())))?;
-        Ok(SigningKey { kid, key, jwks })
+        Ok(SigningKey { key, jwks })
     }
 
     pub fn jwks(&self) -> &serde_json::Value {
         &self.jwks
-    }
-
-    #[allow(dead_code)]
-    pub fn kid(&self) -> &str {
-        &self.kid
     }
 
     /// Signs an ID token for the demo user (RS256, `kid` in the header, `at_hash` set).

@@ -13,6 +13,8 @@
 //! There is a single user, [`DEMO_USERNAME`] / [`DEMO_PASSWORD`]. Tests drive and observe the
 //! sandbox through an [`Inspector`]; [`browser::complete_login`] plays the person in the browser.
 
+#![warn(missing_docs)]
+
 mod api;
 pub mod browser;
 mod keys;

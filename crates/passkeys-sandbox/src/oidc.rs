@@ -19,7 +19,8 @@ use sha2::{Digest as _, Sha256};
 use crate::keys::IdTokenInput;
 use crate::pages;
 use crate::state::{
-    random_token, unix_secs, AccessTokenRec, AuthRequest, CodeGrant, Fault, Inner, Session, Shared,
+    later, random_token, unix_secs, AccessTokenRec, AuthRequest, CodeGrant, Fault, Inner, Session,
+    Shared,
 };
 
 type Sh = State<Arc<Shared>>;
@@ -320,7 +321,7 @@ async fn login(State(sh): Sh, body: Bytes) -> Response {
                 scopes: req.scopes.clone(),
                 code_challenge: req.code_challenge.clone(),
                 auth_time: now,
-                expires: now + CODE_TTL,
+                expires: later(now, CODE_TTL),
             },
         );
         Some(req)
@@ -417,7 +418,7 @@ fn issue(s: &mut Inner, session_id: &str, ttl: Duration, now: SystemTime) -> Opt
         access,
         AccessTokenRec {
             session_id: session_id.to_string(),
-            expires: now + ttl,
+            expires: later(now, ttl),
         },
     );
     if let Some(rt) = new_refresh {
@@ -436,7 +437,7 @@ fn token_response(sh: &Shared, issued: Issued, now: SystemTime) -> Response {
         nonce: issued.nonce.as_deref(),
         auth_time: unix_secs(issued.auth_time),
         issued_at: unix_secs(now),
-        expires_at: unix_secs(now + ttl),
+        expires_at: unix_secs(later(now, ttl)),
         access_token: &issued.access_token,
         profile: has("profile"),
         email: has("email"),

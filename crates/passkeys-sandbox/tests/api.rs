@@ -587,3 +587,37 @@ async fn inspector_records_raw_verify_body() {
     assert_eq!(r.status(), 400);
     assert_eq!(sb.inspect().last_verify_body().as_deref(), Some(raw));
 }
+
+/// Case C08's ten request bodies (copied from shared/cases). They are bound to C01's challenge
+/// and RP ID, so against the sandbox even well-formed ones fail the challenge check (3Vb9s);
+/// what matters is that each reaches the stage the case describes.
+#[tokio::test]
+async fn c08_verify_request_variants() {
+    let fixture: Value =
+        serde_json::from_str(include_str!("fixtures/C08-verify-request-variants.json")).unwrap();
+    let sb = start().await;
+    let at = access_token(&sb).await;
+    add(&sb, &at).await;
+    for v in fixture["variants"].as_array().unwrap() {
+        let name = v["name"].as_str().unwrap();
+        let (s, b) = verify(&sb, &at, v["body"].clone()).await;
+        let expected: (u16, Option<&str>) = match name {
+            // Well-formed (PGV and parser pass), then the challenge/RP check fails here.
+            "canonical" | "tokenName-whitespace" | "tokenName-200-emoji" | "id-rawId-mismatch" => {
+                (500, Some("WEBAU-3Vb9s"))
+            }
+            "id-padded" | "type-missing" => (500, Some("WEBAU-sEr8c")),
+            "credential-as-json-object"
+            | "tokenName-empty"
+            | "tokenName-201-chars"
+            | "credential-too-small" => (400, None),
+            other => panic!("unknown C08 variant {other}"),
+        };
+        assert_eq!((s, error_id(&b)), expected, "{name}: {b}");
+        if s == 400 {
+            assert_eq!(b["code"], 3, "{name}");
+        }
+    }
+    // Nothing was consumed: the registration is still pending.
+    assert_eq!(sb.inspect().passkeys()[0].state, PasskeyState::Pending);
+}
