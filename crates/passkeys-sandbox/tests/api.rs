@@ -621,3 +621,75 @@ async fn c08_verify_request_variants() {
     // Nothing was consumed: the registration is still pending.
     assert_eq!(sb.inspect().passkeys()[0].state, PasskeyState::Pending);
 }
+
+/// Odd inputs get an answer (a handler panic would drop the connection instead).
+#[tokio::test]
+async fn odd_inputs_never_break_the_server() {
+    let sb = start().await;
+    let at = access_token(&sb).await;
+    let c = http();
+    let bodies: [&[u8]; 7] = [
+        b"",
+        b"\xff\xfe\x00",
+        b"[]",
+        b"{\"verification\":null}",
+        b"{\"verification\":{\"publicKeyCredential\":12,\"tokenName\":[]}}",
+        b"{\"verification\":{\"publicKeyCredential\":\"!!!!\",\"tokenName\":\"x\"}}",
+        b"{\"verification\":{\"publicKeyCredential\":\"eyJpZCI6IkFBQUEiLCJ0eXBlIjoicHVibGljLWtleSIsInJlc3BvbnNlIjp7ImNsaWVudERhdGFKU09OIjoiZTMwIiwiYXR0ZXN0YXRpb25PYmplY3QiOiJvQSJ9fQ\",\"tokenName\":\"x\"}}",
+    ];
+    add(&sb, &at).await;
+    for body in bodies {
+        for path in [
+            "/auth/v1/users/me/passwordless/_verify",
+            "/auth/v1/users/me/passwordless",
+            "/auth/v1/users/me/passwordless/_link",
+            "/oauth/v2/token",
+            "/oauth/v2/revoke",
+            "/login",
+        ] {
+            let r = c
+                .post(url(&sb, path))
+                .bearer_auth(&at)
+                .body(body.to_vec())
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{path} {body:?}: {e}"));
+            assert!(r.status().as_u16() < 600);
+        }
+    }
+    for q in [
+        "/oauth/v2/authorize?%ff%fe=%zz&client_id=%ff",
+        "/oauth/v2/authorize?client_id=passkeys-cli%40sandbox&redirect_uri=http%3A%2F%2F%5B%3A%3A1%5D%3A0%2Fcallback&response_type=code&scope=openid&code_challenge=x&code_challenge_method=S256&state=%00%0a",
+        "/oidc/v1/end_session?post_logout_redirect_uri=http%3A%2F%2Flocalhost%3A99999%2F",
+        "/auth/v1/users/me/passwordless/%ff%fe",
+        "/ui/login/login/passwordless/init?userID=%3Cscript%3E",
+    ] {
+        let r = c.get(url(&sb, q)).send().await.unwrap();
+        assert!(r.status().as_u16() < 500 || r.status() == 405, "{q}: {}", r.status());
+    }
+    let r = c
+        .delete(url(
+            &sb,
+            &format!("/auth/v1/users/me/passwordless/{}", "9".repeat(300)),
+        ))
+        .bearer_auth(&at)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = c
+        .get(url(&sb, "/auth/v1/users/me"))
+        .header("authorization", b"Bearer \xff\xfe".as_slice())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = c
+        .post(url(&sb, "/auth/v1/users/me/passwordless"))
+        .header("host", "[bad")
+        .bearer_auth(&at)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "falls back to the issuer's host");
+}
