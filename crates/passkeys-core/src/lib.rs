@@ -19,6 +19,7 @@ pub mod enroll;
 pub mod error;
 pub mod loopback;
 pub mod oidc;
+pub mod profiles;
 pub mod secret;
 pub mod session;
 pub mod tokens;
