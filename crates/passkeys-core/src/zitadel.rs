@@ -251,12 +251,22 @@ impl std::fmt::Debug for ZitadelClient {
     }
 }
 
-/// An HTTP client with redirects off (no token leaks to another host) and sane timeouts.
+/// Overall timeout of one HTTP request, in seconds, unless `PASSKEYS_HTTP_TIMEOUT_SECS` says
+/// otherwise.
+pub const DEFAULT_HTTP_TIMEOUT_SECS: u64 = 60;
+
+/// An HTTP client with redirects off (no token leaks to another host) and timeouts: 10 s to
+/// connect, [`DEFAULT_HTTP_TIMEOUT_SECS`] (or `$PASSKEYS_HTTP_TIMEOUT_SECS`) per request.
 pub fn http_client() -> Result<reqwest::Client> {
+    let timeout = std::env::var("PASSKEYS_HTTP_TIMEOUT_SECS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|v| *v > 0)
+        .unwrap_or(DEFAULT_HTTP_TIMEOUT_SECS);
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .timeout(std::time::Duration::from_secs(60))
+        .connect_timeout(std::time::Duration::from_secs(10.min(timeout)))
+        .timeout(std::time::Duration::from_secs(timeout))
         .user_agent(concat!("passkey-enroll/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))

@@ -173,6 +173,39 @@ pub(crate) async fn method_not_allowed() -> Response {
     (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
 }
 
+/// Network-level faults around the Auth API handlers: [`Fault::SlowReply`] delays the next
+/// call; [`Fault::ResetAfterVerify`] lets a successful `_verify` commit, then cuts the
+/// connection in the middle of the response body.
+pub(crate) async fn network_faults(
+    State(sh): Sh,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(delay) = sh.with(|s| s.take_slow_reply()) {
+        tokio::time::sleep(delay).await;
+    }
+    let is_verify = request.uri().path().ends_with("/passwordless/_verify");
+    let response = next.run(request).await;
+    if is_verify
+        && response.status().is_success()
+        && sh.with(|s| s.take_fault(Fault::ResetAfterVerify))
+    {
+        tracing::info!("sandbox fault ResetAfterVerify: cutting the connection after commit");
+        let (mut parts, _) = response.into_parts();
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from_static("100"));
+        let broken = futures_util::stream::once(async {
+            Err::<Bytes, std::io::Error>(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "sandbox fault ResetAfterVerify",
+            ))
+        });
+        return Response::from_parts(parts, axum::body::Body::from_stream(broken));
+    }
+    response
+}
+
 // ---------------------------------------------------------------------------------------------
 // Authentication (contract §1.1, §4.3, §6.6)
 

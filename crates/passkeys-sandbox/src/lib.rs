@@ -221,7 +221,10 @@ fn spawn_server(
 
 fn router(shared: Arc<state::Shared>) -> Router {
     oidc::routes()
-        .merge(api::routes())
+        .merge(api::routes().layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            api::network_faults,
+        )))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .with_state(shared)
@@ -286,6 +289,11 @@ impl Inspector {
     pub fn last_verify_json(&self) -> Option<serde_json::Value> {
         self.last_verify_body()
             .and_then(|b| serde_json::from_str(&b).ok())
+    }
+
+    /// Every authorization code issued so far (for tests that scan logs for secrets).
+    pub fn issued_codes(&self) -> Vec<String> {
+        self.shared.with(|s| s.issued_codes.clone())
     }
 
     /// Number of live (not revoked, not rotated away) access tokens, expired ones included.

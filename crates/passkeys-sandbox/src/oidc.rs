@@ -312,6 +312,7 @@ async fn login(State(sh): Sh, body: Bytes) -> Response {
     let Some(req) = sh.with(|s| {
         let req = s.auth_requests.remove(&id)?;
         s.last_login = Some(now);
+        s.issued_codes.push(code.clone());
         s.codes.insert(
             code.clone(),
             CodeGrant {

@@ -25,6 +25,15 @@ pub enum Fault {
     WrongDiscoveryIssuer,
     /// The next authenticated Auth API call answers 401 `AUTH-7fs1e` (contract §4.3).
     Unauthorized,
+    /// The next `_verify` is carried out (the passkey becomes READY), then the connection is cut
+    /// in the middle of the response, as when a proxy or the network fails after the server
+    /// committed. A client must not retry the verify; it should list again.
+    ResetAfterVerify,
+    /// The next authenticated Auth API call is answered only after `millis` milliseconds.
+    SlowReply {
+        /// Delay in milliseconds.
+        millis: u64,
+    },
 }
 
 /// State of a passkey as seen by [`crate::Inspector::passkeys`]
@@ -104,6 +113,8 @@ pub(crate) struct AccessTokenRec {
 pub(crate) struct Inner {
     pub auth_requests: HashMap<String, AuthRequest>,
     pub codes: HashMap<String, CodeGrant>,
+    /// Every authorization code ever issued (for tests that scan logs for secrets).
+    pub issued_codes: Vec<String>,
     pub sessions: HashMap<String, Session>,
     pub access_tokens: HashMap<String, AccessTokenRec>,
     pub refresh_tokens: HashMap<String, String>,
@@ -153,6 +164,18 @@ impl Inner {
             true
         } else {
             false
+        }
+    }
+
+    /// Removes the first `SlowReply` fault and returns its delay.
+    pub fn take_slow_reply(&mut self) -> Option<Duration> {
+        let pos = self
+            .faults
+            .iter()
+            .position(|f| matches!(f, Fault::SlowReply { .. }))?;
+        match self.faults.remove(pos) {
+            Fault::SlowReply { millis } => Some(Duration::from_millis(millis)),
+            _ => None,
         }
     }
 
