@@ -1,0 +1,2 @@
+//! CTAP 2.1 client engine.
+#![forbid(unsafe_code)]
