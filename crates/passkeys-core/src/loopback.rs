@@ -5,11 +5,10 @@
 //! waiting (the code in it is never used), stops on an `error=` reply, and hands over the first
 //! code whose `state` matches. Each answer is a small HTML page the person can close.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse};
 use tokio::sync::{mpsc, Mutex};
@@ -49,41 +48,86 @@ fn page(title: &str, body: &str) -> Html<String> {
     ))
 }
 
+/// Longest query string the listener reads (a code, a state and an error description fit
+/// easily); longer requests get 414 and are ignored.
+pub const MAX_QUERY_BYTES: usize = 4096;
+
+/// What the listener makes of one request to the callback path.
+#[derive(Debug)]
+pub enum CallbackVerdict {
+    /// Not for this sign-in (wrong or missing `state`, or no code and no error): answered with
+    /// 400 and ignored; the listener keeps waiting.
+    Ignore(&'static str),
+    /// The authorization response: a code (with the matching state) or an error.
+    Finish(std::result::Result<Secret, Error>),
+}
+
+/// Classifies the query of a callback request (RFC 6749 §4.1.2, §4.1.2.1; RFC 8252 §8.9).
+/// Pure: the listener and the fuzz target share it.
+pub fn classify_callback(query: &str, expected_state: &str) -> CallbackVerdict {
+    if query.len() > MAX_QUERY_BYTES {
+        return CallbackVerdict::Ignore("the request is too long");
+    }
+    let mut state = None;
+    let mut code = None;
+    let mut error = None;
+    let mut description = None;
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        let slot = match k.as_ref() {
+            "state" => &mut state,
+            "code" => &mut code,
+            "error" => &mut error,
+            "error_description" => &mut description,
+            _ => continue,
+        };
+        if slot.is_some() {
+            return CallbackVerdict::Ignore("a parameter is repeated");
+        }
+        *slot = Some(v.into_owned());
+    }
+    if state.as_deref() != Some(expected_state) || expected_state.is_empty() {
+        return CallbackVerdict::Ignore("the state does not match this sign-in");
+    }
+    if let Some(error) = error {
+        let hint = if error == "invalid_request" {
+            "If the server says the redirect_uri is missing, register http://127.0.0.1/callback on a Native app in ZITADEL"
+        } else {
+            "Try signing in again"
+        };
+        return CallbackVerdict::Finish(Err(Error::AuthorizationFailed {
+            error,
+            description,
+            hint,
+        }));
+    }
+    match code.filter(|c| !c.is_empty()) {
+        Some(code) => CallbackVerdict::Finish(Ok(Secret::new(code))),
+        None => CallbackVerdict::Ignore("the response has neither a code nor an error"),
+    }
+}
+
 async fn callback(
     State(shared): State<Arc<Shared>>,
-    Query(q): Query<HashMap<String, String>>,
+    RawQuery(query): RawQuery,
 ) -> impl IntoResponse {
-    let state_ok = q.get("state").map(|s| s.as_str()) == Some(shared.expected_state.expose());
-    if !state_ok {
-        tracing::warn!("ignored an authorization response with a wrong or missing state");
-        return (
-            StatusCode::BAD_REQUEST,
-            page(
-                "This sign-in link is not for this attempt",
-                "The response does not belong to the sign-in that Passkey Enroll is waiting for, so it was ignored. Go back to the app and start signing in again if needed.",
-            ),
-        );
-    }
-    let outcome = if let Some(error) = q.get("error") {
-        Err(Error::AuthorizationFailed {
-            error: error.clone(),
-            description: q.get("error_description").cloned(),
-            hint: if error == "invalid_request" {
-                "If the server says the redirect_uri is missing, register http://127.0.0.1/callback on a Native app in ZITADEL"
+    let query = query.unwrap_or_default();
+    let outcome = match classify_callback(&query, shared.expected_state.expose()) {
+        CallbackVerdict::Ignore(why) => {
+            tracing::warn!("ignored a request to the sign-in callback: {why}");
+            let status = if query.len() > MAX_QUERY_BYTES {
+                StatusCode::URI_TOO_LONG
             } else {
-                "Try signing in again"
-            },
-        })
-    } else if let Some(code) = q.get("code").filter(|c| !c.is_empty()) {
-        Ok(Secret::new(code.clone()))
-    } else {
-        return (
-            StatusCode::BAD_REQUEST,
-            page(
-                "No sign-in code",
-                "The response carried neither a code nor an error.",
-            ),
-        );
+                StatusCode::BAD_REQUEST
+            };
+            return (
+                status,
+                page(
+                    "This sign-in link is not for this attempt",
+                    "The response does not belong to the sign-in that Passkey Enroll is waiting for, so it was ignored. Go back to the app and start signing in again if needed.",
+                ),
+            );
+        }
+        CallbackVerdict::Finish(outcome) => outcome,
     };
     let failed = outcome.is_err();
     if let Some(tx) = shared.tx.lock().await.take() {
@@ -165,5 +209,147 @@ impl LoopbackListener {
                 seconds: timeout.as_secs(),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callback_rules() {
+        let state = "s-123";
+        let finish_ok = |q: &str| matches!(classify_callback(q, state), CallbackVerdict::Finish(Ok(c)) if c.expose() == "abc");
+        assert!(finish_ok("code=abc&state=s-123"));
+        assert!(finish_ok("state=s-123&code=abc&iss=http%3A%2F%2Fx"));
+        for ignored in [
+            "code=abc&state=other",
+            "code=abc",
+            "state=s-123",
+            "code=&state=s-123",
+            "code=abc&state=s-123&state=s-123",
+            "code=abc&code=def&state=s-123",
+            "",
+            "%zz",
+        ] {
+            assert!(
+                matches!(
+                    classify_callback(ignored, state),
+                    CallbackVerdict::Ignore(_)
+                ),
+                "{ignored}"
+            );
+        }
+        let long = format!("code={}&state=s-123", "a".repeat(MAX_QUERY_BYTES));
+        assert!(matches!(
+            classify_callback(&long, state),
+            CallbackVerdict::Ignore(_)
+        ));
+        match classify_callback(
+            "error=access_denied&error_description=no%20thanks&state=s-123",
+            state,
+        ) {
+            CallbackVerdict::Finish(Err(Error::AuthorizationFailed {
+                error, description, ..
+            })) => {
+                assert_eq!(error, "access_denied");
+                assert_eq!(description.as_deref(), Some("no thanks"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // An error with the wrong state is ignored too (it could be forged by another page).
+        assert!(matches!(
+            classify_callback("error=access_denied&state=x", state),
+            CallbackVerdict::Ignore(_)
+        ));
+        // An empty expected state never matches.
+        assert!(matches!(
+            classify_callback("code=abc&state=", ""),
+            CallbackVerdict::Ignore(_)
+        ));
+    }
+
+    async fn get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+        s.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await?;
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).await?;
+        let text = String::from_utf8_lossy(&buf).to_string();
+        let status = text.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+        Ok((status, text))
+    }
+
+    #[tokio::test]
+    async fn listener_ignores_strays_accepts_one_code_and_closes() {
+        let listener = LoopbackListener::bind().await.unwrap();
+        let uri = listener.redirect_uri().to_string();
+        assert!(
+            uri.starts_with("http://127.0.0.1:") && uri.ends_with("/callback"),
+            "{uri}"
+        );
+        let port: u16 = uri["http://127.0.0.1:".len()..uri.len() - "/callback".len()]
+            .parse()
+            .unwrap();
+        let waiter =
+            tokio::spawn(listener.wait_for_code(Secret::new("st"), Duration::from_secs(20)));
+        assert_eq!(get(port, "/favicon.ico").await.unwrap().0, 404);
+        assert_eq!(
+            get(port, "/callback?code=evil&state=wrong")
+                .await
+                .unwrap()
+                .0,
+            400
+        );
+        assert_eq!(
+            get(
+                port,
+                &format!("/callback?state=st&code={}", "a".repeat(5000))
+            )
+            .await
+            .unwrap()
+            .0,
+            414
+        );
+        let (status, body) = get(port, "/callback?code=good&state=st").await.unwrap();
+        assert_eq!(status, 200);
+        assert!(body.contains("You can close this tab"));
+        let code = waiter.await.unwrap().unwrap();
+        assert_eq!(code.expose(), "good");
+        // The port is closed after use.
+        assert!(get(port, "/callback?code=again&state=st").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn listener_stops_on_an_error_reply_and_times_out() {
+        let listener = LoopbackListener::bind().await.unwrap();
+        let port = listener.listener.local_addr().unwrap().port();
+        let waiter =
+            tokio::spawn(listener.wait_for_code(Secret::new("st"), Duration::from_secs(20)));
+        get(port, "/callback?error=access_denied&state=st")
+            .await
+            .unwrap();
+        assert_eq!(
+            waiter.await.unwrap().unwrap_err().code(),
+            "authorization_failed"
+        );
+
+        let listener = LoopbackListener::bind().await.unwrap();
+        let err = listener
+            .wait_for_code(Secret::new("st"), Duration::from_millis(50))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "sign_in_timed_out");
+    }
+
+    #[tokio::test]
+    async fn listener_is_bound_to_loopback_only() {
+        let listener = LoopbackListener::bind().await.unwrap();
+        let addr = listener.listener.local_addr().unwrap();
+        assert!(addr.ip().is_loopback(), "{addr}");
     }
 }
