@@ -1,3 +1,3 @@
 // The only module that talks to the Rust side.
 const { invoke } = window.__TAURI__.core;
-invoke('app_version').then((v) => { document.getElementById('version').textContent = v; });
+invoke('app_info').then((info) => { document.getElementById('version').textContent = info.version; });

@@ -1,22 +1,57 @@
 //! The Passkey Enroll desktop app: a thin Tauri shell over `passkeys_core`.
+//!
+//! - [`commands`]: the IPC commands, one core call each.
+//! - [`IpcError`]: the serializable error with the core's stable code.
+//! - [`AppState`]: the active instance, its session, the demo sandbox, the cancellable operation.
 
-mod commands {
-    /// The app and core version.
-    #[tauri::command]
-    pub fn app_version() -> String {
-        passkeys_core::version().to_string()
-    }
-}
+pub mod commands;
+mod demo;
+mod ipc_error;
+mod qr;
+mod state;
 
-/// Adds the app's commands to a Tauri builder (shared by `run` and the mock-runtime tests).
-pub fn builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
-    builder.invoke_handler(tauri::generate_handler![commands::app_version])
+pub use ipc_error::IpcError;
+pub use state::{ActiveProfile, AppState, StartOptions};
+
+/// Adds the app's state and commands to a Tauri builder (shared by [`run`] and the
+/// mock-runtime tests).
+pub fn builder<R: tauri::Runtime>(
+    builder: tauri::Builder<R>,
+    state: AppState,
+) -> tauri::Builder<R> {
+    builder
+        .manage(state)
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::list_profiles,
+            commands::add_profile,
+            commands::open_profile,
+            commands::remove_profile,
+            commands::start_demo,
+            commands::close_instance,
+            commands::sign_in,
+            commands::cancel,
+            commands::sign_out,
+            commands::me,
+            commands::list_passkeys,
+            commands::remove_passkey,
+            commands::authenticators,
+            commands::suggest_name,
+            commands::add_passkey,
+            commands::registration_link,
+        ])
 }
 
 /// Runs the desktop app.
 pub fn run() {
-    if let Err(e) = builder(tauri::Builder::default()).run(tauri::generate_context!()) {
-        eprintln!("passkey-enroll: could not start the app: {e}");
+    let fail = |what: &str| -> ! {
+        eprintln!("passkey-enroll: {what}");
         std::process::exit(1);
+    };
+    let options =
+        StartOptions::from_env_and_args(std::env::args().skip(1)).unwrap_or_else(|e| fail(&e));
+    let state = AppState::new(options).unwrap_or_else(|e| fail(&e.to_string()));
+    if let Err(e) = builder(tauri::Builder::default(), state).run(tauri::generate_context!()) {
+        fail(&format!("could not start the app: {e}"));
     }
 }

@@ -1,0 +1,341 @@
+//! The IPC commands. Each one takes its arguments, calls one core function (or the sandbox in
+//! demo mode) and turns the core's error into an [`IpcError`]. No protocol logic lives here.
+//!
+//! All are `async`, so network and authenticator work never runs on the main thread.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use passkeys_core::authenticator::{Authenticator, AuthenticatorInfo, SoftAuthenticator};
+use passkeys_core::browser::SystemBrowser;
+use passkeys_core::config::parse_issuer;
+use passkeys_core::enroll::{self, EnrollEvent, EnrolledPasskey};
+use passkeys_core::oidc::Oidc;
+use passkeys_core::profiles::{self, Profiles, SavedProfile};
+use passkeys_core::session::{LogoutReport, Session};
+use passkeys_core::tokens::{open_store, MemoryStore, TokenStore};
+use passkeys_core::zitadel::{Me, Passkey};
+use serde::Serialize;
+use tauri::ipc::Channel;
+use tauri::State;
+
+use crate::ipc_error::IpcError;
+use crate::state::{no_instance, Active, ActiveProfile, AppState};
+
+/// How long the sign-in waits for the browser.
+const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The id of the software authenticator choice (demo mode).
+const SOFTWARE: &str = "software";
+
+/// What the UI needs to know at start.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInfo {
+    /// App (and core) version.
+    pub version: &'static str,
+    /// Whether instances can be saved.
+    pub can_save_instances: bool,
+}
+
+/// The active instance and whether a session is stored for it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionInfo {
+    /// The instance.
+    pub profile: ActiveProfile,
+    /// True when tokens for it were found (the person is signed in).
+    pub signed_in: bool,
+}
+
+/// An authenticator the wizard offers.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthenticatorChoice {
+    /// What to pass to `add_passkey` and `suggest_name`.
+    pub id: &'static str,
+    /// Its description.
+    pub info: AuthenticatorInfo,
+}
+
+/// A registration link for another device, with its QR code.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkView {
+    /// The one-time link.
+    pub link: String,
+    /// Seconds until it expires, when known.
+    pub expires_in_secs: Option<u64>,
+    /// The link as an SVG QR code.
+    pub qr_svg: String,
+}
+
+/// Version and capabilities.
+#[tauri::command]
+pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo, IpcError> {
+    Ok(AppInfo {
+        version: passkeys_core::version(),
+        can_save_instances: state.options.profiles_path.is_some(),
+    })
+}
+
+/// The saved instances.
+#[tauri::command]
+pub async fn list_profiles(state: State<'_, AppState>) -> Result<Profiles, IpcError> {
+    match &state.options.profiles_path {
+        Some(path) => Ok(profiles::load(path)?),
+        None => Ok(Profiles::default()),
+    }
+}
+
+/// Checks an instance through discovery, saves it and makes it the active one.
+#[tauri::command]
+pub async fn add_profile(
+    state: State<'_, AppState>,
+    issuer: String,
+    client_id: String,
+) -> Result<SessionInfo, IpcError> {
+    let path = state.profiles_path()?;
+    let (saved, oidc) =
+        profiles::add_checked(&path, &issuer, &client_id, state.http.clone()).await?;
+    activate(&state, saved, oidc).await
+}
+
+/// Makes a saved instance the active one.
+#[tauri::command]
+pub async fn open_profile(state: State<'_, AppState>, id: String) -> Result<SessionInfo, IpcError> {
+    let path = state.profiles_path()?;
+    let (saved, oidc) = profiles::open(&path, &id, state.http.clone()).await?;
+    activate(&state, saved, oidc).await
+}
+
+/// Forgets a saved instance.
+#[tauri::command]
+pub async fn remove_profile(state: State<'_, AppState>, id: String) -> Result<Profiles, IpcError> {
+    let path = state.profiles_path()?;
+    Ok(profiles::remove(&path, &id)?)
+}
+
+async fn activate(
+    state: &AppState,
+    saved: SavedProfile,
+    oidc: Oidc,
+) -> Result<SessionInfo, IpcError> {
+    let store = open_store(state.options.token_store)?;
+    let session = match Session::resume(oidc.clone(), store.clone()) {
+        Ok(s) => Some(s),
+        Err(passkeys_core::Error::NotSignedIn) => None,
+        Err(e) => {
+            tracing::warn!("the stored session could not be read: {e}");
+            None
+        }
+    };
+    let profile = ActiveProfile {
+        id: saved.id,
+        issuer: saved.issuer,
+        client_id: saved.client_id,
+        demo: false,
+    };
+    let info = SessionInfo {
+        profile: profile.clone(),
+        signed_in: session.is_some(),
+    };
+    *state.active.lock().await = Some(Active {
+        profile,
+        oidc,
+        store,
+        session,
+        _sandbox: None,
+    });
+    Ok(info)
+}
+
+/// Demo mode: starts the built-in sandbox and makes it the active instance (tokens in memory).
+#[tauri::command]
+pub async fn start_demo(state: State<'_, AppState>) -> Result<SessionInfo, IpcError> {
+    // Stop a previous demo sandbox first.
+    state.active.lock().await.take();
+    let sandbox = crate::demo::start_sandbox(state.options.demo_fault).await?;
+    let issuer = parse_issuer(sandbox.issuer().as_str())?;
+    let oidc = Oidc::discover(&issuer, sandbox.client_id(), state.http.clone()).await?;
+    let profile = ActiveProfile {
+        id: "demo".into(),
+        issuer: issuer.as_str.clone(),
+        client_id: sandbox.client_id().to_string(),
+        demo: true,
+    };
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+    *state.active.lock().await = Some(Active {
+        profile: profile.clone(),
+        oidc,
+        store,
+        session: None,
+        _sandbox: Some(sandbox),
+    });
+    Ok(SessionInfo {
+        profile,
+        signed_in: false,
+    })
+}
+
+/// Leaves the active instance (stops the demo sandbox); nothing is signed out.
+#[tauri::command]
+pub async fn close_instance(state: State<'_, AppState>) -> Result<(), IpcError> {
+    state.active.lock().await.take();
+    Ok(())
+}
+
+/// Signs in through the system browser (in demo mode: the sandbox's demo user). The
+/// authorization URL is sent on `on_url` before the browser opens, so the person can open it by
+/// hand. `cancel` stops the wait.
+#[tauri::command]
+pub async fn sign_in(state: State<'_, AppState>, on_url: Channel<String>) -> Result<(), IpcError> {
+    let (oidc, store, profile_id, demo) = {
+        let active = state.active.lock().await;
+        let a = active.as_ref().ok_or_else(no_instance)?;
+        (
+            a.oidc.clone(),
+            a.store.clone(),
+            a.profile.id.clone(),
+            a.profile.demo,
+        )
+    };
+    let session = state
+        .cancellable(async move {
+            let show = move |url: &str| {
+                let _ = on_url.send(url.to_string());
+            };
+            let signed_in = if demo {
+                Session::login(oidc, store, &crate::demo::browser(), SIGN_IN_TIMEOUT, &show).await
+            } else {
+                Session::login(oidc, store, &SystemBrowser, SIGN_IN_TIMEOUT, &show).await
+            };
+            Ok(signed_in?.0)
+        })
+        .await?;
+    let mut active = state.active.lock().await;
+    match active.as_mut() {
+        Some(a) if a.profile.id == profile_id => {
+            a.session = Some(session);
+            Ok(())
+        }
+        _ => Err(no_instance()),
+    }
+}
+
+/// Stops the running sign-in or enrollment. Returns whether one was running.
+#[tauri::command]
+pub async fn cancel(state: State<'_, AppState>) -> Result<bool, IpcError> {
+    Ok(state.cancel())
+}
+
+/// Signs out: revokes the tokens at the issuer and forgets them.
+#[tauri::command]
+pub async fn sign_out(state: State<'_, AppState>) -> Result<LogoutReport, IpcError> {
+    let (oidc, store) = {
+        let active = state.active.lock().await;
+        let a = active.as_ref().ok_or_else(no_instance)?;
+        (a.oidc.clone(), a.store.clone())
+    };
+    let report = Session::logout(&oidc, store.as_ref()).await?;
+    if let Some(a) = state.active.lock().await.as_mut() {
+        a.session = None;
+    }
+    Ok(report)
+}
+
+/// The signed-in person (GetMyUser).
+#[tauri::command]
+pub async fn me(state: State<'_, AppState>) -> Result<Me, IpcError> {
+    let (api, _) = state.api().await?;
+    Ok(api.get_my_user().await?)
+}
+
+/// The person's passkeys.
+#[tauri::command]
+pub async fn list_passkeys(state: State<'_, AppState>) -> Result<Vec<Passkey>, IpcError> {
+    let (api, _) = state.api().await?;
+    Ok(api.list_passkeys().await?)
+}
+
+/// Removes a passkey (or cleans up an unfinished registration).
+#[tauri::command]
+pub async fn remove_passkey(state: State<'_, AppState>, id: String) -> Result<(), IpcError> {
+    let (api, _) = state.api().await?;
+    Ok(api.remove_passkey(&id).await?)
+}
+
+/// The authenticators the wizard can use now: the software authenticator in demo mode.
+/// Hardware keys and platform authenticators arrive with the hardware work (issue 4).
+#[tauri::command]
+pub async fn authenticators(
+    state: State<'_, AppState>,
+) -> Result<Vec<AuthenticatorChoice>, IpcError> {
+    let (_, demo) = state.api().await?;
+    if !demo {
+        return Ok(Vec::new());
+    }
+    Ok(vec![AuthenticatorChoice {
+        id: SOFTWARE,
+        info: SoftAuthenticator::ephemeral()?.info(),
+    }])
+}
+
+fn authenticator(id: &str, demo: bool) -> Result<Box<dyn Authenticator>, IpcError> {
+    match id {
+        // A fresh one each time, so a backup passkey lands on a different "device".
+        SOFTWARE if demo => Ok(Box::new(SoftAuthenticator::ephemeral()?)),
+        _ => Err(IpcError::app(
+            "unknown_authenticator",
+            format!("the authenticator {id:?} is not available"),
+        )),
+    }
+}
+
+/// A default passkey name for `authenticator`, unique among the person's passkeys.
+#[tauri::command]
+pub async fn suggest_name(
+    state: State<'_, AppState>,
+    authenticator: String,
+) -> Result<String, IpcError> {
+    let (api, demo) = state.api().await?;
+    let info = self::authenticator(&authenticator, demo)?.info();
+    let existing = api.list_passkeys().await?;
+    Ok(enroll::default_name(&info, &existing))
+}
+
+/// Creates a passkey on `authenticator` and registers it under `name` (the default name when
+/// absent), sending each step on `on_event`. `cancel` stops it.
+#[tauri::command]
+pub async fn add_passkey(
+    state: State<'_, AppState>,
+    authenticator: String,
+    name: Option<String>,
+    on_event: Channel<EnrollEvent>,
+) -> Result<EnrolledPasskey, IpcError> {
+    let (api, demo) = state.api().await?;
+    let mut device = self::authenticator(&authenticator, demo)?;
+    state
+        .cancellable(async move {
+            let observer = move |e: &EnrollEvent| {
+                let _ = on_event.send(e.clone());
+            };
+            let name = name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+            Ok(enroll::add_passkey(&api, device.as_mut(), name, &observer).await?)
+        })
+        .await
+}
+
+/// A one-time link (and QR code) to register a passkey on another device.
+#[tauri::command]
+pub async fn registration_link(state: State<'_, AppState>) -> Result<LinkView, IpcError> {
+    let (api, _) = state.api().await?;
+    let link = api.add_passkey_link().await?;
+    let qr_svg = crate::qr::svg(&link.link)
+        .map_err(|e| IpcError::app("qr_failed", format!("cannot draw the QR code: {e}")))?;
+    Ok(LinkView {
+        link: link.link,
+        expires_in_secs: link.expires_in_secs,
+        qr_svg,
+    })
+}

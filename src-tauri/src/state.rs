@@ -1,0 +1,188 @@
+//! What the app keeps between commands: the active instance, its session, the demo sandbox,
+//! and the one long operation (sign-in or enrollment) that Cancel can stop.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use passkeys_core::oidc::Oidc;
+use passkeys_core::session::Session;
+use passkeys_core::tokens::{TokenStore, TokenStoreKind};
+use passkeys_core::zitadel::ZitadelClient;
+use passkeys_sandbox::{Fault, Sandbox};
+use serde::Serialize;
+
+use crate::ipc_error::IpcError;
+
+/// Start-up options, from the environment and the command line.
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// Where saved instances are kept (`None`: nowhere; nothing is saved).
+    pub profiles_path: Option<PathBuf>,
+    /// Where tokens of real instances go (demo mode always keeps them in memory).
+    pub token_store: TokenStoreKind,
+    /// TEST ONLY: a fault the demo sandbox injects once (`--demo-fault=verify-rejected`), so
+    /// the end-to-end test can drive a failure path through the UI. Ignored outside demo mode.
+    pub demo_fault: Option<Fault>,
+}
+
+impl StartOptions {
+    /// Reads `PASSKEYS_PROFILES` / the default profile path, `PASSKEYS_TOKEN_STORE` or the
+    /// config file's `token_store`, and the arguments (`--demo-fault=NAME`, test only).
+    ///
+    /// # Errors
+    /// A message for an unknown argument or fault name.
+    pub fn from_env_and_args(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
+        let token_store = match std::env::var("PASSKEYS_TOKEN_STORE") {
+            Ok(s) if !s.is_empty() => s.parse()?,
+            _ => passkeys_core::config::load_config_file()
+                .map_err(|e| e.to_string())?
+                .token_store
+                .unwrap_or_default(),
+        };
+        let mut demo_fault = None;
+        for arg in args {
+            match arg.strip_prefix("--demo-fault=") {
+                Some(name) => demo_fault = Some(parse_fault(name)?),
+                None => return Err(format!("unknown argument {arg:?}")),
+            }
+        }
+        Ok(Self {
+            profiles_path: passkeys_core::profiles::default_path(),
+            token_store,
+            demo_fault,
+        })
+    }
+}
+
+fn parse_fault(name: &str) -> Result<Fault, String> {
+    match name {
+        "verify-rejected" => Ok(Fault::VerifyRejected),
+        "server-error" => Ok(Fault::ServerError),
+        _ => Err(format!(
+            "unknown --demo-fault {name:?}: use verify-rejected or server-error"
+        )),
+    }
+}
+
+/// The instance the app works with, as the UI sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActiveProfile {
+    /// Saved profile id (`demo` in demo mode).
+    pub id: String,
+    /// Issuer URL.
+    pub issuer: String,
+    /// Client id.
+    pub client_id: String,
+    /// True in demo mode (the built-in sandbox and software authenticators).
+    pub demo: bool,
+}
+
+pub(crate) struct Active {
+    pub profile: ActiveProfile,
+    pub oidc: Oidc,
+    pub store: Arc<dyn TokenStore>,
+    pub session: Option<Arc<Session>>,
+    /// Keeps the demo sandbox running while demo mode is active (dropping it stops it).
+    pub _sandbox: Option<Sandbox>,
+}
+
+/// The app's state, managed by Tauri.
+pub struct AppState {
+    pub(crate) options: StartOptions,
+    pub(crate) http: reqwest::Client,
+    pub(crate) active: tokio::sync::Mutex<Option<Active>>,
+    running: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+impl AppState {
+    /// Creates the state.
+    ///
+    /// # Errors
+    /// When the HTTP client cannot be built.
+    pub fn new(options: StartOptions) -> Result<Self, passkeys_core::Error> {
+        Ok(Self {
+            options,
+            http: passkeys_core::zitadel::http_client()?,
+            active: tokio::sync::Mutex::new(None),
+            running: std::sync::Mutex::new(None),
+        })
+    }
+
+    pub(crate) fn profiles_path(&self) -> Result<PathBuf, IpcError> {
+        self.options.profiles_path.clone().ok_or_else(|| {
+            IpcError::app(
+                "no_config_dir",
+                "there is no configuration directory to save instances in; set PASSKEYS_PROFILES",
+            )
+        })
+    }
+
+    /// The API client of the signed-in session.
+    pub(crate) async fn api(&self) -> Result<(ZitadelClient, bool), IpcError> {
+        let active = self.active.lock().await;
+        let active = active.as_ref().ok_or_else(no_instance)?;
+        let session = active
+            .session
+            .as_ref()
+            .ok_or(passkeys_core::Error::NotSignedIn)?;
+        Ok((session.zitadel(self.http.clone()), active.profile.demo))
+    }
+
+    /// Runs `fut` as the one cancellable operation: [`AppState::cancel`] stops it, and the
+    /// caller gets `cancelled`. A second operation while one runs gets `busy`.
+    pub(crate) async fn cancellable<T: Send + 'static>(
+        &self,
+        fut: impl std::future::Future<Output = Result<T, IpcError>> + Send + 'static,
+    ) -> Result<T, IpcError> {
+        let task = {
+            let mut running = self.running.lock().map_err(|_| poisoned())?;
+            if running.as_ref().is_some_and(|h| !h.is_finished()) {
+                return Err(IpcError::app(
+                    "busy",
+                    "another operation is still running; wait for it or cancel it",
+                ));
+            }
+            let task = tokio::spawn(fut);
+            *running = Some(task.abort_handle());
+            task
+        };
+        let result = task.await;
+        if let Ok(mut running) = self.running.lock() {
+            *running = None;
+        }
+        match result {
+            Ok(r) => r,
+            Err(e) if e.is_cancelled() => Err(passkeys_core::Error::Cancelled.into()),
+            Err(e) => Err(IpcError::app(
+                "internal",
+                format!("the operation failed: {e}"),
+            )),
+        }
+    }
+
+    /// Stops the running operation, if any. Returns whether there was one.
+    pub(crate) fn cancel(&self) -> bool {
+        match self.running.lock() {
+            Ok(mut running) => match running.take() {
+                Some(h) if !h.is_finished() => {
+                    h.abort();
+                    true
+                }
+                _ => false,
+            },
+            Err(_) => false,
+        }
+    }
+}
+
+pub(crate) fn no_instance() -> IpcError {
+    IpcError::app(
+        "no_instance",
+        "no instance is selected; choose one or start the demo",
+    )
+}
+
+fn poisoned() -> IpcError {
+    IpcError::app("internal", "the app's state is unusable; restart the app")
+}

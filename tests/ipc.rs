@@ -1,0 +1,260 @@
+//! The command layer through Tauri's mock runtime: command names, argument shapes (camelCase
+//! from JS), result shapes and error JSON with stable codes. Headless: no display needed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use passkey_enroll::{AppState, StartOptions};
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY};
+use tauri::webview::{InvokeRequest, WebviewWindow};
+
+struct App {
+    _app: tauri::App<MockRuntime>,
+    webview: WebviewWindow<MockRuntime>,
+}
+
+fn app(options: StartOptions) -> App {
+    let app = passkey_enroll::builder(mock_builder(), AppState::new(options).unwrap())
+        .build(mock_context(noop_assets()))
+        .unwrap();
+    let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    App { _app: app, webview }
+}
+
+impl App {
+    fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        tauri::test::get_ipc_response(
+            &self.webview,
+            InvokeRequest {
+                cmd: cmd.into(),
+                callback: CallbackFn(0),
+                error: CallbackFn(1),
+                url: "tauri://localhost".parse().unwrap(),
+                body: InvokeBody::Json(args),
+                headers: Default::default(),
+                invoke_key: INVOKE_KEY.into(),
+            },
+        )
+        .map(|body| body.deserialize::<Value>().unwrap())
+    }
+
+    fn ok(&self, cmd: &str, args: Value) -> Value {
+        self.call(cmd, args)
+            .unwrap_or_else(|e| panic!("{cmd} failed: {e}"))
+    }
+
+    fn err(&self, cmd: &str, args: Value) -> Value {
+        match self.call(cmd, args) {
+            Ok(v) => panic!("{cmd} should have failed, got {v}"),
+            Err(e) => e,
+        }
+    }
+}
+
+fn no_files() -> StartOptions {
+    StartOptions {
+        profiles_path: None,
+        token_store: passkeys_core::tokens::TokenStoreKind::Memory,
+        demo_fault: None,
+    }
+}
+
+/// A channel argument as the JS side sends it.
+const CHANNEL: &str = "__CHANNEL__:7";
+
+#[test]
+fn app_info_reports_the_version() {
+    let app = app(no_files());
+    let info = app.ok("app_info", json!({}));
+    assert_eq!(info["version"], passkeys_core::version());
+    assert_eq!(info["canSaveInstances"], false);
+}
+
+#[test]
+fn unknown_commands_and_missing_arguments_are_errors() {
+    let app = app(no_files());
+    assert!(app.call("no_such_command", json!({})).is_err());
+    // `clientId` is required (camelCase, as Tauri maps `client_id`).
+    let err = app.err(
+        "add_profile",
+        json!({"issuer": "https://a.example", "client_id": "x"}),
+    );
+    assert!(err.as_str().unwrap().contains("clientId"), "{err}");
+}
+
+#[test]
+fn errors_carry_a_stable_code_and_a_message() {
+    let app = app(no_files());
+    let err = app.err("me", json!({}));
+    assert_eq!(err["code"], "no_instance");
+    assert!(err["message"].as_str().unwrap().contains("demo"));
+    assert_eq!(
+        err.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["code", "message"]
+    );
+
+    // Nothing to save instances in.
+    let err = app.err(
+        "add_profile",
+        json!({"issuer": "https://a.example", "clientId": "c"}),
+    );
+    assert_eq!(err["code"], "no_config_dir");
+    assert!(!app.ok("cancel", json!({})).as_bool().unwrap());
+}
+
+#[test]
+fn instances_are_checked_before_they_are_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("profiles.json");
+    let app = app(StartOptions {
+        profiles_path: Some(path.clone()),
+        ..no_files()
+    });
+    assert_eq!(
+        app.ok("list_profiles", json!({})),
+        json!({"profiles": [], "lastUsed": null})
+    );
+    let err = app.err(
+        "add_profile",
+        json!({"issuer": "http://auth.example.com", "clientId": "c"}),
+    );
+    assert_eq!(err["code"], "insecure_url");
+    let err = app.err(
+        "add_profile",
+        json!({"issuer": "https://a.example", "clientId": " "}),
+    );
+    assert_eq!(err["code"], "missing_client_id");
+    // Nothing listens on port 9 of loopback: discovery fails, nothing is saved.
+    let err = app.err(
+        "add_profile",
+        json!({"issuer": "http://127.0.0.1:9", "clientId": "c"}),
+    );
+    assert_eq!(err["code"], "discovery_failed");
+    assert!(!path.exists());
+
+    // A real (sandbox) issuer is saved and becomes the active instance, not signed in.
+    let sandbox = tauri::async_runtime::block_on(passkeys_sandbox::Sandbox::start(
+        passkeys_sandbox::SandboxConfig::default(),
+    ))
+    .unwrap();
+    let issuer = sandbox.issuer().as_str().trim_end_matches('/').to_string();
+    let info = app.ok(
+        "add_profile",
+        json!({"issuer": issuer, "clientId": sandbox.client_id()}),
+    );
+    assert_eq!(info["signedIn"], false);
+    assert_eq!(info["profile"]["issuer"], issuer.as_str());
+    assert_eq!(info["profile"]["demo"], false);
+    let id = info["profile"]["id"].as_str().unwrap().to_string();
+    let list = app.ok("list_profiles", json!({}));
+    assert_eq!(list["lastUsed"], id.as_str());
+    assert_eq!(list["profiles"][0]["clientId"], sandbox.client_id());
+
+    let reopened = app.ok("open_profile", json!({"id": id}));
+    assert_eq!(reopened["profile"]["id"], id.as_str());
+    let err = app.err("me", json!({}));
+    assert_eq!(err["code"], "not_signed_in");
+    let err = app.err("open_profile", json!({"id": "nope"}));
+    assert_eq!(err["code"], "config_error");
+
+    let left = app.ok("remove_profile", json!({"id": id}));
+    assert_eq!(left["profiles"], json!([]));
+}
+
+#[test]
+fn demo_enrollment_through_the_commands() {
+    let app = app(no_files());
+    let info = app.ok("start_demo", json!({}));
+    assert_eq!(info["profile"]["demo"], true);
+    assert_eq!(info["signedIn"], false);
+    assert_eq!(app.err("list_passkeys", json!({}))["code"], "not_signed_in");
+
+    assert_eq!(app.ok("sign_in", json!({"onUrl": CHANNEL})), Value::Null);
+    let me = app.ok("me", json!({}));
+    assert_eq!(me["loginName"].as_str().map(|s| s.is_empty()), Some(false));
+    assert!(me["displayName"].is_string());
+    assert_eq!(app.ok("list_passkeys", json!({})), json!([]));
+
+    let choices = app.ok("authenticators", json!({}));
+    assert_eq!(choices[0]["id"], "software");
+    assert_eq!(choices[0]["info"]["kind"], "software");
+    assert_eq!(choices[0]["info"]["hardware"], false);
+    let suggested = app.ok("suggest_name", json!({"authenticator": "software"}));
+    assert!(suggested
+        .as_str()
+        .unwrap()
+        .starts_with("Software authenticator "));
+    let err = app.err("suggest_name", json!({"authenticator": "usb"}));
+    assert_eq!(err["code"], "unknown_authenticator");
+
+    let first = app.ok(
+        "add_passkey",
+        json!({"authenticator": "software", "name": "Laptop", "onEvent": CHANNEL}),
+    );
+    assert_eq!(first["name"], "Laptop");
+    assert_eq!(first["state"], "ready");
+    assert_eq!(first["authenticator"]["kind"], "software");
+    // No name: the default name.
+    let second = app.ok(
+        "add_passkey",
+        json!({"authenticator": "software", "name": null, "onEvent": CHANNEL}),
+    );
+    assert!(second["name"]
+        .as_str()
+        .unwrap()
+        .starts_with("Software authenticator "));
+    let err = app.err(
+        "add_passkey",
+        json!({"authenticator": "software", "name": "x".repeat(300), "onEvent": CHANNEL}),
+    );
+    assert_eq!(err["code"], "invalid_name");
+
+    let list = app.ok("list_passkeys", json!({}));
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(list[0]["state"], "AUTH_FACTOR_STATE_READY");
+
+    let link = app.ok("registration_link", json!({}));
+    assert!(link["link"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://localhost:"));
+    assert!(link["qrSvg"].as_str().unwrap().starts_with("<svg "));
+
+    let id = first["id"].as_str().unwrap();
+    assert_eq!(app.ok("remove_passkey", json!({"id": id})), Value::Null);
+    let err = app.err("remove_passkey", json!({"id": id}));
+    assert_eq!(err["code"], "not_found");
+    assert_eq!(
+        app.ok("list_passkeys", json!({})).as_array().unwrap().len(),
+        1
+    );
+
+    let report = app.ok("sign_out", json!({}));
+    assert_eq!(report["was_signed_in"], true);
+    assert_eq!(app.err("me", json!({}))["code"], "not_signed_in");
+}
+
+#[test]
+fn a_rejected_registration_reports_not_registered_with_its_cause() {
+    let app = app(StartOptions {
+        demo_fault: Some(passkeys_sandbox::Fault::VerifyRejected),
+        ..no_files()
+    });
+    app.ok("start_demo", json!({}));
+    app.ok("sign_in", json!({"onUrl": CHANNEL}));
+    let err = app.err(
+        "add_passkey",
+        json!({"authenticator": "software", "name": "Rejected", "onEvent": CHANNEL}),
+    );
+    assert_eq!(err["code"], "not_registered");
+    assert_eq!(err["causeCode"], "credential_rejected");
+    assert!(err["credentialId"].as_str().is_some_and(|c| !c.is_empty()));
+    // The fault fires once: the next attempt works.
+    let ok = app.ok(
+        "add_passkey",
+        json!({"authenticator": "software", "name": "Second try", "onEvent": CHANNEL}),
+    );
+    assert_eq!(ok["state"], "ready");
+}
