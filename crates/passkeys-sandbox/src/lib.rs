@@ -219,6 +219,20 @@ fn spawn_server(
     })
 }
 
+/// Adds the time spent answering each request to [`Inspector::server_time`] (for benchmarks
+/// that subtract the sandbox's share from a client's total).
+async fn time_requests(
+    axum::extract::State(sh): axum::extract::State<Arc<state::Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let start = std::time::Instant::now();
+    let response = next.run(request).await;
+    let spent = start.elapsed();
+    sh.with(|s| s.server_time += spent);
+    response
+}
+
 fn router(shared: Arc<state::Shared>) -> Router {
     oidc::routes()
         .merge(api::routes().layer(axum::middleware::from_fn_with_state(
@@ -227,6 +241,10 @@ fn router(shared: Arc<state::Shared>) -> Router {
         )))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            time_requests,
+        ))
         .with_state(shared)
 }
 
@@ -289,6 +307,12 @@ impl Inspector {
     pub fn last_verify_json(&self) -> Option<serde_json::Value> {
         self.last_verify_body()
             .and_then(|b| serde_json::from_str(&b).ok())
+    }
+
+    /// Total time the sandbox spent answering requests (handlers and middleware, not the
+    /// network), since start.
+    pub fn server_time(&self) -> Duration {
+        self.shared.with(|s| s.server_time)
     }
 
     /// Every authorization code issued so far (for tests that scan logs for secrets).

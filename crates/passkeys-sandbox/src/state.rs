@@ -115,6 +115,8 @@ pub(crate) struct Inner {
     pub codes: HashMap<String, CodeGrant>,
     /// Every authorization code ever issued (for tests that scan logs for secrets).
     pub issued_codes: Vec<String>,
+    /// Time spent answering requests (see `Inspector::server_time`).
+    pub server_time: Duration,
     pub sessions: HashMap<String, Session>,
     pub access_tokens: HashMap<String, AccessTokenRec>,
     pub refresh_tokens: HashMap<String, String>,
