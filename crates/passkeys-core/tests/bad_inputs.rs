@@ -7,7 +7,9 @@
 use std::path::{Path, PathBuf};
 
 use passkeys_core::loopback::{classify_callback, CallbackVerdict};
-use passkeys_core::webauthn::{check_rp_id, parse_attestation_object, validate_token_name, CreationOptions};
+use passkeys_core::webauthn::{
+    check_rp_id, parse_attestation_object, validate_token_name, CreationOptions,
+};
 use passkeys_core::zitadel::ApiError;
 use passkeys_core::{config, Error};
 use serde_json::Value;
@@ -33,7 +35,9 @@ fn run(f: &Value) -> (bool, Option<String>, String) {
     let input = &f["input"];
     let s = input.as_str().unwrap_or_default();
     let res: Result<(), Error> = match f["kind"].as_str().unwrap() {
-        "add_response" => CreationOptions::from_add_response(s).map(|_| ()).map_err(Error::from),
+        "add_response" => CreationOptions::from_add_response(s)
+            .map(|_| ())
+            .map_err(Error::from),
         "options_json" => CreationOptions::from_json(&serde_json::to_vec(input).unwrap())
             .map(|_| ())
             .map_err(Error::from),
@@ -46,7 +50,9 @@ fn run(f: &Value) -> (bool, Option<String>, String) {
             s.as_bytes(),
         ))),
         "issuer" => config::parse_issuer(s).map(|_| ()),
-        "token_name" => validate_token_name(s).map(|_| ()).map_err(Error::InvalidName),
+        "token_name" => validate_token_name(s)
+            .map(|_| ())
+            .map_err(Error::InvalidName),
         "attestation_object_hex" => {
             return match parse_attestation_object(&hex_decode(s)) {
                 Ok(_) => (true, None, String::new()),
@@ -57,7 +63,9 @@ fn run(f: &Value) -> (bool, Option<String>, String) {
             return match classify_callback(s, "s") {
                 CallbackVerdict::Ignore(why) => (false, Some("ignore".into()), why.to_string()),
                 CallbackVerdict::Finish(Ok(_)) => (true, Some("finish".into()), String::new()),
-                CallbackVerdict::Finish(Err(e)) => (false, Some(format!("finish:{}", e.code())), e.to_string()),
+                CallbackVerdict::Finish(Err(e)) => {
+                    (false, Some(format!("finish:{}", e.code())), e.to_string())
+                }
             }
         }
         other => panic!("unknown fixture kind {other}"),
@@ -87,7 +95,10 @@ fn every_bad_input_behaves_as_documented() {
         }
         if let Some(verdict) = expect["verdict"].as_str() {
             let got = code.clone().unwrap_or_default();
-            assert!(got.starts_with(verdict), "{name}: expected verdict {verdict}, got {got}");
+            assert!(
+                got.starts_with(verdict),
+                "{name}: expected verdict {verdict}, got {got}"
+            );
             if let Some(c) = expect["code"].as_str() {
                 assert_eq!(got, format!("finish:{c}"), "{name}");
             }
@@ -98,10 +109,16 @@ fn every_bad_input_behaves_as_documented() {
             assert_eq!(code.as_deref(), Some(c), "{name}: {message}");
         }
         if let Some(c) = expect["contains"].as_str() {
-            assert!(message.contains(c), "{name}: {message:?} should contain {c:?}");
+            assert!(
+                message.contains(c),
+                "{name}: {message:?} should contain {c:?}"
+            );
         }
         // Every refusal says what went wrong in words, without raw i18n keys.
-        assert!(message.len() > 10 && !message.contains("Errors."), "{name}: {message}");
+        assert!(
+            message.len() > 10 && !message.contains("Errors."),
+            "{name}: {message}"
+        );
     }
 }
 
