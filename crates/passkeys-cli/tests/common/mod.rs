@@ -8,6 +8,9 @@ use std::process::Output;
 use passkeys_sandbox::{PasskeyState, Sandbox, SandboxConfig};
 use serde_json::Value;
 
+#[path = "../interop_support/mod.rs"]
+mod interop_support;
+
 const BIN: &str = env!("CARGO_BIN_EXE_passkeys");
 const BROWSER: &str = env!("CARGO_BIN_EXE_passkeys-sandbox-browser");
 
@@ -88,11 +91,16 @@ impl Env {
 
     pub async fn run(&self, args: &[&str]) -> Run {
         let out: Output = self.command(args).output().await.unwrap();
-        Run {
+        let run = Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        // Issue 7: each passkey the app registers is also judged by second WebAuthn verifiers.
+        if run.code == 0 && args.contains(&"add") {
+            interop_support::dump_last_registration(&self.sandbox, None);
         }
+        run
     }
 
     pub fn token_files(&self) -> Vec<PathBuf> {

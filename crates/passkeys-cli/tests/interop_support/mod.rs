@@ -96,36 +96,39 @@ pub async fn run(mut cmd: tokio::process::Command, limit: Duration) -> Run {
 }
 
 /// If `PASSKEYS_INTEROP_DUMP` is set, writes the credential the sandbox verified last (the raw
-/// VerifyMyPasswordless body the app sent) together with what a relying party expects: the
-/// challenge the sandbox issued for it, the origin and the rpId. `label` names the file.
-/// Call it right after a successful registration.
-pub fn dump_last_registration(sandbox: &Sandbox, label: &str) {
+/// VerifyMyPasswordless body the app sent: `{"verification":{"publicKeyCredential":<standard
+/// base64 of the credential JSON>,"tokenName"}}`) together with what a relying party expects:
+/// the challenge the sandbox issued for it, the origin and the rpId. `label` names the file
+/// (default: the test's name). Call it right after a successful registration.
+pub fn dump_last_registration(sandbox: &Sandbox, label: Option<&str>) {
     let Some(dir) = std::env::var_os(DUMP).filter(|d| !d.is_empty()) else {
         return;
     };
+    let thread = std::thread::current();
+    let label = label.or(thread.name()).unwrap_or("unnamed");
     let inspector = sandbox.inspect();
     let body = inspector
         .last_verify_body()
         .expect("a registration was verified");
     let parsed: Value = serde_json::from_str(body.trim()).expect("the verify body is JSON");
-    let id = parsed["publicKeyCredential"]["id"]
+    let name = parsed["verification"]["tokenName"]
         .as_str()
-        .expect("publicKeyCredential.id")
-        .to_string();
+        .expect("verification.tokenName");
     let passkey = inspector
         .passkeys()
         .into_iter()
-        .find(|p| p.state == PasskeyState::Ready && p.credential_id.as_deref() == Some(&id))
+        .filter(|p| p.state == PasskeyState::Ready && p.name.as_deref() == Some(name))
+        .next_back()
         .expect("the sandbox holds the verified passkey");
     let issuer = sandbox.issuer();
-    let origin = issuer.origin().ascii_serialization();
     let record = json!({
         "label": label,
         "verifyBody": body,
         "expectedChallenge": passkey.challenge,
-        "expectedOrigin": origin,
+        "expectedOrigin": issuer.origin().ascii_serialization(),
         "expectedRpId": issuer.host_str().expect("the issuer has a host"),
-        // The app asks for user verification (ZITADEL's passwordless registration requires it).
+        "expectedCredentialId": passkey.credential_id,
+        // The sandbox, like ZITADEL, asks for userVerification "required".
         "requireUserVerification": true,
     });
     let dir = PathBuf::from(dir);
@@ -134,6 +137,6 @@ pub fn dump_last_registration(sandbox: &Sandbox, label: &str) {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
-    let path = dir.join(format!("{safe}-{}.json", &id[..id.len().min(16)]));
+    let path = dir.join(format!("{safe}-{}.json", passkey.id));
     std::fs::write(&path, serde_json::to_vec_pretty(&record).unwrap()).unwrap();
 }
