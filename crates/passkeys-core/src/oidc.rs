@@ -345,3 +345,53 @@ impl Oidc {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const C09: &str = include_str!("../tests/fixtures/cases/C09-loopback-redirect-and-pkce.json");
+
+    /// C09 / RFC 7636 Appendix B: the challenge is unpadded base64url of SHA-256 over the ASCII
+    /// verifier, and none of the known-wrong encodings can come out of the library we use.
+    #[test]
+    fn c09_pkce_vector_and_wrong_variants() {
+        let case: serde_json::Value = serde_json::from_str(C09).unwrap();
+        let pkce = &case["pkce"];
+        let verifier = openidconnect::PkceCodeVerifier::new(
+            pkce["code_verifier"].as_str().unwrap().to_string(),
+        );
+        let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
+        assert_eq!(
+            challenge.as_str(),
+            pkce["correct_code_challenge"].as_str().unwrap()
+        );
+        assert_eq!(challenge.method().as_str(), "S256");
+        for wrong in pkce["wrongVariants"].as_array().unwrap() {
+            assert_ne!(
+                challenge.as_str(),
+                wrong["code_challenge"].as_str().unwrap(),
+                "{}",
+                wrong["name"]
+            );
+        }
+        // Fresh pairs have the same shape: 43 characters, URL alphabet, no padding.
+        let (c, v) = PkceCodeChallenge::new_random_sha256();
+        assert_eq!(c.as_str().len(), 43);
+        assert!(c
+            .as_str()
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_'));
+        assert_eq!(
+            PkceCodeChallenge::from_code_verifier_sha256(&v).as_str(),
+            c.as_str()
+        );
+    }
+
+    #[test]
+    fn scopes_carry_the_zitadel_api_audience_and_offline_access() {
+        assert!(SCOPES.contains(&"openid"));
+        assert!(SCOPES.contains(&"offline_access"));
+        assert!(SCOPES.contains(&"urn:zitadel:iam:org:project:id:zitadel:aud"));
+    }
+}
