@@ -1,0 +1,379 @@
+//! End-to-end in a real window: the app under tauri-driver + WebKitWebDriver, driven through its
+//! UI against the demo sandbox (sign in, add two passkeys, remove one, link for another device,
+//! sign out) and a failure path (the sandbox rejects the verification once).
+//!
+//! Skipped unless `PASSKEY_ENROLL_E2E=1`; scripts/test.d/20-e2e.sh starts Xvfb and tauri-driver
+//! and runs it. `TAURI_DRIVER_URL` (default `http://127.0.0.1:4444`) and `PASSKEY_ENROLL_BIN`
+//! (default: the binary Cargo built for this test) can be overridden. A screenshot of each step
+//! is saved under `target/e2e-screenshots/`. Synchronisation is by polling DOM conditions with a
+//! deadline, never by sleeping a fixed time.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+/// tauri-driver runs one app at a time: the tests take turns.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+const DEADLINE: Duration = Duration::from_secs(30);
+/// WebDriver's Enter key.
+const ENTER: &str = "\u{E007}";
+
+fn enabled() -> bool {
+    if std::env::var("PASSKEY_ENROLL_E2E").as_deref() == Ok("1") {
+        return true;
+    }
+    eprintln!("skipped: set PASSKEY_ENROLL_E2E=1 and start Xvfb + tauri-driver (scripts/test.d/20-e2e.sh does both)");
+    false
+}
+
+fn screenshot_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let dir = target.join("e2e-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+struct Ui {
+    c: Client,
+}
+
+impl Ui {
+    async fn launch(args: &[&str]) -> Ui {
+        let app = std::env::var("PASSKEY_ENROLL_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_passkey-enroll").to_string());
+        let url = std::env::var("TAURI_DRIVER_URL")
+            .unwrap_or_else(|_| "http://127.0.0.1:4444".to_string());
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("wry"));
+        caps.insert(
+            "tauri:options".into(),
+            json!({"application": app, "args": args}),
+        );
+        let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&url)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("cannot start a session at {url} (is tauri-driver running?): {e}")
+            });
+        Ui { c }
+    }
+
+    async fn js(&self, script: &str) -> Value {
+        self.c.execute(script, vec![]).await.unwrap()
+    }
+
+    /// Polls `condition` (a JS expression) until it is true; fails with a screenshot after
+    /// [`DEADLINE`].
+    async fn wait(&self, what: &str, condition: &str) {
+        let script = format!("return Boolean({condition});");
+        let start = Instant::now();
+        loop {
+            if let Ok(Value::Bool(true)) = self.c.execute(&script, vec![]).await {
+                return;
+            }
+            if start.elapsed() > DEADLINE {
+                let name = format!("timeout-{}", what.replace(' ', "-"));
+                self.shot(&name).await;
+                let text = self.js("return document.body.innerText;").await;
+                panic!("timed out waiting for {what} ({condition}); screenshot {name}.png; page text:\n{text}");
+            }
+            // Yield between polls; the deadline above bounds the loop.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn view(&self, view: &str) {
+        self.wait(
+            &format!("view {view}"),
+            &format!("document.body.dataset.view === '{view}' && !document.getElementById('view-{view}').hidden"),
+        )
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        self.wait(
+            &format!("clickable {css}"),
+            &format!("(() => {{ const e = document.querySelector({css:?}); return e && !e.disabled && e.offsetParent !== null; }})()"),
+        )
+        .await;
+        self.c
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.js(&format!(
+            "return document.querySelector({css:?}).textContent;"
+        ))
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    }
+
+    /// Saves a PNG of the window, after two animation frames so the paint is current (a
+    /// screenshot right after a DOM change can show the previous paint).
+    async fn shot(&self, name: &str) {
+        let _ = self
+            .c
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                vec![],
+            )
+            .await;
+        let png = self.c.screenshot().await.unwrap();
+        std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
+    }
+
+    async fn passkey_count(&self, state: &str) -> u64 {
+        self.js(&format!(
+            "return document.querySelectorAll('#passkey-list li.passkey.{state}').length;"
+        ))
+        .await
+        .as_u64()
+        .unwrap()
+    }
+
+    /// Start → demo → signed in, on the passkeys page.
+    async fn demo_sign_in(&self, prefix: &str) {
+        self.view("start").await;
+        self.wait(
+            "demo button",
+            "document.getElementById('btn-demo').textContent.length > 0",
+        )
+        .await;
+        self.shot(&format!("{prefix}01-start")).await;
+        self.click("#btn-demo").await;
+        self.view("signin").await;
+        self.wait(
+            "demo banner",
+            "!document.getElementById('demo-banner').hidden",
+        )
+        .await;
+        self.shot(&format!("{prefix}02-sign-in")).await;
+        self.click("#btn-signin").await;
+        self.view("passkeys").await;
+        self.wait(
+            "signed-in header",
+            "document.getElementById('who-name').textContent.length > 0",
+        )
+        .await;
+    }
+
+    /// Runs the wizard from its first step; `name` replaces the suggested name.
+    async fn wizard_to_create(&self, prefix: &str, name: Option<&str>) {
+        self.wait("wizard: choose", "document.getElementById('view-wizard').dataset.step === 'choose' && document.getElementById('auth-software')").await;
+        self.shot(&format!("{prefix}-choose")).await;
+        self.click("#wiz-choose-next").await;
+        self.wait(
+            "wizard: name prefilled",
+            "document.getElementById('view-wizard').dataset.step === 'name' && document.getElementById('passkey-name').value.startsWith('Software authenticator ')",
+        )
+        .await;
+        // Keyboard: the name field has focus, Enter submits.
+        assert_eq!(
+            self.js("return document.activeElement.id;").await,
+            json!("passkey-name")
+        );
+        let field = self.c.active_element().await.unwrap();
+        if let Some(name) = name {
+            field.clear().await.unwrap();
+            field.send_keys(name).await.unwrap();
+        }
+        self.shot(&format!("{prefix}-name")).await;
+        field.send_keys(ENTER).await.unwrap();
+    }
+}
+
+fn run(test: impl std::future::Future<Output = ()>) {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(test);
+}
+
+#[test]
+fn demo_enrollment_through_the_window() {
+    if !enabled() {
+        return;
+    }
+    run(async {
+        let ui = Ui::launch(&[]).await;
+        ui.demo_sign_in("").await;
+        ui.wait(
+            "empty state",
+            "!document.getElementById('passkeys-empty').hidden",
+        )
+        .await;
+        assert!(ui.text("#who-login").await.contains("demo"));
+        ui.shot("03-passkeys-empty").await;
+
+        // First passkey, named by the person.
+        ui.click("#btn-add-first").await;
+        ui.wizard_to_create("04-wizard", Some("Laptop key")).await;
+        ui.wait(
+            "wizard: done",
+            "document.getElementById('view-wizard').dataset.step === 'done'",
+        )
+        .await;
+        assert!(ui.text("#wiz-done-title").await.contains("Laptop key"));
+        assert_eq!(
+            ui.js("return document.querySelectorAll('#progress-list li.done').length;")
+                .await,
+            json!(5)
+        );
+        ui.shot("05-wizard-done").await;
+
+        // The backup offer, with the suggested name.
+        ui.click("#wiz-backup").await;
+        ui.wait(
+            "backup wizard",
+            "document.getElementById('wizard-title').textContent.includes('backup')",
+        )
+        .await;
+        ui.wizard_to_create("06-backup", None).await;
+        ui.wait(
+            "backup done",
+            "document.getElementById('view-wizard').dataset.step === 'done'",
+        )
+        .await;
+        ui.shot("07-backup-done").await;
+        ui.click("#wiz-finish").await;
+        ui.view("passkeys").await;
+        ui.wait(
+            "two passkeys",
+            "document.querySelectorAll('#passkey-list li.passkey.ready').length === 2",
+        )
+        .await;
+        ui.shot("08-two-passkeys").await;
+
+        // Remove the first one: the confirmation names it.
+        ui.click("#passkey-list li[data-name='Laptop key'] button")
+            .await;
+        ui.wait(
+            "confirmation",
+            "document.getElementById('confirm-dialog').open",
+        )
+        .await;
+        assert!(ui.text("#confirm-title").await.contains("Laptop key"));
+        ui.shot("09-confirm-remove").await;
+        ui.click("#confirm-ok").await;
+        ui.wait(
+            "one passkey left",
+            "document.querySelectorAll('#passkey-list li.passkey').length === 1 && !document.querySelector(\"#passkey-list li[data-name='Laptop key']\")",
+        )
+        .await;
+        assert!(ui.text("#passkeys-status").await.contains("Laptop key"));
+        assert_eq!(ui.passkey_count("ready").await, 1);
+        ui.shot("10-after-remove").await;
+
+        // Another device: QR code and link.
+        ui.click("#btn-link").await;
+        ui.view("link").await;
+        ui.wait(
+            "QR code",
+            "!document.getElementById('link-box').hidden && document.getElementById('link-qr').naturalWidth > 0",
+        )
+        .await;
+        let link = ui
+            .js("return document.getElementById('link-url').value;")
+            .await;
+        assert!(
+            link.as_str().unwrap().starts_with("http://localhost:"),
+            "{link}"
+        );
+        ui.shot("11-another-device").await;
+        ui.click("#btn-link-done").await;
+        ui.view("passkeys").await;
+
+        ui.click("#btn-signout").await;
+        ui.view("signin").await;
+        ui.c.close().await.unwrap();
+    });
+}
+
+#[test]
+fn rejected_verification_is_reported_and_can_be_cleaned_up() {
+    if !enabled() {
+        return;
+    }
+    run(async {
+        let ui = Ui::launch(&["--demo-fault=verify-rejected"]).await;
+        ui.demo_sign_in("fail-").await;
+        ui.click("#btn-add-first").await;
+        ui.wizard_to_create("fail-03-wizard", Some("Rejected key"))
+            .await;
+        ui.wait(
+            "wizard: error",
+            "document.getElementById('view-wizard').dataset.step === 'error'",
+        )
+        .await;
+        assert_eq!(
+            ui.js("return document.getElementById('wiz-error-box').dataset.code;")
+                .await,
+            json!("not_registered")
+        );
+        assert!(ui.text("#wiz-error-box").await.contains("rejected"));
+        assert_eq!(
+            ui.js("return document.querySelector('#progress-list li.failed').dataset.step;")
+                .await,
+            json!("registering")
+        );
+        ui.shot("fail-04-wizard-error").await;
+
+        // Back to the list: the unfinished registration is shown as such, and can be cleaned up.
+        ui.click("#wiz-error-close").await;
+        ui.view("passkeys").await;
+        ui.wait(
+            "list loaded",
+            "document.getElementById('view-passkeys').getAttribute('aria-busy') === null",
+        )
+        .await;
+        if ui.passkey_count("not-ready").await > 0 {
+            ui.shot("fail-05-unfinished").await;
+            ui.click("#passkey-list li.passkey.not-ready button").await;
+            ui.wait(
+                "confirmation",
+                "document.getElementById('confirm-dialog').open",
+            )
+            .await;
+            ui.click("#confirm-ok").await;
+            ui.wait(
+                "cleaned up",
+                "document.querySelectorAll('#passkey-list li.passkey.not-ready').length === 0",
+            )
+            .await;
+        }
+
+        // The fault fired once: trying again works.
+        ui.click("#btn-add-first").await;
+        ui.wizard_to_create("fail-06-retry", None).await;
+        ui.wait(
+            "retry done",
+            "document.getElementById('view-wizard').dataset.step === 'done'",
+        )
+        .await;
+        ui.click("#wiz-finish").await;
+        ui.wait(
+            "one ready passkey",
+            "document.querySelectorAll('#passkey-list li.passkey.ready').length === 1",
+        )
+        .await;
+        ui.shot("fail-07-recovered").await;
+        ui.c.close().await.unwrap();
+    });
+}
