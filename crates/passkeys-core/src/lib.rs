@@ -7,7 +7,8 @@
 //!   rotation, one refresh at a time across processes.
 //! - [`zitadel`]: the ZITADEL Auth API v1 client.
 //! - [`webauthn`]: the WebAuthn client layer (options, rpId rule, clientDataJSON, credential JSON).
-//! - [`authenticator`]: the authenticator seam and the software authenticator.
+//! - [`authenticator`]: the authenticator seam and the software authenticator; [`prompt`]: what
+//!   an authenticator asks of the person (PIN, new PIN, touch).
 //! - [`enroll`]: the enrollment flow that ties them together.
 #![forbid(unsafe_code)]
 
@@ -20,6 +21,7 @@ pub mod error;
 pub mod loopback;
 pub mod oidc;
 pub mod profiles;
+pub mod prompt;
 pub mod secret;
 pub mod session;
 pub mod tokens;
