@@ -1,0 +1,41 @@
+//! Model names by AAGUID, from the list shipped in `data/aaguids.json` (never fetched at run
+//! time).
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+const LIST: &str = include_str!("../data/aaguids.json");
+
+fn list() -> &'static BTreeMap<String, String> {
+    static MAP: OnceLock<BTreeMap<String, String>> = OnceLock::new();
+    MAP.get_or_init(|| {
+        serde_json::from_str::<BTreeMap<String, String>>(LIST)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with('_'))
+            .collect()
+    })
+}
+
+/// The model name for an AAGUID (lower-case UUID string), when the list knows it.
+pub fn model_name(aaguid: &str) -> Option<&'static str> {
+    list().get(&aaguid.to_ascii_lowercase()).map(String::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_list_parses_and_answers() {
+        assert!(list().len() >= 10);
+        assert_eq!(
+            model_name("CB69481E-8FF7-4039-93EC-0A2729A154A8"),
+            Some("YubiKey 5 Series")
+        );
+        assert_eq!(model_name("00000000-0000-0000-0000-000000000000"), None);
+        for k in list().keys() {
+            assert_eq!(k.len(), 36, "{k} is not a UUID");
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! [`SecurityKey`]: a [`Device`] as the enrollment flow's [`Authenticator`].
+
+use async_trait::async_trait;
+use passkeys_core::authenticator::{
+    Authenticator, AuthenticatorError, AuthenticatorInfo, AuthenticatorKind, MakeCredentialRequest,
+    MakeCredentialResponse,
+};
+use webauthn_authenticator_rs::transport::Token;
+use webauthn_rs_proto::AuthenticatorTransport;
+
+use crate::device::Device;
+use crate::plan::Discoverable;
+
+/// A security key (USB, NFC or the virtual key) for `enroll::add_passkey`.
+#[derive(Debug)]
+pub struct SecurityKey<T: Token> {
+    device: Device<T>,
+    discoverable: Discoverable,
+}
+
+impl<T: Token> SecurityKey<T> {
+    /// Wraps an opened device; `discoverable` chooses whether passkeys are stored on the key.
+    pub fn new(device: Device<T>, discoverable: Discoverable) -> Self {
+        Self {
+            device,
+            discoverable,
+        }
+    }
+
+    /// The device (PIN management, slots).
+    pub fn device_mut(&mut self) -> &mut Device<T> {
+        &mut self.device
+    }
+
+    /// The device.
+    pub fn device(&self) -> &Device<T> {
+        &self.device
+    }
+}
+
+/// Describes a device for the UI: model from the AAGUID list, transport.
+pub fn describe<T: Token>(device: &Device<T>) -> AuthenticatorInfo {
+    let aaguid = device.info().aaguid_string();
+    let kind = match device.transport() {
+        AuthenticatorTransport::Nfc => AuthenticatorKind::Nfc,
+        _ => AuthenticatorKind::Usb,
+    };
+    let model = crate::aaguid::model_name(&aaguid)
+        .map(str::to_string)
+        .unwrap_or_else(|| match kind {
+            AuthenticatorKind::Nfc => "NFC security key".to_string(),
+            _ => "Security key".to_string(),
+        });
+    AuthenticatorInfo {
+        kind,
+        model,
+        aaguid: Some(aaguid),
+        hardware: true,
+        notice: None,
+    }
+}
+
+#[async_trait]
+impl<T: Token> Authenticator for SecurityKey<T> {
+    fn info(&self) -> AuthenticatorInfo {
+        describe(&self.device)
+    }
+
+    async fn make_credential(
+        &mut self,
+        request: &MakeCredentialRequest,
+    ) -> Result<MakeCredentialResponse, AuthenticatorError> {
+        self.device
+            .make_credential(request, self.discoverable)
+            .await
+    }
+}
