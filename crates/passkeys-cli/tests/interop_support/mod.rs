@@ -117,8 +117,7 @@ pub fn dump_last_registration(sandbox: &Sandbox, label: Option<&str>) {
     let passkey = inspector
         .passkeys()
         .into_iter()
-        .filter(|p| p.state == PasskeyState::Ready && p.name.as_deref() == Some(name))
-        .next_back()
+        .rfind(|p| p.state == PasskeyState::Ready && p.name.as_deref() == Some(name))
         .expect("the sandbox holds the verified passkey");
     let issuer = sandbox.issuer();
     let record = json!({
