@@ -16,6 +16,7 @@ use crate::plan::Discoverable;
 pub struct SecurityKey<T: Token> {
     device: Device<T>,
     discoverable: Discoverable,
+    only_algorithms: Option<Vec<i64>>,
 }
 
 impl<T: Token> SecurityKey<T> {
@@ -24,7 +25,16 @@ impl<T: Token> SecurityKey<T> {
         Self {
             device,
             discoverable,
+            only_algorithms: None,
         }
+    }
+
+    /// Restricts the server's algorithms to `algorithms` (its order kept). For policies that
+    /// demand e.g. ES256 only, and for keys that pick EdDSA whatever the server's order
+    /// (Trussed-based firmware does) when the relying party cannot verify EdDSA.
+    pub fn only_algorithms(mut self, algorithms: Vec<i64>) -> Self {
+        self.only_algorithms = Some(algorithms);
+        self
     }
 
     /// The device (PIN management, slots).
@@ -70,8 +80,24 @@ impl<T: Token> Authenticator for SecurityKey<T> {
         &mut self,
         request: &MakeCredentialRequest,
     ) -> Result<MakeCredentialResponse, AuthenticatorError> {
-        self.device
-            .make_credential(request, self.discoverable)
-            .await
+        match &self.only_algorithms {
+            None => {
+                self.device
+                    .make_credential(request, self.discoverable)
+                    .await
+            }
+            Some(only) => {
+                let mut request = request.clone();
+                request.algorithms.retain(|a| only.contains(a));
+                if request.algorithms.is_empty() {
+                    return Err(AuthenticatorError::NotSupported(format!(
+                        "the server accepts none of the algorithms allowed here ({only:?})"
+                    )));
+                }
+                self.device
+                    .make_credential(&request, self.discoverable)
+                    .await
+            }
+        }
     }
 }

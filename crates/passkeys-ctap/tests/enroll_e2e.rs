@@ -1,0 +1,103 @@
+//! End to end: the enrollment flow (`enroll::add_passkey`, the same call the CLI and the app
+//! make) registers a passkey made by the virtual security key through this crate's engine with
+//! the sandbox, which verifies the registration with webauthn-rs.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::prompt::Script;
+use common::virt::VirtKey;
+use passkeys_core::authenticator::{Authenticator, AuthenticatorError, AuthenticatorKind};
+use passkeys_core::browser::FnBrowser;
+use passkeys_core::config::parse_issuer;
+use passkeys_core::enroll::{self, EnrollEvent};
+use passkeys_core::oidc::Oidc;
+use passkeys_core::session::Session;
+use passkeys_core::tokens::MemoryStore;
+use passkeys_core::zitadel::{http_client, ZitadelClient};
+use passkeys_core::Error;
+use passkeys_ctap::{CancellationToken, Device, Discoverable, SecurityKey};
+use passkeys_sandbox::{PasskeyState, Sandbox, SandboxConfig, DEMO_PASSWORD, DEMO_USERNAME};
+
+async fn signed_in(sandbox: &Sandbox) -> ZitadelClient {
+    let issuer = parse_issuer(sandbox.issuer().as_str()).unwrap();
+    let http = http_client().unwrap();
+    let oidc = Oidc::discover(&issuer, sandbox.client_id(), http.clone())
+        .await
+        .unwrap();
+    let browser = FnBrowser::new(|url: String| async move {
+        passkeys_sandbox::browser::complete_login(&url, DEMO_USERNAME, DEMO_PASSWORD)
+            .await
+            .unwrap();
+    });
+    let (session, _) = Session::login(
+        oidc,
+        Arc::new(MemoryStore::default()),
+        &browser,
+        Duration::from_secs(30),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    session.zitadel(http)
+}
+
+#[tokio::test]
+async fn enrolls_a_passkey_from_the_virtual_key_verified_by_the_sandbox() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let api = signed_in(&sandbox).await;
+    let key = VirtKey::new();
+    // A key without a PIN: ZITADEL requires UV, so the person is asked to choose one.
+    let script = Script::new(&["314159", "314159"]);
+    let device = Device::open(key.token(), script.arc(), CancellationToken::new())
+        .await
+        .unwrap();
+    // The firmware picks EdDSA whenever it is offered, and the sandbox verifies with
+    // webauthn-rs 0.6, which cannot verify EdDSA (ZITADEL's go-webauthn can): keep ES256.
+    let mut auth = SecurityKey::new(device, Discoverable::Auto).only_algorithms(vec![-7]);
+    let info = auth.info();
+    assert_eq!(info.kind, AuthenticatorKind::Usb);
+    assert!(info.hardware);
+
+    let events = std::sync::Mutex::new(Vec::new());
+    let observer = |e: &EnrollEvent| events.lock().unwrap().push(e.clone());
+    let added = enroll::add_passkey(&api, &mut auth, Some("Virtual key"), &observer)
+        .await
+        .unwrap();
+    assert_eq!(added.name, "Virtual key");
+    assert_eq!(added.state, "ready");
+    assert_eq!(added.aaguid, "41414755-4944-3031-3233-343536373839");
+    assert!(added.discoverable);
+    let stored = sandbox.inspect().passkeys();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].state, PasskeyState::Ready);
+    assert_eq!(
+        stored[0].credential_id.as_deref(),
+        Some(added.credential_id.as_str())
+    );
+    // The same key again: ZITADEL lists the existing passkey in excludeCredentials, and the
+    // key says it already holds it. Nothing is registered, nothing pending is verified.
+    let err = enroll::add_passkey(&api, &mut auth, Some("Again"), &observer)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Authenticator(AuthenticatorError::CredentialExcluded)
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        sandbox
+            .inspect()
+            .passkeys()
+            .iter()
+            .filter(|p| p.state == PasskeyState::Ready)
+            .count(),
+        1
+    );
+    sandbox.shutdown().await;
+}
