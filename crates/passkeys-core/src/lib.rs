@@ -18,6 +18,7 @@ pub mod browser;
 pub mod config;
 pub mod enroll;
 pub mod error;
+pub mod link_enroll;
 pub mod loopback;
 pub mod oidc;
 pub mod profiles;
