@@ -1,6 +1,35 @@
+/// The app's commands. Listing them here makes Tauri generate `allow-<command>` permissions and
+/// check every call against src-tauri/capabilities/ (an unlisted command is refused), so the
+/// main window gets exactly these and nothing else. Keep in sync with `generate_handler!` in
+/// src-tauri/src/lib.rs.
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "list_profiles",
+    "add_profile",
+    "open_profile",
+    "remove_profile",
+    "start_demo",
+    "close_instance",
+    "sign_in",
+    "cancel",
+    "sign_out",
+    "me",
+    "list_passkeys",
+    "remove_passkey",
+    "authenticators",
+    "suggest_name",
+    "add_passkey",
+    "registration_link",
+];
+
 fn main() {
+    // With a custom pattern tauri-build does not watch the folder itself.
+    println!("cargo:rerun-if-changed=src-tauri/capabilities");
     if let Err(e) = tauri_build::try_build(
-        tauri_build::Attributes::new().capabilities_path_pattern("./src-tauri/capabilities/**"),
+        tauri_build::Attributes::new()
+            // `dir/**` alone matches directories only (glob crate): the files need `/*`.
+            .capabilities_path_pattern("./src-tauri/capabilities/**/*")
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
     ) {
         eprintln!("tauri-build failed: {e:#}. Check tauri.conf.json and src-tauri/capabilities.");
         std::process::exit(1);

@@ -83,7 +83,10 @@ impl Ui {
                 let name = format!("timeout-{}", what.replace(' ', "-"));
                 self.shot(&name).await;
                 let text = self.js("return document.body.innerText;").await;
-                panic!("timed out waiting for {what} ({condition}); screenshot {name}.png; page text:\n{text}");
+                let errors = self
+                    .js("return [...document.querySelectorAll('.error:not([hidden])')].map(e => e.textContent).join(' | ');")
+                    .await;
+                panic!("timed out waiting for {what} ({condition}); screenshot {name}.png; errors: {errors}; page text:\n{text}");
             }
             // Yield between polls; the deadline above bounds the loop.
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -197,13 +200,27 @@ impl Ui {
     }
 }
 
-fn run(test: impl std::future::Future<Output = ()>) {
+/// Launches the app with `args`, runs `scenario`, and always ends the WebDriver session (a
+/// failed test must not leave its app running for the next one).
+fn run<F, Fut>(args: &'static [&'static str], scenario: F)
+where
+    F: FnOnce(Ui) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
-        .block_on(test);
+        .block_on(async {
+            let ui = Ui::launch(args).await;
+            let client = ui.c.clone();
+            let result = tokio::spawn(scenario(ui)).await;
+            let _ = client.close().await;
+            if let Err(e) = result {
+                std::panic::resume_unwind(e.into_panic());
+            }
+        });
 }
 
 #[test]
@@ -211,8 +228,7 @@ fn demo_enrollment_through_the_window() {
     if !enabled() {
         return;
     }
-    run(async {
-        let ui = Ui::launch(&[]).await;
+    run(&[], |ui| async move {
         ui.demo_sign_in("").await;
         ui.wait(
             "empty state",
@@ -302,7 +318,6 @@ fn demo_enrollment_through_the_window() {
 
         ui.click("#btn-signout").await;
         ui.view("signin").await;
-        ui.c.close().await.unwrap();
     });
 }
 
@@ -311,8 +326,7 @@ fn rejected_verification_is_reported_and_can_be_cleaned_up() {
     if !enabled() {
         return;
     }
-    run(async {
-        let ui = Ui::launch(&["--demo-fault=verify-rejected"]).await;
+    run(&["--demo-fault=verify-rejected"], |ui| async move {
         ui.demo_sign_in("fail-").await;
         ui.click("#btn-add-first").await;
         ui.wizard_to_create("fail-03-wizard", Some("Rejected key"))
@@ -374,6 +388,5 @@ fn rejected_verification_is_reported_and_can_be_cleaned_up() {
         )
         .await;
         ui.shot("fail-07-recovered").await;
-        ui.c.close().await.unwrap();
     });
 }

@@ -504,7 +504,8 @@
         texts.waitingForAuthenticator = a.hardware
           ? t('wizard.progress.waitingTouch', { model: a.model })
           : t('wizard.progress.waitingSoftware');
-        if (a.notice) { $('wiz-notice').textContent = a.notice; $('wiz-notice').hidden = false; }
+        // The software authenticator was explained when it was chosen.
+        if (a.notice && a.hardware) { $('wiz-notice').textContent = a.notice; $('wiz-notice').hidden = false; }
       }
       if (e.step === 'registering') texts.registering = t('wizard.progress.registering', { name: e.name });
       if (progressOrder.includes(e.step)) reached = e.step;

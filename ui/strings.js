@@ -100,7 +100,7 @@ window.STRINGS = {
     stepCreate: 'Create',
     stepDone: 'Done',
     chooseLegend: 'Which authenticator do you want to use?',
-    softwareHint: 'For trying things out only: its keys are stored in a file on this computer.',
+    softwareHint: 'For trying things out only: it is not a security key, and its keys are not protected by hardware.',
     noneAvailable: 'No authenticator can be used here yet. Security keys and this computer’s own authenticator arrive in a later version; until then, use “Add on another device”.',
     next: 'Next',
     back: 'Back',

@@ -51,7 +51,21 @@ pub fn run() {
     let options =
         StartOptions::from_env_and_args(std::env::args().skip(1)).unwrap_or_else(|e| fail(&e));
     let state = AppState::new(options).unwrap_or_else(|e| fail(&e.to_string()));
-    if let Err(e) = builder(tauri::Builder::default(), state).run(tauri::generate_context!()) {
+    let mut app = tauri::Builder::default();
+    // Under WebDriver (tauri-driver sets TAURI_WEBVIEW_AUTOMATION) every test session gets a
+    // fresh, independent instance with the configured window size.
+    if std::env::var_os("TAURI_WEBVIEW_AUTOMATION").is_none() {
+        app = app
+            .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+                use tauri::Manager as _;
+                if let Some(window) = app.get_webview_window("main") {
+                    let _ = window.unminimize();
+                    let _ = window.set_focus();
+                }
+            }))
+            .plugin(tauri_plugin_window_state::Builder::new().build());
+    }
+    if let Err(e) = builder(app, state).run(tauri::generate_context!()) {
         fail(&format!("could not start the app: {e}"));
     }
 }
