@@ -3,13 +3,11 @@
 //! Every command is a thin adapter over `passkeys_core`; this file only parses arguments,
 //! prints results and turns errors into one line on stderr and a non-zero exit status.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use passkeys_core::authenticator::{Authenticator, SoftAuthenticator};
 use passkeys_core::browser::{Browser, SystemBrowser};
 use passkeys_core::config::{self, Profile};
 use passkeys_core::enroll::{self, EnrollEvent};
@@ -20,6 +18,7 @@ use passkeys_core::zitadel::{http_client, ZitadelClient};
 use passkeys_core::{Error, Result};
 
 mod demo;
+mod keys;
 mod output;
 
 use output::Out;
@@ -67,10 +66,27 @@ enum Command {
         /// Name for the passkey (1 to 200 characters). Default: the authenticator model and date.
         #[arg(long)]
         name: Option<String>,
-        /// The authenticator: soft:PATH (a software authenticator saved in PATH; for tests and
-        /// demos, not hardware).
-        #[arg(long, value_name = "KIND[:PATH]")]
+        /// The authenticator: auto (default: the security key attached, or the one you touch),
+        /// usb, usb:N, nfc, nfc:N (N from `passkeys authenticators`), platform (this computer's
+        /// or a phone's passkeys, through a registration link in your browser), or soft:PATH (a
+        /// software authenticator saved in PATH; for tests and demos, not hardware).
+        #[arg(long, value_name = "KIND[:ARG]")]
         authenticator: Option<String>,
+        /// Read the security key's PIN from this environment variable (tried once). Without
+        /// it, the PIN is asked for on the terminal; it is never a command-line argument.
+        #[arg(long, value_name = "VAR")]
+        pin_env: Option<String>,
+        /// Store the passkey on the security key (discoverable): auto (when the key has room),
+        /// yes or no.
+        #[arg(long, value_name = "auto|yes|no")]
+        discoverable: Option<String>,
+    },
+    /// List the security keys attached over USB and NFC (--watch: follow them as they come
+    /// and go).
+    Authenticators {
+        /// Keep watching for keys being attached and removed.
+        #[arg(long)]
+        watch: bool,
     },
     /// Remove a passkey by id (see `passkeys list`).
     Remove {
@@ -194,27 +210,31 @@ async fn session(ctx: &Ctx, out: &Out) -> Result<ZitadelClient> {
     Ok(session.zitadel(ctx.http.clone()))
 }
 
-/// Parses `--authenticator`.
-fn open_authenticator(spec: Option<&str>) -> Result<Box<dyn Authenticator>> {
-    let Some(spec) = spec else {
-        return Err(Error::Config(
-            "choose an authenticator with --authenticator soft:PATH (a software authenticator for tests and demos; security keys come in a later version)".into(),
+/// `passkeys add --authenticator platform`: a registration link in the system browser, then
+/// the list is polled until the new passkey is READY.
+async fn add_via_link(api: &ZitadelClient, out: &Out) -> Result<()> {
+    use passkeys_core::link_enroll::{enroll_via_link, PLATFORM_EXPLANATION};
+    out.note(PLATFORM_EXPLANATION);
+    let show = |link: &passkeys_core::zitadel::RegistrationLink| {
+        out.note(&format!(
+            "Opening your browser. If it does not open, visit this link (or scan it on a phone):\n  {}",
+            link.link
         ));
     };
-    let (kind, arg) = spec.split_once(':').unwrap_or((spec, ""));
-    match kind {
-        "soft" => {
-            let path = if arg.is_empty() {
-                tokens::state_dir()?.join("soft-authenticator.cbor")
-            } else {
-                PathBuf::from(arg)
-            };
-            Ok(Box::new(SoftAuthenticator::open_or_create(&path)?))
-        }
-        other => Err(Error::Config(format!(
-            "unknown authenticator {other:?}: use soft:PATH"
-        ))),
-    }
+    let passkey = enroll_via_link(
+        api,
+        &SystemBrowser,
+        Duration::from_secs(2),
+        Duration::from_secs(600),
+        &show,
+    )
+    .await?;
+    out.line(&format!(
+        "Added passkey \"{}\" (id {}).",
+        passkey.name, passkey.id
+    ));
+    out.json(&passkey);
+    Ok(())
 }
 
 pub(crate) fn describe_event(event: &EnrollEvent) -> Option<String> {
@@ -224,7 +244,7 @@ pub(crate) fn describe_event(event: &EnrollEvent) -> Option<String> {
         EnrollEvent::WaitingForAuthenticator { authenticator } => {
             Some(match &authenticator.notice {
                 Some(n) => format!("Using the {}. {n}", authenticator.model.to_lowercase()),
-                None => format!("Touch your {} now.", authenticator.model),
+                None => format!("Using your {}.", authenticator.model),
             })
         }
         EnrollEvent::Created { .. } => Some("Passkey created on the authenticator.".into()),
@@ -237,6 +257,7 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
     match &cli.command {
         Command::Sandbox { port } => return demo::run_sandbox(*port, out).await,
         Command::Demo => return demo::run_demo(out).await,
+        Command::Authenticators { watch } => return keys::list(out, *watch).await,
         _ => {}
     }
     let ctx = ctx(&cli)?;
@@ -274,11 +295,22 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
         Command::Add {
             name,
             authenticator,
+            pin_env,
+            discoverable,
         } => {
             if let Some(n) = &name {
                 passkeys_core::webauthn::validate_token_name(n).map_err(Error::InvalidName)?;
             }
-            let mut auth = open_authenticator(authenticator.as_deref())?;
+            let choice = keys::parse_choice(authenticator.as_deref())?;
+            let discoverable = keys::parse_discoverable(discoverable.as_deref())?;
+            let prompt = Arc::new(keys::TerminalPrompt::new(keys::pin_from_env(
+                pin_env.as_deref(),
+            )?));
+            if choice == keys::Choice::Platform {
+                let api = session(&ctx, out).await?;
+                return add_via_link(&api, out).await;
+            }
+            let mut auth = keys::open(&choice, prompt, discoverable, out).await?;
             let api = session(&ctx, out).await?;
             let progress = |e: &EnrollEvent| {
                 if let Some(text) = describe_event(e) {
@@ -332,7 +364,7 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
             }
             out.json(&link);
         }
-        Command::Sandbox { .. } | Command::Demo => {}
+        Command::Sandbox { .. } | Command::Demo | Command::Authenticators { .. } => {}
     }
     Ok(())
 }

@@ -1,0 +1,356 @@
+//! Security keys in the CLI: `--authenticator auto|usb|usb:N|nfc|nfc:N|platform|soft:PATH`,
+//! PIN prompts on the terminal (or once from `--pin-env VAR`, never from an argument), touch
+//! prompts, and `passkeys authenticators [--watch]`.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use passkeys_core::authenticator::{Authenticator, AuthenticatorError, SoftAuthenticator};
+use passkeys_core::prompt::{PinRequest, Prompt, PromptNotice};
+use passkeys_core::{tokens, Error, Result, Secret};
+use passkeys_ctap::discovery::{self, KeyEvent};
+use passkeys_ctap::{CancellationToken, Discoverable, SecurityKey};
+
+use crate::output::Out;
+
+/// What `--authenticator` asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Choice {
+    /// The software authenticator in a file.
+    Soft(PathBuf),
+    /// A security key: `transport` `usb`/`nfc` or any; `index` among those (as listed by
+    /// `passkeys authenticators`), or the only / touched one.
+    Key {
+        /// `usb` or `nfc`; `None` for any.
+        transport: Option<&'static str>,
+        /// Position in the list.
+        index: Option<usize>,
+    },
+    /// The platform authenticator or a phone, through a registration link in the browser.
+    Platform,
+}
+
+/// Parses `--authenticator` (default `auto`).
+pub fn parse_choice(spec: Option<&str>) -> Result<Choice> {
+    let spec = spec.unwrap_or("auto");
+    let (kind, arg) = spec.split_once(':').unwrap_or((spec, ""));
+    let index = || -> Result<Option<usize>> {
+        if arg.is_empty() {
+            return Ok(None);
+        }
+        arg.parse::<usize>().map(Some).map_err(|_| {
+            Error::Config(format!(
+                "{kind}:{arg}: after the colon comes the key's number from `passkeys authenticators`"
+            ))
+        })
+    };
+    match kind {
+        "soft" => Ok(Choice::Soft(if arg.is_empty() {
+            tokens::state_dir()?.join("soft-authenticator.cbor")
+        } else {
+            PathBuf::from(arg)
+        })),
+        "auto" | "key" => Ok(Choice::Key {
+            transport: None,
+            index: index()?,
+        }),
+        "usb" => Ok(Choice::Key {
+            transport: Some("usb"),
+            index: index()?,
+        }),
+        "nfc" => Ok(Choice::Key {
+            transport: Some("nfc"),
+            index: index()?,
+        }),
+        "platform" | "phone" | "link" => Ok(Choice::Platform),
+        other => Err(Error::Config(format!(
+            "unknown authenticator {other:?}: use auto, usb, usb:N, nfc, nfc:N, platform or soft:PATH"
+        ))),
+    }
+}
+
+/// Parses `--discoverable`.
+pub fn parse_discoverable(value: Option<&str>) -> Result<Discoverable> {
+    match value.unwrap_or("auto") {
+        "auto" => Ok(Discoverable::Auto),
+        "yes" | "always" | "true" => Ok(Discoverable::Always),
+        "no" | "never" | "false" => Ok(Discoverable::Never),
+        other => Err(Error::Config(format!(
+            "--discoverable {other:?}: use auto, yes or no"
+        ))),
+    }
+}
+
+/// Reads the PIN from the environment variable named by `--pin-env`.
+pub fn pin_from_env(var: Option<&str>) -> Result<Option<Secret>> {
+    let Some(var) = var else { return Ok(None) };
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Ok(Some(Secret::new(v))),
+        _ => Err(Error::Config(format!(
+            "--pin-env {var}: the environment variable {var} is not set"
+        ))),
+    }
+}
+
+/// PINs from the terminal (hidden input) or once from the environment; touch prompts on stderr.
+pub struct TerminalPrompt {
+    env_pin: Option<Secret>,
+    env_used: AtomicBool,
+}
+
+impl TerminalPrompt {
+    /// With `env_pin`, that PIN is offered once and never re-sent after a wrong-PIN answer (a
+    /// wrong PIN in a variable would otherwise burn every attempt).
+    pub fn new(env_pin: Option<Secret>) -> Self {
+        Self {
+            env_pin,
+            env_used: AtomicBool::new(false),
+        }
+    }
+}
+
+async fn read_hidden(prompt: String) -> Option<Secret> {
+    tokio::task::spawn_blocking(move || rpassword::prompt_password(prompt).ok())
+        .await
+        .ok()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .map(Secret::new)
+}
+
+#[async_trait]
+impl Prompt for TerminalPrompt {
+    async fn request_pin(&self, request: &PinRequest) -> Option<Secret> {
+        match request {
+            PinRequest::Enter {
+                attempts_left,
+                after_wrong_pin,
+            } => {
+                let left = attempts_left
+                    .map(|n| format!(" ({n} attempts left)"))
+                    .unwrap_or_default();
+                if let Some(pin) = &self.env_pin {
+                    if *after_wrong_pin {
+                        eprintln!("The PIN from --pin-env is wrong{left}; not trying it again.");
+                        return None;
+                    }
+                    if self.env_used.swap(true, Ordering::SeqCst) {
+                        return None;
+                    }
+                    return Some(pin.clone());
+                }
+                if *after_wrong_pin {
+                    eprintln!("Wrong PIN{left}.");
+                }
+                read_hidden(format!("PIN of your security key{left}: ")).await
+            }
+            PinRequest::SetNew { min_length, .. } => {
+                if self.env_pin.is_some() {
+                    eprintln!("This security key has no PIN yet; run `passkeys add` without --pin-env once to choose one.");
+                    return None;
+                }
+                eprintln!("This security key has no PIN yet, and ZITADEL requires one to create a passkey.");
+                eprintln!("Choose a PIN of at least {min_length} characters; the key keeps it and asks for it when you sign in.");
+                for _ in 0..3 {
+                    let first = read_hidden("New PIN: ".to_string()).await?;
+                    let again = read_hidden("The same PIN again: ".to_string()).await?;
+                    if first == again {
+                        return Some(first);
+                    }
+                    eprintln!("The two PINs differ; try again.");
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn touch(&self) {
+        eprintln!("Touch your security key now (or hold it on the NFC reader).");
+    }
+
+    fn notice(&self, notice: &PromptNotice) {
+        match notice {
+            PromptNotice::UseBuiltInVerification => {
+                eprintln!("Verify with your fingerprint on the security key.")
+            }
+            PromptNotice::FallingBackToPin => {
+                eprintln!("Fingerprint verification is not available; using the PIN instead.")
+            }
+            PromptNotice::PinRejected { reason } => eprintln!("That PIN cannot be used: {reason}."),
+            PromptNotice::PinSet => eprintln!("The PIN is set on the security key."),
+            _ => {}
+        }
+    }
+}
+
+/// Opens the authenticator for `passkeys add` (not for `platform`, which has its own path).
+pub async fn open(
+    choice: &Choice,
+    prompt: Arc<dyn Prompt>,
+    discoverable: Discoverable,
+    out: &Out,
+) -> Result<Box<dyn Authenticator>> {
+    match choice {
+        Choice::Soft(path) => Ok(Box::new(SoftAuthenticator::open_or_create(path)?)),
+        Choice::Platform => Err(Error::Config(
+            "the platform authenticator is used through a registration link".into(),
+        )),
+        Choice::Key { transport, index } => {
+            let cancel = CancellationToken::new();
+            let mut devices = discovery::open_all(prompt.clone(), cancel.clone()).await?;
+            if let Some(t) = transport {
+                devices.retain(|d| passkeys_ctap::device::transport_name(d.transport()) == *t);
+            }
+            let none = || {
+                Error::Authenticator(AuthenticatorError::NotFound(format!(
+                    "insert a security key{} and try again (or use --authenticator platform for this computer's or a phone's passkeys); on Linux, a key that is attached but not found usually means missing udev permissions, see the README",
+                    transport.map(|t| format!(" ({t})")).unwrap_or_default()
+                )))
+            };
+            let device = match index {
+                Some(i) => {
+                    if *i >= devices.len() {
+                        return Err(none());
+                    }
+                    devices.swap_remove(*i)
+                }
+                None => {
+                    if devices.is_empty() {
+                        return Err(none());
+                    }
+                    if devices.len() > 1 {
+                        out.note("Several security keys are attached: touch the one to use.");
+                    }
+                    discovery::select_by_touch(devices, &cancel, Duration::from_secs(60)).await?
+                }
+            };
+            Ok(Box::new(SecurityKey::new(device, discoverable)))
+        }
+    }
+}
+
+/// `passkeys authenticators [--watch]`.
+pub async fn list(out: &Out, watch: bool) -> Result<()> {
+    let prompt: Arc<dyn Prompt> = Arc::new(TerminalPrompt::new(None));
+    let cancel = CancellationToken::new();
+    if !watch {
+        let devices = discovery::open_all(prompt, cancel).await?;
+        let summaries: Vec<_> = devices.iter().map(discovery::summary).collect();
+        if summaries.is_empty() {
+            out.line("No security key found. Insert one (or put it on the NFC reader).");
+            out.line("On Linux, a key that is attached but not listed usually means missing udev permissions (see the README).");
+        }
+        for (i, s) in summaries.iter().enumerate() {
+            out.line(&describe(i, s));
+        }
+        out.json(&summaries);
+        return Ok(());
+    }
+    out.note("Watching for security keys; press Ctrl-C to stop.");
+    let stop = cancel.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        stop.cancel();
+    });
+    let mut count = 0usize;
+    discovery::watch(prompt, cancel, |event| {
+        match &event {
+            KeyEvent::Added(s) => {
+                out.line(&format!("+ {}", describe(count, s)));
+                count += 1;
+            }
+            KeyEvent::Removed { .. } => out.line("- a security key was removed"),
+            KeyEvent::EnumerationComplete => {
+                if count == 0 {
+                    out.line("No security key attached yet.");
+                }
+            }
+        }
+        out.json(&event);
+    })
+    .await?;
+    Ok(())
+}
+
+fn describe(i: usize, s: &discovery::KeySummary) -> String {
+    let slots = s
+        .remaining_discoverable
+        .map(|n| format!(", room for {n} more stored passkeys"))
+        .unwrap_or_default();
+    format!(
+        "{i}: {} over {} (AAGUID {}), PIN {}{}{}{}",
+        s.model,
+        s.transport.to_uppercase(),
+        s.aaguid,
+        s.pin,
+        if s.built_in_verification {
+            ", fingerprint"
+        } else {
+            ""
+        },
+        if s.discoverable {
+            ", stores passkeys"
+        } else {
+            ""
+        },
+        slots
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choices() {
+        assert_eq!(
+            parse_choice(None).unwrap(),
+            Choice::Key {
+                transport: None,
+                index: None
+            }
+        );
+        assert_eq!(
+            parse_choice(Some("usb:1")).unwrap(),
+            Choice::Key {
+                transport: Some("usb"),
+                index: Some(1)
+            }
+        );
+        assert_eq!(parse_choice(Some("platform")).unwrap(), Choice::Platform);
+        assert_eq!(
+            parse_choice(Some("soft:/tmp/x")).unwrap(),
+            Choice::Soft(PathBuf::from("/tmp/x"))
+        );
+        assert!(parse_choice(Some("usb:one")).is_err());
+        assert!(parse_choice(Some("bluetooth")).is_err());
+        assert_eq!(parse_discoverable(Some("no")).unwrap(), Discoverable::Never);
+        assert!(parse_discoverable(Some("maybe")).is_err());
+    }
+
+    #[tokio::test]
+    async fn env_pin_is_offered_once_and_never_after_a_wrong_pin() {
+        let p = TerminalPrompt::new(Some(Secret::new("1234")));
+        let enter = |after_wrong_pin| PinRequest::Enter {
+            attempts_left: Some(8),
+            after_wrong_pin,
+        };
+        assert_eq!(
+            p.request_pin(&enter(false))
+                .await
+                .map(|s| s.expose().to_string()),
+            Some("1234".into())
+        );
+        assert!(p.request_pin(&enter(true)).await.is_none());
+        assert!(p.request_pin(&enter(false)).await.is_none());
+        let set = PinRequest::SetNew {
+            min_length: 4,
+            max_bytes: 63,
+        };
+        assert!(p.request_pin(&set).await.is_none());
+    }
+}
