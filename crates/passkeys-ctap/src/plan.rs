@@ -10,6 +10,12 @@ use crate::info::DeviceInfo;
 /// COSE ES256, the one algorithm every FIDO2 key supports.
 pub const ES256: i64 = -7;
 
+/// COSE signature algorithms registered with IANA that authenticators implement: ES256,
+/// EdDSA, ESP256, Ed25519, ES384, ES512, PS256/384/512, ES256K, RS256/384/512.
+pub const KNOWN_COSE_SIGNATURE_ALGORITHMS: &[i64] = &[
+    -7, -8, -9, -19, -35, -36, -37, -38, -39, -47, -257, -258, -259,
+];
+
 /// The `pubKeyCredParams` to send, and what to retry with if the key rejects them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlgorithmPlan {
@@ -53,8 +59,17 @@ pub fn algorithms(
             fallback: None,
         });
     }
-    // The key does not say (CTAP 2.0). On constrained transports trim to ES256 so the request
-    // fits; otherwise send the server's list and keep ES256 alone as the retry.
+    // The key does not say (CTAP 2.0): send the server's registered COSE signature algorithms
+    // (unknown numbers only make such keys choke). On constrained transports trim to ES256 so
+    // the request fits; otherwise keep ES256 alone as the retry.
+    let server: Vec<i64> = server
+        .iter()
+        .copied()
+        .filter(|a| KNOWN_COSE_SIGNATURE_ALGORITHMS.contains(a))
+        .collect();
+    if server.is_empty() {
+        return Err(none());
+    }
     let has_es256 = server.contains(&ES256);
     if has_es256 && (nfc || info.msg_size() <= 1024) {
         return Ok(AlgorithmPlan {
@@ -63,7 +78,7 @@ pub fn algorithms(
         });
     }
     Ok(AlgorithmPlan {
-        first: server.to_vec(),
+        first: server.clone(),
         fallback: (has_es256 && server.len() > 1).then(|| vec![ES256]),
     })
 }

@@ -1,6 +1,7 @@
 //! Test helpers shared by the integration tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod fault;
 pub mod prompt;
 pub mod virt;
 
