@@ -12,7 +12,7 @@ use passkeys_core::authenticator::AuthenticatorError;
 use passkeys_core::prompt::{PinRequest, PromptNotice};
 use passkeys_core::webauthn::{self, UserVerification};
 use passkeys_core::Secret;
-use passkeys_ctap::{CancellationToken, Device, Discoverable};
+use passkeys_ctap::{discovery, CancellationToken, Device, Discoverable};
 
 const PIN: &str = "123456";
 
@@ -359,4 +359,28 @@ async fn a_refused_touch_is_cancelled() {
         .await
         .unwrap_err();
     assert_eq!(err, AuthenticatorError::Cancelled);
+}
+
+#[tokio::test]
+async fn several_keys_the_one_touched_is_chosen() {
+    let refusing = VirtKey::with_touch(Touch::Refuse);
+    let touched = VirtKey::new();
+    for order in [[&refusing, &touched], [&touched, &refusing]] {
+        let devices = vec![
+            open(order[0], &Script::default()).await,
+            open(order[1], &Script::default()).await,
+        ];
+        let cancel = CancellationToken::new();
+        let mut chosen =
+            discovery::select_by_touch(devices, &cancel, std::time::Duration::from_secs(10))
+                .await
+                .unwrap();
+        // Only the touched key makes a credential (the other refuses every touch).
+        let mut req = request("olga");
+        req.user_verification = UserVerification::Discouraged;
+        chosen
+            .make_credential(&req, Discoverable::Never)
+            .await
+            .unwrap();
+    }
 }
