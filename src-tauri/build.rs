@@ -20,6 +20,7 @@ const COMMANDS: &[&str] = &[
     "suggest_name",
     "add_passkey",
     "registration_link",
+    "diagnostics",
 ];
 
 fn main() {

@@ -316,6 +316,20 @@ fn demo_enrollment_through_the_window() {
         ui.click("#btn-link-done").await;
         ui.view("passkeys").await;
 
+        // Diagnostics: what happened, nothing secret.
+        ui.click("#btn-diagnostics").await;
+        ui.view("diagnostics").await;
+        let log = ui
+            .js("return document.getElementById('diag-log').value;")
+            .await;
+        let log = log.as_str().unwrap();
+        assert!(log.contains("signed in to http://localhost:"), "{log}");
+        assert!(log.contains("passkey \"Laptop key\" added"), "{log}");
+        assert!(!log.contains("Bearer ey"), "{log}");
+        ui.shot("12-diagnostics").await;
+        ui.click("#btn-diag-back").await;
+        ui.view("passkeys").await;
+
         ui.click("#btn-signout").await;
         ui.view("signin").await;
     });

@@ -70,6 +70,8 @@ fn app_info_reports_the_version() {
     let info = app.ok("app_info", json!({}));
     assert_eq!(info["version"], passkeys_core::version());
     assert_eq!(info["canSaveInstances"], false);
+    // No subscriber is installed in tests: the diagnostics log is empty.
+    assert_eq!(app.ok("diagnostics", json!({})), json!([]));
 }
 
 #[test]

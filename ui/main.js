@@ -102,7 +102,7 @@
 
   // ---------- views ----------
 
-  const views = ['start', 'signin', 'passkeys', 'wizard', 'link'];
+  const views = ['start', 'signin', 'passkeys', 'wizard', 'link', 'diagnostics'];
 
   function show(view, focus) {
     views.forEach((v) => { $(`view-${v}`).hidden = v !== view; });
@@ -601,12 +601,38 @@
   });
   $('btn-link-done').addEventListener('click', () => showPasskeys());
 
+  // ---------- diagnostics ----------
+
+  let beforeDiagnostics = 'start';
+
+  $('btn-diagnostics').addEventListener('click', async () => {
+    const current = document.body.dataset.view;
+    if (current !== 'diagnostics') beforeDiagnostics = current;
+    const lines = await invoke('diagnostics').catch((e) => [describe(e).detail]);
+    $('diag-log').value = lines.length ? lines.join('\n') : t('diagnostics.empty');
+    $('diag-status').textContent = '';
+    // Keep the header of a signed-in view visible behind the log.
+    show('diagnostics');
+    $('app-header').hidden = !['passkeys', 'wizard', 'link'].includes(beforeDiagnostics);
+  });
+
+  $('btn-diag-copy').addEventListener('click', async () => {
+    const ok = await copyText($('diag-log'));
+    $('diag-status').textContent = t(ok ? 'diagnostics.copied' : 'link.copyFailed');
+  });
+
+  $('btn-diag-back').addEventListener('click', () => {
+    if (beforeDiagnostics === 'passkeys' || beforeDiagnostics === 'link') showPasskeys();
+    else show(beforeDiagnostics);
+  });
+
   // ---------- keyboard ----------
 
   document.addEventListener('keydown', (ev) => {
     if (ev.key !== 'Escape' || $('confirm-dialog').open) return;
     const view = document.body.dataset.view;
     if (view === 'link') showPasskeys();
+    if (view === 'diagnostics') $('btn-diag-back').click();
     if (view === 'wizard' && !state.wizard.running) showPasskeys();
     if (view === 'wizard' && state.wizard.running) invoke('cancel');
   });

@@ -146,6 +146,15 @@ window.STRINGS = {
     done: 'Back to your passkeys',
     loading: 'Creating a link…',
   },
+  diagnostics: {
+    open: 'Diagnostics',
+    title: 'Diagnostics',
+    intro: 'Recent messages from the app, for a bug report. Tokens, codes and PINs are never shown.',
+    empty: '(no messages yet)',
+    copy: 'Copy',
+    copied: 'Copied.',
+    back: 'Back',
+  },
   errors: {
     generic: 'Something went wrong.',
     cancelled: 'Cancelled.',

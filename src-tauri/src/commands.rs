@@ -165,6 +165,7 @@ pub async fn start_demo(state: State<'_, AppState>) -> Result<SessionInfo, IpcEr
         demo: true,
     };
     let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+    tracing::info!("demo mode: sandbox issuer at {}", issuer.as_str);
     *state.active.lock().await = Some(Active {
         profile: profile.clone(),
         oidc,
@@ -216,6 +217,7 @@ pub async fn sign_in(state: State<'_, AppState>, on_url: Channel<String>) -> Res
     let mut active = state.active.lock().await;
     match active.as_mut() {
         Some(a) if a.profile.id == profile_id => {
+            tracing::info!("signed in to {}", a.profile.issuer);
             a.session = Some(session);
             Ok(())
         }
@@ -262,7 +264,9 @@ pub async fn list_passkeys(state: State<'_, AppState>) -> Result<Vec<Passkey>, I
 #[tauri::command]
 pub async fn remove_passkey(state: State<'_, AppState>, id: String) -> Result<(), IpcError> {
     let (api, _) = state.api().await?;
-    Ok(api.remove_passkey(&id).await?)
+    api.remove_passkey(&id).await?;
+    tracing::info!("passkey {id} removed");
+    Ok(())
 }
 
 /// The authenticators the wizard can use now: the software authenticator in demo mode.
@@ -321,7 +325,17 @@ pub async fn add_passkey(
                 let _ = on_event.send(e.clone());
             };
             let name = name.as_deref().map(str::trim).filter(|n| !n.is_empty());
-            Ok(enroll::add_passkey(&api, device.as_mut(), name, &observer).await?)
+            let result = enroll::add_passkey(&api, device.as_mut(), name, &observer).await;
+            match &result {
+                Ok(p) => tracing::info!(
+                    "passkey {:?} added (id {}, rpId {})",
+                    p.name,
+                    p.id.as_deref().unwrap_or("?"),
+                    p.rp_id
+                ),
+                Err(e) => tracing::warn!("adding a passkey failed ({}): {e}", e.code()),
+            }
+            Ok(result?)
         })
         .await
 }
@@ -338,4 +352,10 @@ pub async fn registration_link(state: State<'_, AppState>) -> Result<LinkView, I
         expires_in_secs: link.expires_in_secs,
         qr_svg,
     })
+}
+
+/// The app's recent log lines, secrets redacted, for the Diagnostics view.
+#[tauri::command]
+pub async fn diagnostics(state: State<'_, AppState>) -> Result<Vec<String>, IpcError> {
+    Ok(state.log.lines())
 }

@@ -6,6 +6,7 @@
 
 pub mod commands;
 mod demo;
+pub mod diagnostics;
 mod ipc_error;
 mod qr;
 mod state;
@@ -39,6 +40,7 @@ pub fn builder<R: tauri::Runtime>(
             commands::suggest_name,
             commands::add_passkey,
             commands::registration_link,
+            commands::diagnostics,
         ])
 }
 
@@ -50,7 +52,23 @@ pub fn run() {
     };
     let options =
         StartOptions::from_env_and_args(std::env::args().skip(1)).unwrap_or_else(|e| fail(&e));
-    let state = AppState::new(options).unwrap_or_else(|e| fail(&e.to_string()));
+    let log = diagnostics::LogBuffer::default();
+    {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        use tracing_subscriber::util::SubscriberInitExt as _;
+        let filter = tracing_subscriber::EnvFilter::try_from_env("PASSKEYS_LOG")
+            // The software authenticator's exclude-list probe logs a miss as an error.
+            .unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("info,webauthn_authenticator_rs::softtoken=off")
+            });
+        let _ = tracing_subscriber::registry()
+            .with(filter)
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .with(log.clone())
+            .try_init();
+    }
+    let mut state = AppState::new(options).unwrap_or_else(|e| fail(&e.to_string()));
+    state.log = log;
     let mut app = tauri::Builder::default();
     // Under WebDriver (tauri-driver sets TAURI_WEBVIEW_AUTOMATION) every test session gets a
     // fresh, independent instance with the configured window size.

@@ -93,6 +93,8 @@ pub struct AppState {
     pub(crate) http: reqwest::Client,
     pub(crate) active: tokio::sync::Mutex<Option<Active>>,
     running: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
+    /// Recent log lines for the Diagnostics view (empty unless [`crate::run`] installed it).
+    pub log: crate::diagnostics::LogBuffer,
 }
 
 impl AppState {
@@ -106,6 +108,7 @@ impl AppState {
             http: passkeys_core::zitadel::http_client()?,
             active: tokio::sync::Mutex::new(None),
             running: std::sync::Mutex::new(None),
+            log: Default::default(),
         })
     }
 
