@@ -200,7 +200,17 @@ pub async fn open(
             "the platform authenticator is used through a registration link".into(),
         )),
         Choice::Key { transport, index } => {
+            // Ctrl-C cancels on the key (CTAPHID_CANCEL) before the process ends.
             let cancel = CancellationToken::new();
+            let on_interrupt = cancel.clone();
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!("Cancelling on the security key…");
+                    on_interrupt.cancel();
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    std::process::exit(130);
+                }
+            });
             let mut devices = discovery::open_all(prompt.clone(), cancel.clone()).await?;
             if let Some(t) = transport {
                 devices.retain(|d| passkeys_ctap::device::transport_name(d.transport()) == *t);
