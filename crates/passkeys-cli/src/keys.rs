@@ -121,6 +121,19 @@ async fn read_hidden(prompt: String) -> Option<Secret> {
         .map(Secret::new)
 }
 
+/// Asks for a new PIN and its confirmation (three tries).
+async fn new_pin_twice() -> Option<Secret> {
+    for _ in 0..3 {
+        let first = read_hidden("New PIN: ".to_string()).await?;
+        let again = read_hidden("The same PIN again: ".to_string()).await?;
+        if first == again {
+            return Some(first);
+        }
+        eprintln!("The two PINs differ; try again.");
+    }
+    None
+}
+
 #[async_trait]
 impl Prompt for TerminalPrompt {
     async fn request_pin(&self, request: &PinRequest) -> Option<Secret> {
@@ -154,15 +167,15 @@ impl Prompt for TerminalPrompt {
                 }
                 eprintln!("This security key has no PIN yet, and ZITADEL requires one to create a passkey.");
                 eprintln!("Choose a PIN of at least {min_length} characters; the key keeps it and asks for it when you sign in.");
-                for _ in 0..3 {
-                    let first = read_hidden("New PIN: ".to_string()).await?;
-                    let again = read_hidden("The same PIN again: ".to_string()).await?;
-                    if first == again {
-                        return Some(first);
-                    }
-                    eprintln!("The two PINs differ; try again.");
+                new_pin_twice().await
+            }
+            PinRequest::ChangeRequired { min_length, .. } => {
+                if self.env_pin.is_some() {
+                    eprintln!("This security key requires a new PIN; run `passkeys add` without --pin-env once to choose one.");
+                    return None;
                 }
-                None
+                eprintln!("This security key requires a new PIN before it can be used (at least {min_length} characters).");
+                new_pin_twice().await
             }
             _ => None,
         }

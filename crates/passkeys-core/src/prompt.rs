@@ -37,6 +37,16 @@ pub enum PinRequest {
         /// Maximum length in UTF-8 bytes (63).
         max_bytes: usize,
     },
+    /// The key requires a new PIN before it can be used (getInfo forcePINChange, e.g. after an
+    /// administrator set a temporary one). The current PIN was asked for just before. The shell
+    /// asks twice (confirmation) and returns it once.
+    #[serde(rename_all = "camelCase")]
+    ChangeRequired {
+        /// Minimum length in Unicode code points.
+        min_length: usize,
+        /// Maximum length in UTF-8 bytes (63).
+        max_bytes: usize,
+    },
 }
 
 /// Something to show the person; nothing to answer.

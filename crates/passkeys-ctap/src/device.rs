@@ -521,14 +521,67 @@ impl<T: Token> Device<T> {
                 self.prompt.notice(&PromptNotice::PinRejected { reason });
                 continue;
             }
-            match self
-                .token_with_pin(pin.expose(), permissions, rp_id, deadline)
-                .await
-            {
+            let result = if self.info.force_pin_change {
+                self.forced_change(&pin, permissions, rp_id, deadline).await
+            } else {
+                self.token_with_pin(pin.expose(), permissions, rp_id, deadline)
+                    .await
+            };
+            match result {
                 Ok(t) => return Ok(t),
                 Err(Fail::Status(status::PIN_INVALID)) => after_wrong_pin = true,
                 Err(e) => return Err(e),
             }
+        }
+    }
+
+    /// forcePINChange: the key accepts no token until its PIN is changed. `current` was just
+    /// entered; a new one is asked for, the PIN changed, and the token taken with the new PIN.
+    async fn forced_change(
+        &mut self,
+        current: &Secret,
+        permissions: u8,
+        rp_id: Option<&str>,
+        deadline: Instant,
+    ) -> Result<AuthToken, Fail> {
+        let min_length = self.info.min_pin_len();
+        let mut rejected = 0;
+        loop {
+            let request = PinRequest::ChangeRequired {
+                min_length,
+                max_bytes: MAX_PIN_BYTES,
+            };
+            let Some(new_pin) = self.ask(request, deadline).await? else {
+                return Err(AuthenticatorError::PinPolicy(
+                    "this security key requires a new PIN before it can be used".into(),
+                )
+                .into());
+            };
+            let reason = match check_new_pin(new_pin.expose(), min_length) {
+                Err(reason) => reason,
+                Ok(()) if new_pin == *current => "the new PIN must differ from the current one".into(),
+                Ok(()) => match self
+                    .send_change_pin(current.expose(), new_pin.expose(), deadline)
+                    .await
+                {
+                    Ok(()) => {
+                        self.prompt.notice(&PromptNotice::PinSet);
+                        self.read_info(deadline).await?;
+                        return self
+                            .token_with_pin(new_pin.expose(), permissions, rp_id, deadline)
+                            .await;
+                    }
+                    Err(Fail::Status(status::PIN_POLICY_VIOLATION)) => format!(
+                        "the key refused this PIN (it needs at least {min_length} characters and may refuse simple ones)"
+                    ),
+                    Err(e) => return Err(e),
+                },
+            };
+            rejected += 1;
+            if rejected >= MAX_REJECTED {
+                return Err(AuthenticatorError::PinPolicy(reason).into());
+            }
+            self.prompt.notice(&PromptNotice::PinRejected { reason });
         }
     }
 

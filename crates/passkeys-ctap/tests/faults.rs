@@ -521,3 +521,65 @@ async fn c06_exclude_list_within_the_keys_limits_finds_the_held_credential() {
     assert!(key.sent(0x02).is_empty());
     assert!(fault::get(&key.sent(0x01)[0].params, 5).is_none());
 }
+
+/// A CTAP 2.0 key with only PIN protocol one: getPinToken, 16-byte pinUvAuthParam.
+#[tokio::test]
+async fn ctap20_key_with_pin_protocol_one() {
+    let info = map(vec![
+        (1, Value::Array(vec![fault::text("FIDO_2_0")])),
+        (3, Value::Bytes(vec![0x11; 16])),
+        (
+            4,
+            Value::Map(vec![
+                (fault::text("rk"), Value::Bool(true)),
+                (fault::text("clientPin"), Value::Bool(true)),
+            ]),
+        ),
+        (6, Value::Array(vec![fault::int(1)])),
+    ]);
+    let key = ScriptKey::standard(info);
+    let script = Script::new(&["123456"]);
+    let mut d = open(&key, &script).await;
+    d.make_credential(&request("a"), Discoverable::Never)
+        .await
+        .unwrap();
+    assert_eq!(key.pin_requests(5), 1, "getPinToken");
+    assert_eq!(key.pin_requests(TOKEN_BY_PIN), 0);
+    let mc = &key.sent(0x01)[0];
+    assert_eq!(fault::get(&mc.params, 9), Some(&fault::int(1)));
+    assert_eq!(
+        fault::get(&mc.params, 8)
+            .and_then(Value::as_bytes)
+            .map(Vec::len),
+        Some(16)
+    );
+}
+
+/// forcePINChange: the current PIN, then a new one (not the same), changePIN, then the token.
+#[tokio::test]
+async fn forced_pin_change_asks_for_a_new_pin_first() {
+    let mut info = info_ctap21_pin();
+    if let Value::Map(entries) = &mut info {
+        entries.push((fault::int(0x0C), Value::Bool(true)));
+    }
+    let key = ScriptKey::standard(info);
+    let script = Script::new(&["123456", "123456", "24682468"]);
+    let mut d = open(&key, &script).await;
+    d.make_credential(&request("a"), Discoverable::Never)
+        .await
+        .unwrap();
+    let change = PinRequest::ChangeRequired {
+        min_length: 4,
+        max_bytes: 63,
+    };
+    assert_eq!(
+        script.requests(),
+        vec![enter(8, false), change.clone(), change]
+    );
+    assert!(matches!(
+        script.notices()[0],
+        PromptNotice::PinRejected { .. }
+    ));
+    assert_eq!(key.pin_requests(4), 1, "one changePIN");
+    assert_eq!(key.pin_requests(TOKEN_BY_PIN), 1);
+}

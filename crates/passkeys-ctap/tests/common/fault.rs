@@ -260,6 +260,7 @@ pub fn standard(seen: &Seen, state: &State) -> Reply {
                 )]))
             }
             Some(5 | 6 | 9) => Reply::Ok(map(vec![(2, Value::Bytes(issue_token(seen, state)))])),
+            Some(3 | 4) => Reply::Ok(Value::Map(vec![])),
             _ => Reply::Status(0x3E),
         },
         0x01 => Reply::Ok(make_credential_reply(seen, state)),
@@ -289,6 +290,14 @@ fn issue_token(seen: &Seen, state: &State) -> Vec<u8> {
     let point = p256::EncodedPoint::from_affine_coordinates(&x.into(), &y.into(), false);
     let peer = p256::PublicKey::from_encoded_point(&point).unwrap();
     let z = p256::ecdh::diffie_hellman(state.secret.to_nonzero_scalar(), peer.as_affine());
+    let protocol = get(&seen.params, 1).and_then(as_i64);
+    if protocol == Some(1) {
+        // Protocol one: key SHA-256(Z), IV zero, no IV in the output.
+        let aes_key = Sha256::digest(z.raw_secret_bytes().as_slice());
+        return cbc::Encryptor::<aes::Aes256>::new_from_slices(&aes_key, &[0u8; 16])
+            .unwrap()
+            .encrypt_padded_vec_mut::<NoPadding>(&[0x42; 16]);
+    }
     let hk = hkdf::Hkdf::<Sha256>::new(Some(&[0u8; 32]), z.raw_secret_bytes().as_slice());
     let mut aes_key = [0u8; 32];
     hk.expand(b"CTAP2 AES key", &mut aes_key).unwrap();
