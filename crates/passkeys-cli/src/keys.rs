@@ -256,19 +256,35 @@ pub async fn open(
     }
 }
 
-/// `passkeys authenticators [--watch]`.
-pub async fn list(out: &Out, watch: bool) -> Result<()> {
-    let prompt: Arc<dyn Prompt> = Arc::new(TerminalPrompt::new(None));
+/// `passkeys authenticators [--watch] [--slots [--pin-env VAR]]`.
+pub async fn list(out: &Out, watch: bool, slots: bool, pin: Option<Secret>) -> Result<()> {
+    let prompt: Arc<dyn Prompt> = Arc::new(TerminalPrompt::new(pin));
     let cancel = CancellationToken::new();
     if !watch {
-        let devices = discovery::open_all(prompt, cancel).await?;
-        let summaries: Vec<_> = devices.iter().map(discovery::summary).collect();
+        let mut devices = discovery::open_all(prompt, cancel).await?;
+        let mut summaries = Vec::new();
+        for (i, device) in devices.iter_mut().enumerate() {
+            let s = discovery::summary(device);
+            out.line(&describe(i, &s));
+            let mut entry = serde_json::to_value(&s).unwrap_or_default();
+            if slots {
+                match device.credential_slots().await {
+                    Ok(Some(n)) => {
+                        out.line(&format!(
+                            "   {} passkeys stored on it, room for {} more",
+                            n.used, n.remaining
+                        ));
+                        entry["slots"] = serde_json::to_value(n).unwrap_or_default();
+                    }
+                    Ok(None) => out.line("   this key does not report its stored passkeys"),
+                    Err(e) => out.line(&format!("   stored passkeys unknown: {e}")),
+                }
+            }
+            summaries.push(entry);
+        }
         if summaries.is_empty() {
             out.line("No security key found. Insert one (or put it on the NFC reader).");
             out.line("On Linux, a key that is attached but not listed usually means missing udev permissions (see the README).");
-        }
-        for (i, s) in summaries.iter().enumerate() {
-            out.line(&describe(i, s));
         }
         out.json(&summaries);
         return Ok(());

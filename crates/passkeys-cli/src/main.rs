@@ -87,6 +87,12 @@ enum Command {
         /// Keep watching for keys being attached and removed.
         #[arg(long)]
         watch: bool,
+        /// Also show how many passkeys each key stores and has room for (asks for its PIN).
+        #[arg(long, conflicts_with = "watch")]
+        slots: bool,
+        /// With --slots: read the PIN from this environment variable (tried once).
+        #[arg(long, value_name = "VAR", requires = "slots")]
+        pin_env: Option<String>,
     },
     /// Remove a passkey by id (see `passkeys list`).
     Remove {
@@ -257,7 +263,14 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
     match &cli.command {
         Command::Sandbox { port } => return demo::run_sandbox(*port, out).await,
         Command::Demo => return demo::run_demo(out).await,
-        Command::Authenticators { watch } => return keys::list(out, *watch).await,
+        Command::Authenticators {
+            watch,
+            slots,
+            pin_env,
+        } => {
+            let pin = keys::pin_from_env(pin_env.as_deref())?;
+            return keys::list(out, *watch, *slots, pin).await;
+        }
         _ => {}
     }
     let ctx = ctx(&cli)?;
@@ -329,6 +342,9 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
                     .unwrap_or_default(),
                 added.rp_id
             ));
+            if added.discoverable {
+                out.note("It is stored on the authenticator (a discoverable passkey).");
+            }
             out.json(&added);
         }
         Command::Remove { id } => {
