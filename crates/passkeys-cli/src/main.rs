@@ -226,6 +226,7 @@ async fn add_via_link(api: &ZitadelClient, out: &Out) -> Result<()> {
             "Opening your browser. If it does not open, visit this link (or scan it on a phone):\n  {}",
             link.link
         ));
+        output::print_qr(out, &link.link);
     };
     let passkey = enroll_via_link(
         api,
