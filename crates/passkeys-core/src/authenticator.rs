@@ -102,7 +102,7 @@ impl AuthenticatorError {
 }
 
 /// What kind of authenticator this is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AuthenticatorKind {
     /// Software authenticator (demo and tests; not hardware).
@@ -172,6 +172,35 @@ pub struct MakeCredentialResponse {
     pub discoverable: bool,
 }
 
+/// `authenticatorGetAssertion` parameters (CTAP 2.1 §6.2) for a given credential: the
+/// self-test after enrollment (`up`, user verification) and the silent probe (`up=false`).
+#[derive(Debug, Clone)]
+pub struct GetAssertionRequest {
+    /// SHA-256 of the exact clientDataJSON bytes.
+    pub client_data_hash: [u8; 32],
+    /// `rpId`.
+    pub rp_id: String,
+    /// Credential ids that may answer (`allowList`); never empty here.
+    pub allow_credentials: Vec<Vec<u8>>,
+    /// Test for user presence (`up`); `false` for a silent probe.
+    pub user_presence: bool,
+    /// User verification requirement.
+    pub user_verification: UserVerification,
+    /// Overall deadline.
+    pub timeout: std::time::Duration,
+}
+
+/// The authenticator's assertion (CTAP 2.1 §6.2.2).
+#[derive(Debug, Clone)]
+pub struct GetAssertionResponse {
+    /// The credential that answered, when the authenticator says.
+    pub credential_id: Option<Vec<u8>>,
+    /// `authenticatorData` bytes.
+    pub authenticator_data: Vec<u8>,
+    /// The signature over `authenticatorData || clientDataHash`.
+    pub signature: Vec<u8>,
+}
+
 /// An authenticator the enrollment flow can use.
 #[async_trait]
 pub trait Authenticator: Send {
@@ -184,6 +213,19 @@ pub trait Authenticator: Send {
         &mut self,
         request: &MakeCredentialRequest,
     ) -> Result<MakeCredentialResponse, AuthenticatorError>;
+
+    /// Gets an assertion from one of `request.allow_credentials` (CTAP 2.1 §6.2). Answers
+    /// `CTAP2_ERR_NO_CREDENTIALS` as [`AuthenticatorError::NotFound`]. The default says the
+    /// authenticator cannot do it.
+    async fn get_assertion(
+        &mut self,
+        request: &GetAssertionRequest,
+    ) -> Result<GetAssertionResponse, AuthenticatorError> {
+        let _ = request;
+        Err(AuthenticatorError::NotSupported(
+            "this authenticator cannot be asked to sign in from this app".into(),
+        ))
+    }
 }
 
 /// The software authenticator, built on webauthn-authenticator-rs's `SoftToken` (P-256,
@@ -366,6 +408,55 @@ impl Authenticator for SoftAuthenticator {
             transports: Vec::new(),
             attachment: None,
             discoverable: false,
+        })
+    }
+
+    async fn get_assertion(
+        &mut self,
+        request: &GetAssertionRequest,
+    ) -> Result<GetAssertionResponse, AuthenticatorError> {
+        let options = proto::PublicKeyCredentialRequestOptions {
+            challenge: Vec::new(),
+            timeout: None,
+            rp_id: request.rp_id.clone(),
+            allow_credentials: request
+                .allow_credentials
+                .iter()
+                .map(|id| proto::AllowCredentials {
+                    type_: "public-key".into(),
+                    id: id.clone(),
+                    transports: None,
+                })
+                .collect(),
+            user_verification: match request.user_verification {
+                UserVerification::Required => proto::UserVerificationPolicy::Required,
+                UserVerification::Preferred => proto::UserVerificationPolicy::Preferred,
+                UserVerification::Discouraged => {
+                    proto::UserVerificationPolicy::Discouraged_DO_NOT_USE
+                }
+            },
+            hints: None,
+            extensions: None,
+        };
+        if !self.holds_any(&request.rp_id, &request.allow_credentials) {
+            return Err(AuthenticatorError::NotFound(
+                "the software authenticator does not hold this passkey".into(),
+            ));
+        }
+        let timeout_ms = u32::try_from(request.timeout.as_millis()).unwrap_or(u32::MAX);
+        let reply = AuthenticatorBackendHashedClientData::perform_auth(
+            &mut self.token,
+            request.client_data_hash.to_vec(),
+            options,
+            timeout_ms,
+        )
+        .map_err(|e| AuthenticatorError::Device(format!("{e:?}")))?;
+        // The signature counter moved.
+        self.save()?;
+        Ok(GetAssertionResponse {
+            credential_id: Some(reply.raw_id),
+            authenticator_data: reply.response.authenticator_data,
+            signature: reply.response.signature,
         })
     }
 }

@@ -50,6 +50,9 @@ pub enum EnrollEvent {
         /// Token name.
         name: String,
     },
+    /// Registered; now signing in once with the new passkey to check it works (touch the key
+    /// again, maybe the PIN).
+    SelfTesting,
 }
 
 /// Receives [`EnrollEvent`]s.
@@ -118,6 +121,23 @@ pub async fn add_passkey(
     name: Option<&str>,
     observer: &dyn EnrollObserver,
 ) -> Result<EnrolledPasskey> {
+    Ok(register(api, authenticator, name, observer).await?.passkey)
+}
+
+/// What [`register`] learnt beyond the [`EnrolledPasskey`], for the self-test and inventory.
+pub(crate) struct Registered {
+    pub(crate) passkey: EnrolledPasskey,
+    pub(crate) public_key: Vec<u8>,
+    pub(crate) user_verification: UserVerification,
+    pub(crate) transports: Vec<String>,
+}
+
+pub(crate) async fn register(
+    api: &ZitadelClient,
+    authenticator: &mut dyn Authenticator,
+    name: Option<&str>,
+    observer: &dyn EnrollObserver,
+) -> Result<Registered> {
     let name = match name {
         Some(n) => Some(webauthn::validate_token_name(n).map_err(Error::InvalidName)?),
         None => None,
@@ -230,7 +250,7 @@ pub async fn add_passkey(
         .find(|p| p.name == name)
         .or_else(|| new.first())
         .copied();
-    Ok(EnrolledPasskey {
+    let passkey = EnrolledPasskey {
         id: found.map(|p| p.id.clone()),
         name,
         state: found
@@ -244,8 +264,16 @@ pub async fn add_passkey(
         algorithm: parsed.alg,
         discoverable: reply.discoverable,
         authenticator: info,
+    };
+    Ok(Registered {
+        passkey,
+        public_key: parsed.public_key,
+        user_verification: options.user_verification,
+        transports: reply.transports,
     })
 }
+
+pub use crate::selftest::{add_passkey_with, EnrollOptions, Enrollment};
 
 impl Error {
     /// A copy of a network error for reporting (other variants are summarised).

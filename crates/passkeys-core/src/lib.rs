@@ -9,7 +9,8 @@
 //! - [`webauthn`]: the WebAuthn client layer (options, rpId rule, clientDataJSON, credential JSON).
 //! - [`authenticator`]: the authenticator seam and the software authenticator; [`prompt`]: what
 //!   an authenticator asks of the person (PIN, new PIN, touch).
-//! - [`enroll`]: the enrollment flow that ties them together.
+//! - [`enroll`]: the enrollment flow that ties them together; [`selftest`]: signing in once
+//!   with a new passkey, checked locally; [`inventory`]: the passkeys this app enrolled.
 #![forbid(unsafe_code)]
 
 pub mod authenticator;
@@ -18,12 +19,14 @@ pub mod browser;
 pub mod config;
 pub mod enroll;
 pub mod error;
+pub mod inventory;
 pub mod link_enroll;
 pub mod loopback;
 pub mod oidc;
 pub mod profiles;
 pub mod prompt;
 pub mod secret;
+pub mod selftest;
 pub mod session;
 pub mod tokens;
 pub mod webauthn;

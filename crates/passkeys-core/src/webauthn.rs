@@ -52,7 +52,7 @@ fn malformed(member: &str, reason: impl Into<String>) -> OptionsError {
 }
 
 /// `userVerification` (WebAuthn L3 §5.8.6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum UserVerification {
     /// `required`: the authenticator must verify the user (PIN or biometrics).
@@ -417,6 +417,8 @@ pub struct ParsedAttestation {
     pub credential_id: Vec<u8>,
     /// COSE `alg` of the credential public key.
     pub alg: Option<i64>,
+    /// The credential public key (COSE_Key, RFC 9052 §7), its CBOR bytes exactly as in authData.
+    pub public_key: Vec<u8>,
 }
 
 fn cbor_map_get<'a>(
@@ -488,7 +490,8 @@ fn parse_auth_data(fmt: String, data: &[u8]) -> Result<ParsedAttestation, Attest
         return Err(err("credentialId length is invalid"));
     }
     let credential_id = rest[..id_len].to_vec();
-    let mut key_reader = &rest[id_len..];
+    let key_start = &rest[id_len..];
+    let mut key_reader = key_start;
     let key: ciborium::Value = ciborium::de::from_reader(&mut key_reader)
         .map_err(|e| AttestationError(format!("credential public key is not CBOR ({e})")))?;
     let alg = key.as_map().and_then(|m| {
@@ -497,6 +500,7 @@ fn parse_auth_data(fmt: String, data: &[u8]) -> Result<ParsedAttestation, Attest
             .and_then(|(_, v)| v.as_integer())
             .and_then(|i| i64::try_from(i).ok())
     });
+    let public_key = key_start[..key_start.len() - key_reader.len()].to_vec();
     if flags.extension_data() {
         let _ext: ciborium::Value = ciborium::de::from_reader(&mut key_reader)
             .map_err(|e| AttestationError(format!("authData extensions are not CBOR ({e})")))?;
@@ -512,6 +516,7 @@ fn parse_auth_data(fmt: String, data: &[u8]) -> Result<ParsedAttestation, Attest
         aaguid,
         credential_id,
         alg,
+        public_key,
     })
 }
 
