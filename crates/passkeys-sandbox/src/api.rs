@@ -27,13 +27,10 @@ use webauthn_rs_core::WebauthnCore;
 use crate::pages;
 use crate::state::{random_alnum, rfc3339, Fault, Passkey, Shared};
 
+mod v2;
+
 type Sh = State<Arc<Shared>>;
 
-/// The demo user's login name (user name + org domain, contract §2.2 `user.name`).
-pub(crate) const LOGIN_NAME: &str = "demo@sandbox.localhost";
-/// The demo user's e-mail address.
-pub(crate) const EMAIL: &str = "demo@sandbox.localhost";
-const DISPLAY_NAME: &str = "Demo User";
 /// `WebAuthNName` default (contract §2.2 `rp.name`).
 const RP_NAME: &str = "ZITADEL";
 /// Passwordless timeout (contract §2.2).
@@ -49,7 +46,7 @@ const RAW_URL: GeneralPurpose = GeneralPurpose::new(
 );
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
-    Router::new()
+    v2::routes()
         .route("/auth/v1/healthz", get(healthz))
         .route("/auth/v1/users/me", get(get_my_user))
         .route(
@@ -211,6 +208,8 @@ pub(crate) async fn network_faults(
 
 struct Ctx {
     last_login: SystemTime,
+    /// The signed-in user (the token's subject).
+    user_id: String,
 }
 
 /// Applies one-shot faults, then checks `Authorization: Bearer <token>`: the token must be
@@ -247,6 +246,7 @@ fn authenticate(sh: &Shared, headers: &HeaderMap) -> Result<Ctx, ApiError> {
         }
         Ok(Ctx {
             last_login: s.last_login.unwrap_or(session.auth_time),
+            user_id: session.user_id.clone(),
         })
     })
 }
@@ -310,10 +310,12 @@ async fn healthz() -> Json<Value> {
 async fn get_my_user(State(sh): Sh, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     let ctx = authenticate(&sh, &headers)?;
     let created = SystemTime::UNIX_EPOCH + Duration::from_secs(1_782_892_800); // 2026-07-01
-    let seq = sh.with(|s| s.sequence);
+    let (seq, user) = sh.with(|s| (s.sequence, s.user(&ctx.user_id).cloned()));
+    let user = user.ok_or_else(ApiError::token_invalid)?;
+    let login_name = user.login_name();
     Ok(Json(json!({
         "user": {
-            "id": crate::DEMO_USER_ID,
+            "id": user.id,
             "details": {
                 "sequence": seq.to_string(),
                 "creationDate": rfc3339(created),
@@ -321,17 +323,17 @@ async fn get_my_user(State(sh): Sh, headers: HeaderMap) -> Result<Json<Value>, A
                 "resourceOwner": crate::DEMO_ORG_ID,
             },
             "state": "USER_STATE_ACTIVE",
-            "userName": crate::DEMO_USERNAME,
-            "loginNames": [LOGIN_NAME],
-            "preferredLoginName": LOGIN_NAME,
+            "userName": user.username,
+            "loginNames": [login_name],
+            "preferredLoginName": login_name,
             "human": {
                 "profile": {
-                    "firstName": "Demo",
-                    "lastName": "User",
-                    "displayName": DISPLAY_NAME,
+                    "firstName": user.first_name,
+                    "lastName": user.last_name,
+                    "displayName": user.display_name(),
                     "preferredLanguage": "en",
                 },
-                "email": {"email": EMAIL, "isEmailVerified": true},
+                "email": {"email": user.email(), "isEmailVerified": true},
             },
         },
         "lastLogin": rfc3339(ctx.last_login),
@@ -340,11 +342,11 @@ async fn get_my_user(State(sh): Sh, headers: HeaderMap) -> Result<Json<Value>, A
 
 /// A3: ListMyPasswordless: READY tokens only; `{}` when there are none.
 async fn list_passwordless(State(sh): Sh, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
-    authenticate(&sh, &headers)?;
+    let ctx = authenticate(&sh, &headers)?;
     let result: Vec<Value> = sh.with(|s| {
         s.passkeys
             .iter()
-            .filter(|p| p.is_ready())
+            .filter(|p| p.is_ready() && p.user_id == ctx.user_id)
             .map(|p| {
                 let mut m = serde_json::Map::new();
                 m.insert("id".into(), Value::String(p.id.clone()));
@@ -453,12 +455,16 @@ async fn add_passwordless(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    authenticate(&sh, &headers)?;
+    let ctx = authenticate(&sh, &headers)?;
     empty_message(&body)?;
     let (rp_id, origin) = request_domain(&sh, &headers)?;
+    let user = sh
+        .with(|s| s.user(&ctx.user_id).cloned())
+        .ok_or_else(ApiError::token_invalid)?;
     let exclude: Vec<Vec<u8>> = sh.with(|s| {
         s.passkeys
             .iter()
+            .filter(|p| p.user_id == ctx.user_id)
             .filter_map(|p| p.credential.as_ref().map(|c| c.cred_id.clone()))
             .collect()
     });
@@ -468,7 +474,11 @@ async fn add_passwordless(
         ApiError::zitadel(13, "WEBAU-bM8sd", "Error on begin register")
     };
     let builder = core
-        .new_challenge_register_builder(crate::DEMO_USER_ID.as_bytes(), LOGIN_NAME, DISPLAY_NAME)
+        .new_challenge_register_builder(
+            user.id.as_bytes(),
+            &user.login_name(),
+            &user.display_name(),
+        )
         .map_err(begin_failed)?
         .attestation(AttestationConveyancePreference::None)
         .user_verification_policy(UserVerificationPolicy::Required)
@@ -521,9 +531,12 @@ async fn add_passwordless(
         .map_err(|_| ApiError::zitadel(13, "WEBAU-D7cus", "Error on marshal"))?;
     let now = SystemTime::now();
     let seq = sh.with(|s| {
-        s.passkeys.retain(|p| p.is_ready());
+        s.passkeys
+            .retain(|p| p.is_ready() || p.user_id != ctx.user_id);
         let id = s.next_id();
         s.passkeys.push(Passkey {
+            user_id: ctx.user_id.clone(),
+            rp_id: rp_id.clone(),
             id,
             name: None,
             challenge,
@@ -706,7 +719,7 @@ async fn verify_passwordless(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     sh.with(|s| s.last_verify_body = Some(String::from_utf8_lossy(&body).into_owned()));
-    authenticate(&sh, &headers)?;
+    let ctx = authenticate(&sh, &headers)?;
     if sh.with(|s| s.take_fault(Fault::VerifyRejected)) {
         return Err(ApiError::create_failed());
     }
@@ -714,7 +727,7 @@ async fn verify_passwordless(
     let pending = sh.with(|s| {
         s.passkeys
             .iter()
-            .find(|p| !p.is_ready())
+            .find(|p| !p.is_ready() && p.user_id == ctx.user_id)
             .and_then(|p| p.reg_state.clone().map(|st| (p.id.clone(), st)))
     });
     let Some((passkey_id, reg_state)) = pending else {
@@ -758,7 +771,7 @@ async fn remove_passwordless(
     headers: HeaderMap,
     Path(token_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    authenticate(&sh, &headers)?;
+    let ctx = authenticate(&sh, &headers)?;
     if token_id.is_empty() || token_id.chars().count() > 200 {
         return Err(ApiError::plain(
             3,
@@ -767,7 +780,10 @@ async fn remove_passwordless(
     }
     let now = SystemTime::now();
     let seq = sh.with(|s| {
-        let pos = s.passkeys.iter().position(|p| p.id == token_id)?;
+        let pos = s
+            .passkeys
+            .iter()
+            .position(|p| p.id == token_id && p.user_id == ctx.user_id)?;
         s.passkeys.remove(pos);
         Some(s.next_sequence())
     });
@@ -787,14 +803,14 @@ async fn add_passwordless_link(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    authenticate(&sh, &headers)?;
+    let ctx = authenticate(&sh, &headers)?;
     empty_message(&body)?;
     let now = SystemTime::now();
     let (code_id, seq) = sh.with(|s| (s.next_id(), s.next_sequence()));
     let mut link = url::Url::parse(&format!("{}/ui/login/login/passwordless/init", sh.issuer))
         .map_err(|_| ApiError::zitadel(13, "COMMAND-sandbox", "Errors.Internal"))?;
     link.query_pairs_mut()
-        .append_pair("userID", crate::DEMO_USER_ID)
+        .append_pair("userID", &ctx.user_id)
         .append_pair("orgID", crate::DEMO_ORG_ID)
         .append_pair("codeID", &code_id)
         .append_pair("code", &random_alnum(12));

@@ -29,6 +29,8 @@ pub(crate) struct IdTokenInput<'a> {
     pub access_token: &'a str,
     pub profile: bool,
     pub email: bool,
+    /// The signed-in user (profile and e-mail claims).
+    pub user: &'a crate::users::SandboxUser,
 }
 
 pub(crate) struct SigningKey {
@@ -64,7 +66,7 @@ impl SigningKey {
         &self.jwks
     }
 
-    /// Signs an ID token for the demo user (RS256, `kid` in the header, `at_hash` set).
+    /// Signs an ID token for `input.user` (RS256, `kid` in the header, `at_hash` set).
     pub fn id_token(&self, input: &IdTokenInput<'_>) -> Result<String, String> {
         let issuer = IssuerUrl::new(input.issuer.to_string()).map_err(|e| e.to_string())?;
         let ts = |secs: i64| {
@@ -74,14 +76,18 @@ impl SigningKey {
             StandardClaims::<CoreGenderClaim>::new(SubjectIdentifier::new(input.subject.into()));
         if input.profile {
             standard = standard
-                .set_name(Some(EndUserName::new("Demo User".into()).into()))
-                .set_given_name(Some(EndUserGivenName::new("Demo".into()).into()))
-                .set_family_name(Some(EndUserFamilyName::new("User".into()).into()))
-                .set_preferred_username(Some(EndUserUsername::new(crate::api::LOGIN_NAME.into())));
+                .set_name(Some(EndUserName::new(input.user.display_name()).into()))
+                .set_given_name(Some(
+                    EndUserGivenName::new(input.user.first_name.clone()).into(),
+                ))
+                .set_family_name(Some(
+                    EndUserFamilyName::new(input.user.last_name.clone()).into(),
+                ))
+                .set_preferred_username(Some(EndUserUsername::new(input.user.login_name())));
         }
         if input.email {
             standard = standard
-                .set_email(Some(EndUserEmail::new(crate::api::EMAIL.into())))
+                .set_email(Some(EndUserEmail::new(input.user.email())))
                 .set_email_verified(Some(true));
         }
         let claims = CoreIdTokenClaims::new(

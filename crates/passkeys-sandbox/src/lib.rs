@@ -8,9 +8,13 @@
 //!   revocation, end-session and the JWKS;
 //! * the Auth API v1 passwordless endpoints (contract §1, §8.1 A1–A8) with ZITADEL's JSON shapes
 //!   (§1.1, §2), its verification rules (§3, checked with `webauthn-rs-core`) and its error bodies
-//!   and status codes (§4).
+//!   and status codes (§4);
+//! * the User service v2 passkey endpoints (contract §5, §8.1 B1–B5) with their permission
+//!   rules, for helpdesk (on-behalf) enrollment.
 //!
-//! There is a single user, [`DEMO_USERNAME`] / [`DEMO_PASSWORD`]. Tests drive and observe the
+//! The users are [`SandboxConfig::users`]: by default the demo user [`DEMO_USERNAME`] /
+//! [`DEMO_PASSWORD`], a second normal user [`ALICE_USERNAME`] and a helpdesk administrator
+//! [`ADMIN_USERNAME`] who may act on other users' passkeys. Tests drive and observe the
 //! sandbox through an [`Inspector`]; [`browser::complete_login`] plays the person in the browser.
 
 #![warn(missing_docs)]
@@ -21,6 +25,7 @@ mod keys;
 mod oidc;
 mod pages;
 mod state;
+mod users;
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -33,6 +38,11 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use state::{Fault, PasskeyInfo, PasskeyState};
+pub use users::{
+    default_users, SandboxUser, ADMIN_PASSWORD, ADMIN_USERNAME, ADMIN_USER_ID, ALICE_PASSWORD,
+    ALICE_USERNAME, ALICE_USER_ID, PERMISSION_CREDENTIAL_WRITE, PERMISSION_PASSKEY_WRITE,
+    PERMISSION_USER_READ, PERMISSION_USER_WRITE,
+};
 
 /// Login name of the sandbox's only user, shown as a hint on the sign-in page.
 pub const DEMO_USERNAME: &str = "demo";
@@ -58,6 +68,9 @@ pub struct SandboxConfig {
     /// Registered redirect paths. Any loopback host and port is accepted with one of these paths
     /// and no query (contract §6.3, case C09). Default: `["/callback"]`.
     pub redirect_paths: Vec<String>,
+    /// The users who can sign in. Default: [`default_users`] (demo, alice, admin). The demo
+    /// user ([`DEMO_USER_ID`]) should stay in the list: the v1 demo flows use it.
+    pub users: Vec<SandboxUser>,
 }
 
 impl Default for SandboxConfig {
@@ -67,6 +80,7 @@ impl Default for SandboxConfig {
             client_id: "passkeys-cli@sandbox".to_string(),
             access_token_ttl: Duration::from_secs(12 * 60 * 60),
             redirect_paths: vec!["/callback".to_string()],
+            users: default_users(),
         }
     }
 }
@@ -135,6 +149,7 @@ impl Sandbox {
             config.redirect_paths.clone(),
             signing_key,
         ));
+        shared.with(|s| s.users = config.users.clone());
         let app = router(shared.clone());
         let (stop, stop_rx) = watch::channel(false);
 
@@ -265,7 +280,40 @@ impl Inspector {
     /// All passkeys of the demo user, pending (not yet verified) ones included, in creation
     /// order. Unlike `ListMyPasswordless` (contract §1.4), this shows pending entries.
     pub fn passkeys(&self) -> Vec<PasskeyInfo> {
-        self.shared.with(|s| s.passkey_infos())
+        self.passkeys_of(DEMO_USER_ID)
+    }
+
+    /// All passkeys of the user `user_id`, pending ones included, in creation order.
+    pub fn passkeys_of(&self, user_id: &str) -> Vec<PasskeyInfo> {
+        self.shared.with(|s| s.passkey_infos(user_id))
+    }
+
+    /// The RP ID a passkey of `user_id` was registered (or is pending) for: the v2 `domain`, or
+    /// the API host for v1 registrations (`None` if there is no such passkey).
+    pub fn passkey_rp_id(&self, user_id: &str, passkey_id: &str) -> Option<String> {
+        self.shared.with(|s| {
+            s.passkeys
+                .iter()
+                .find(|p| p.user_id == user_id && p.id == passkey_id)
+                .map(|p| p.rp_id.clone())
+        })
+    }
+
+    /// The raw body of the last v2 VerifyPasskeyRegistration
+    /// (`POST /v2/users/{userId}/passkeys/{passkeyId}`), if any.
+    pub fn last_v2_verify_body(&self) -> Option<String> {
+        self.shared.with(|s| s.last_v2_verify_body.clone())
+    }
+
+    /// Number of v2 registration codes (CreatePasskeyRegistrationLink) issued for `user_id`
+    /// that are still unused.
+    pub fn open_registration_codes(&self, user_id: &str) -> usize {
+        self.shared.with(|s| {
+            s.registration_codes
+                .iter()
+                .filter(|c| c.user_id == user_id)
+                .count()
+        })
     }
 
     /// Number of requests to the token endpoint with `grant_type` equal to `grant_type`

@@ -299,14 +299,19 @@ async fn login(State(sh): Sh, body: Bytes) -> Response {
             ),
         );
     }
-    let user_ok = username == crate::DEMO_USERNAME || username == crate::api::LOGIN_NAME;
-    if !user_ok || password != crate::DEMO_PASSWORD {
+    let user_id = sh.with(|s| {
+        s.users
+            .iter()
+            .find(|u| u.is_named(&username) && u.password == password)
+            .map(|u| u.id.clone())
+    });
+    let Some(user_id) = user_id else {
         tracing::info!("sandbox sign-in refused: wrong login name or password");
         return html(
             StatusCode::UNAUTHORIZED,
             pages::login(&id, &username, Some("Wrong login name or password.")),
         );
-    }
+    };
     let now = SystemTime::now();
     let code = random_token(32);
     let Some(req) = sh.with(|s| {
@@ -316,6 +321,7 @@ async fn login(State(sh): Sh, body: Bytes) -> Response {
         s.codes.insert(
             code.clone(),
             CodeGrant {
+                user_id,
                 client_id: req.client_id.clone(),
                 redirect_uri: req.redirect_uri.clone(),
                 nonce: req.nonce.clone(),
@@ -382,6 +388,7 @@ pub(crate) fn s256(verifier: &str) -> String {
 }
 
 struct Issued {
+    user_id: String,
     access_token: String,
     refresh_token: Option<String>,
     scopes: Vec<String>,
@@ -403,6 +410,7 @@ fn issue(s: &mut Inner, session_id: &str, ttl: Duration, now: SystemTime) -> Opt
         None
     };
     let issued = Issued {
+        user_id: session.user_id.clone(),
         access_token: access.clone(),
         refresh_token: new_refresh.clone(),
         scopes: session.scopes.clone(),
@@ -431,10 +439,18 @@ fn issue(s: &mut Inner, session_id: &str, ttl: Duration, now: SystemTime) -> Opt
 fn token_response(sh: &Shared, issued: Issued, now: SystemTime) -> Response {
     let ttl = sh.access_token_ttl;
     let has = |x: &str| issued.scopes.iter().any(|s| s == x);
+    let Some(user) = sh.with(|s| s.user(&issued.user_id).cloned()) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "the user of this session no longer exists",
+        );
+    };
     let id_token = sh.signing_key.id_token(&IdTokenInput {
         issuer: &sh.issuer,
         client_id: &sh.client_id,
-        subject: crate::DEMO_USER_ID,
+        subject: &user.id,
+        user: &user,
         nonce: issued.nonce.as_deref(),
         auth_time: unix_secs(issued.auth_time),
         issued_at: unix_secs(now),
@@ -563,6 +579,7 @@ fn code_grant(sh: &Shared, p: &HashMap<String, String>) -> Response {
         s.sessions.insert(
             session_id.clone(),
             Session {
+                user_id: grant.user_id,
                 client_id: grant.client_id,
                 scopes: grant.scopes,
                 nonce: grant.nonce,
@@ -643,8 +660,13 @@ async fn userinfo(State(sh): Sh, headers: HeaderMap) -> Response {
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_string);
     let now = SystemTime::now();
-    let scopes = token.and_then(|t| sh.with(|s| session_of(s, &t, now).map(|x| x.scopes.clone())));
-    let Some(scopes) = scopes else {
+    let found = token.and_then(|t| {
+        sh.with(|s| {
+            let session = session_of(s, &t, now)?;
+            Some((session.scopes.clone(), s.user(&session.user_id)?.clone()))
+        })
+    });
+    let Some((scopes, user)) = found else {
         let mut resp = oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_token",
@@ -658,16 +680,16 @@ async fn userinfo(State(sh): Sh, headers: HeaderMap) -> Response {
     };
     let has = |x: &str| scopes.iter().any(|s| s == x);
     let mut claims = serde_json::Map::new();
-    claims.insert("sub".into(), crate::DEMO_USER_ID.into());
+    claims.insert("sub".into(), user.id.clone().into());
     if has("profile") {
-        claims.insert("name".into(), "Demo User".into());
-        claims.insert("given_name".into(), "Demo".into());
-        claims.insert("family_name".into(), "User".into());
-        claims.insert("preferred_username".into(), crate::api::LOGIN_NAME.into());
+        claims.insert("name".into(), user.display_name().into());
+        claims.insert("given_name".into(), user.first_name.clone().into());
+        claims.insert("family_name".into(), user.last_name.clone().into());
+        claims.insert("preferred_username".into(), user.login_name().into());
         claims.insert("locale".into(), "en".into());
     }
     if has("email") {
-        claims.insert("email".into(), crate::api::EMAIL.into());
+        claims.insert("email".into(), user.email().into());
         claims.insert("email_verified".into(), true.into());
     }
     Json(serde_json::Value::Object(claims)).into_response()

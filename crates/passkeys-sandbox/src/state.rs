@@ -62,6 +62,10 @@ pub struct PasskeyInfo {
 }
 
 pub(crate) struct Passkey {
+    /// The user the passkey belongs to.
+    pub user_id: String,
+    /// The RP ID of the registration: v2 `domain`, or the API host for v1.
+    pub rp_id: String,
     pub id: String,
     pub name: Option<String>,
     pub challenge: String,
@@ -86,6 +90,7 @@ pub(crate) struct AuthRequest {
 }
 
 pub(crate) struct CodeGrant {
+    pub user_id: String,
     pub client_id: String,
     pub redirect_uri: String,
     pub nonce: Option<String>,
@@ -96,6 +101,7 @@ pub(crate) struct CodeGrant {
 }
 
 pub(crate) struct Session {
+    pub user_id: String,
     pub client_id: String,
     pub scopes: Vec<String>,
     pub nonce: Option<String>,
@@ -109,8 +115,21 @@ pub(crate) struct AccessTokenRec {
     pub expires: SystemTime,
 }
 
+/// A v2 passkey registration code (CreatePasskeyRegistrationLink, contract §5.1).
+pub(crate) struct RegistrationCode {
+    pub user_id: String,
+    pub id: String,
+    pub code: String,
+    pub expires: SystemTime,
+}
+
 #[derive(Default)]
 pub(crate) struct Inner {
+    /// The users who can sign in (`SandboxConfig::users`).
+    pub users: Vec<crate::users::SandboxUser>,
+    /// Unused v2 registration codes.
+    pub registration_codes: Vec<RegistrationCode>,
+    pub last_v2_verify_body: Option<String>,
     pub auth_requests: HashMap<String, AuthRequest>,
     pub codes: HashMap<String, CodeGrant>,
     /// Every authorization code ever issued (for tests that scan logs for secrets).
@@ -130,9 +149,14 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
-    pub fn passkey_infos(&self) -> Vec<PasskeyInfo> {
+    pub fn user(&self, id: &str) -> Option<&crate::users::SandboxUser> {
+        self.users.iter().find(|u| u.id == id)
+    }
+
+    pub fn passkey_infos(&self, user_id: &str) -> Vec<PasskeyInfo> {
         self.passkeys
             .iter()
+            .filter(|p| p.user_id == user_id)
             .map(|p| PasskeyInfo {
                 id: p.id.clone(),
                 state: if p.is_ready() {
