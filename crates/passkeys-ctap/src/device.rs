@@ -57,9 +57,9 @@ pub mod permission {
 }
 
 /// Deadline for commands that need no person (getInfo, clientPIN without prompts).
-const QUICK: Duration = Duration::from_secs(10);
+pub(crate) const QUICK: Duration = Duration::from_secs(10);
 /// Deadline for management operations that ask for a PIN or a touch.
-const INTERACTIVE: Duration = Duration::from_secs(120);
+pub(crate) const INTERACTIVE: Duration = Duration::from_secs(120);
 /// Rejected PINs (local rules or the key's policy) before giving up, so a prompt that keeps
 /// returning the same bad PIN (an environment variable) cannot loop.
 const MAX_REJECTED: usize = 5;
@@ -88,7 +88,7 @@ impl From<AuthenticatorError> for Fail {
 }
 
 impl Fail {
-    fn into_error(self) -> AuthenticatorError {
+    pub(crate) fn into_error(self) -> AuthenticatorError {
         match self {
             Fail::Status(s) => status::to_error(s),
             Fail::Timeout => AuthenticatorError::Timeout,
@@ -146,13 +146,13 @@ pub struct CredentialSlots {
 }
 
 /// A pinUvAuthToken and its protocol.
-struct AuthToken {
-    protocol: Protocol,
+pub(crate) struct AuthToken {
+    pub(crate) protocol: Protocol,
     token: Zeroizing<Vec<u8>>,
 }
 
 impl AuthToken {
-    fn param(&self, message: &[u8]) -> Value {
+    pub(crate) fn param(&self, message: &[u8]) -> Value {
         cbor::bytes(&self.protocol.authenticate(&self.token, message))
     }
 }
@@ -237,7 +237,7 @@ impl<T: Token> Device<T> {
         Ok(&self.info)
     }
 
-    async fn read_info(&mut self, deadline: Instant) -> Result<(), Fail> {
+    pub(crate) async fn read_info(&mut self, deadline: Instant) -> Result<(), Fail> {
         let v = self.exchange(cmd::GET_INFO, None, deadline).await?;
         self.info = DeviceInfo::from_value(&v).map_err(Fail::Invalid)?;
         Ok(())
@@ -294,7 +294,7 @@ impl<T: Token> Device<T> {
         }
     }
 
-    async fn client_pin(
+    pub(crate) async fn client_pin(
         &mut self,
         params: Vec<(i64, Value)>,
         deadline: Instant,
@@ -322,7 +322,7 @@ impl<T: Token> Device<T> {
             .map_err(Fail::into_error)
     }
 
-    async fn read_pin_retries(&mut self, deadline: Instant) -> Result<(Option<u32>, bool), Fail> {
+    pub(crate) async fn read_pin_retries(&mut self, deadline: Instant) -> Result<(Option<u32>, bool), Fail> {
         let v = self
             .client_pin(vec![(0x02, cbor::int(0x01))], deadline)
             .await?;
@@ -335,7 +335,7 @@ impl<T: Token> Device<T> {
         Ok((retries, power_cycle))
     }
 
-    async fn read_uv_retries(&mut self, deadline: Instant) -> Result<Option<u32>, Fail> {
+    pub(crate) async fn read_uv_retries(&mut self, deadline: Instant) -> Result<Option<u32>, Fail> {
         let v = self
             .client_pin(vec![(0x02, cbor::int(0x07))], deadline)
             .await?;
@@ -483,7 +483,7 @@ impl<T: Token> Device<T> {
 
     /// The PIN dialog: asks for the PIN with the attempts left, re-asks after a wrong PIN,
     /// stops on PIN_AUTH_BLOCKED / PIN_BLOCKED, never sends a PIN the key must refuse.
-    async fn pin_token(
+    pub(crate) async fn pin_token(
         &mut self,
         permissions: u8,
         rp_id: Option<&str>,
@@ -586,7 +586,7 @@ impl<T: Token> Device<T> {
     }
 
     /// Built-in verification, falling back to the PIN when it is blocked or keeps failing.
-    async fn uv_token(
+    pub(crate) async fn uv_token(
         &mut self,
         permissions: u8,
         rp_id: Option<&str>,

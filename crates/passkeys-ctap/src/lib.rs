@@ -19,11 +19,16 @@
 #![forbid(unsafe_code)]
 
 pub mod aaguid;
+pub mod assertion;
+pub mod bio;
 pub mod cbor;
+pub mod config;
+pub mod credmgmt;
 pub mod device;
 pub mod discovery;
 pub mod info;
 pub mod key;
+pub mod manage;
 pub mod pin;
 pub mod plan;
 pub mod status;
