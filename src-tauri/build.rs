@@ -19,6 +19,9 @@ const COMMANDS: &[&str] = &[
     "authenticators",
     "suggest_name",
     "add_passkey",
+    "list_keys",
+    "answer_pin",
+    "add_passkey_via_link",
     "registration_link",
     "diagnostics",
 ];

@@ -180,9 +180,15 @@ fn demo_enrollment_through_the_commands() {
     assert_eq!(app.ok("list_passkeys", json!({})), json!([]));
 
     let choices = app.ok("authenticators", json!({}));
-    assert_eq!(choices[0]["id"], "software");
-    assert_eq!(choices[0]["info"]["kind"], "software");
-    assert_eq!(choices[0]["info"]["hardware"], false);
+    assert_eq!(choices[0]["id"], "platform");
+    assert_eq!(choices[0]["info"]["kind"], "platform");
+    assert!(choices[0]["info"]["notice"]
+        .as_str()
+        .unwrap()
+        .contains("opens a registration link in your browser"));
+    assert_eq!(choices[1]["id"], "software");
+    assert_eq!(choices[1]["info"]["kind"], "software");
+    assert_eq!(choices[1]["info"]["hardware"], false);
     let suggested = app.ok("suggest_name", json!({"authenticator": "software"}));
     assert!(suggested
         .as_str()
@@ -190,10 +196,15 @@ fn demo_enrollment_through_the_commands() {
         .starts_with("Software authenticator "));
     let err = app.err("suggest_name", json!({"authenticator": "usb"}));
     assert_eq!(err["code"], "unknown_authenticator");
+    assert!(app
+        .ok("suggest_name", json!({"authenticator": "platform"}))
+        .as_str()
+        .unwrap()
+        .starts_with("This computer or phone "));
 
     let first = app.ok(
         "add_passkey",
-        json!({"authenticator": "software", "name": "Laptop", "onEvent": CHANNEL}),
+        json!({"authenticator": "software", "name": "Laptop", "onEvent": CHANNEL, "onPrompt": CHANNEL}),
     );
     assert_eq!(first["name"], "Laptop");
     assert_eq!(first["state"], "ready");
@@ -201,7 +212,7 @@ fn demo_enrollment_through_the_commands() {
     // No name: the default name.
     let second = app.ok(
         "add_passkey",
-        json!({"authenticator": "software", "name": null, "onEvent": CHANNEL}),
+        json!({"authenticator": "software", "name": null, "onEvent": CHANNEL, "onPrompt": CHANNEL}),
     );
     assert!(second["name"]
         .as_str()
@@ -209,7 +220,7 @@ fn demo_enrollment_through_the_commands() {
         .starts_with("Software authenticator "));
     let err = app.err(
         "add_passkey",
-        json!({"authenticator": "software", "name": "x".repeat(300), "onEvent": CHANNEL}),
+        json!({"authenticator": "software", "name": "x".repeat(300), "onEvent": CHANNEL, "onPrompt": CHANNEL}),
     );
     assert_eq!(err["code"], "invalid_name");
 
@@ -248,7 +259,7 @@ fn a_rejected_registration_reports_not_registered_with_its_cause() {
     app.ok("sign_in", json!({"onUrl": CHANNEL}));
     let err = app.err(
         "add_passkey",
-        json!({"authenticator": "software", "name": "Rejected", "onEvent": CHANNEL}),
+        json!({"authenticator": "software", "name": "Rejected", "onEvent": CHANNEL, "onPrompt": CHANNEL}),
     );
     assert_eq!(err["code"], "not_registered");
     assert_eq!(err["causeCode"], "credential_rejected");
@@ -256,7 +267,105 @@ fn a_rejected_registration_reports_not_registered_with_its_cause() {
     // The fault fires once: the next attempt works.
     let ok = app.ok(
         "add_passkey",
-        json!({"authenticator": "software", "name": "Second try", "onEvent": CHANNEL}),
+        json!({"authenticator": "software", "name": "Second try", "onEvent": CHANNEL, "onPrompt": CHANNEL}),
     );
     assert_eq!(ok["state"], "ready");
+}
+
+/// Security keys without hardware: none attached on the test machine, so the key choices end in
+/// `authenticator_not_found`; a PIN answer with nothing pending is refused with its own code.
+#[test]
+fn security_key_commands_without_a_key() {
+    if !app(no_files())
+        .ok("list_keys", json!({}))
+        .as_array()
+        .unwrap()
+        .is_empty()
+    {
+        eprintln!("skipped: a security key is attached");
+        return;
+    }
+    let app = app(no_files());
+    // Listing keys needs no instance.
+    assert_eq!(app.ok("list_keys", json!({})), json!([]));
+    let err = app.err("answer_pin", json!({"pin": "123456"}));
+    assert_eq!(err["code"], "no_pin_request");
+    assert!(err["message"].as_str().unwrap().contains("no PIN"));
+    assert_eq!(
+        app.err("answer_pin", json!({"pin": null}))["code"],
+        "no_pin_request"
+    );
+    // `pin` may be absent (null), but not of another type.
+    assert!(app.call("answer_pin", json!({"pin": 1234})).is_err());
+
+    app.ok("start_demo", json!({}));
+    app.ok("sign_in", json!({"onUrl": CHANNEL}));
+    for id in ["key", "key:0", "key:3"] {
+        let err = app.err("suggest_name", json!({"authenticator": id}));
+        assert_eq!(err["code"], "authenticator_not_found", "{id}: {err}");
+        let err = app.err(
+            "add_passkey",
+            json!({"authenticator": id, "name": "Key", "onEvent": CHANNEL, "onPrompt": CHANNEL}),
+        );
+        assert_eq!(err["code"], "authenticator_not_found", "{id}: {err}");
+        assert!(err["message"].as_str().unwrap().contains("udev"));
+    }
+    // `onPrompt` is required (camelCase).
+    let err = app.err(
+        "add_passkey",
+        json!({"authenticator": "key", "name": "Key", "onEvent": CHANNEL}),
+    );
+    assert!(err.as_str().unwrap().contains("onPrompt"), "{err}");
+    let err = app.err(
+        "add_passkey",
+        json!({"authenticator": "key:x", "name": "Key", "onEvent": CHANNEL, "onPrompt": CHANNEL}),
+    );
+    assert_eq!(err["code"], "unknown_authenticator");
+    // Nothing is left running: a cancel finds nothing.
+    assert!(!app.ok("cancel", json!({})).as_bool().unwrap());
+}
+
+/// The platform path in demo mode: a simulated phone registers through the link while the app
+/// polls the list; the link (with its QR code) goes to `onLink` first.
+#[test]
+fn platform_enrollment_through_the_link_in_demo_mode() {
+    let app = app(no_files());
+    assert_eq!(
+        app.err("add_passkey_via_link", json!({"onLink": CHANNEL}))["code"],
+        "no_instance"
+    );
+    app.ok("start_demo", json!({}));
+    app.ok("sign_in", json!({"onUrl": CHANNEL}));
+    let passkey = app.ok("add_passkey_via_link", json!({"onLink": CHANNEL}));
+    assert_eq!(passkey["name"], "Phone (demo)");
+    assert_eq!(passkey["state"], "AUTH_FACTOR_STATE_READY");
+    assert_eq!(
+        app.ok("list_passkeys", json!({})).as_array().unwrap().len(),
+        1
+    );
+}
+
+/// PIN errors carry the attempts left; the blocked states have their own codes.
+#[test]
+fn pin_errors_serialize_with_attempts_left() {
+    use passkeys_core::authenticator::AuthenticatorError;
+    let json =
+        |e: AuthenticatorError| serde_json::to_value(passkey_enroll::IpcError::from(e)).unwrap();
+    let wrong = json(AuthenticatorError::PinInvalid {
+        attempts_left: Some(5),
+    });
+    assert_eq!(wrong["code"], "pin_invalid");
+    assert_eq!(wrong["attemptsLeft"], 5);
+    let blocked = json(AuthenticatorError::PinAuthBlocked);
+    assert_eq!(blocked["code"], "pin_auth_blocked");
+    assert!(blocked.get("attemptsLeft").is_none());
+    assert_eq!(json(AuthenticatorError::PinBlocked)["code"], "pin_blocked");
+    assert_eq!(
+        json(AuthenticatorError::CredentialExcluded)["code"],
+        "credential_excluded"
+    );
+    assert_eq!(
+        json(AuthenticatorError::KeyStoreFull)["code"],
+        "key_store_full"
+    );
 }

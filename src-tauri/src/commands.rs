@@ -6,20 +6,28 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use passkeys_core::authenticator::{Authenticator, AuthenticatorInfo, SoftAuthenticator};
+use passkeys_core::authenticator::{
+    Authenticator, AuthenticatorError, AuthenticatorInfo, AuthenticatorKind, SoftAuthenticator,
+};
 use passkeys_core::browser::SystemBrowser;
 use passkeys_core::config::parse_issuer;
 use passkeys_core::enroll::{self, EnrollEvent, EnrolledPasskey};
+use passkeys_core::link_enroll::{enroll_via_link, PLATFORM_EXPLANATION};
 use passkeys_core::oidc::Oidc;
 use passkeys_core::profiles::{self, Profiles, SavedProfile};
+use passkeys_core::prompt::{NoPrompt, Prompt};
 use passkeys_core::session::{LogoutReport, Session};
 use passkeys_core::tokens::{open_store, MemoryStore, TokenStore};
-use passkeys_core::zitadel::{Me, Passkey};
+use passkeys_core::zitadel::{Me, Passkey, RegistrationLink};
+use passkeys_core::Secret;
+use passkeys_ctap::discovery::{self, KeySummary};
+use passkeys_ctap::{CancellationToken, Discoverable, SecurityKey};
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::State;
 
 use crate::ipc_error::IpcError;
+use crate::prompt::PromptEvent;
 use crate::state::{no_instance, Active, ActiveProfile, AppState};
 
 /// How long the sign-in waits for the browser.
@@ -27,6 +35,17 @@ const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The id of the software authenticator choice (demo mode).
 const SOFTWARE: &str = "software";
+/// The id of the platform choice: a registration link in the system browser.
+const PLATFORM: &str = "platform";
+/// The id of "the attached security key" (the only one, or the one touched among several);
+/// `key:N` is the N-th key as `list_keys` reported it.
+const KEY: &str = "key";
+/// How long touch-to-select waits when several keys are attached.
+const SELECT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often the passkey list is polled while the browser registers a passkey.
+const LINK_POLL: Duration = Duration::from_secs(2);
+/// How long the registration link flow waits at most (the link's lifetime may be shorter).
+const LINK_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// What the UI needs to know at start.
 #[derive(Debug, Serialize)]
@@ -52,10 +71,14 @@ pub struct SessionInfo {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthenticatorChoice {
-    /// What to pass to `add_passkey` and `suggest_name`.
-    pub id: &'static str,
+    /// What to pass to `add_passkey` and `suggest_name` (`software`, `platform`, `key`,
+    /// `key:N`).
+    pub id: String,
     /// Its description.
     pub info: AuthenticatorInfo,
+    /// For a security key: what `passkeys authenticators` shows (transport, PIN set, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<KeySummary>,
 }
 
 /// A registration link for another device, with its QR code.
@@ -269,30 +292,128 @@ pub async fn remove_passkey(state: State<'_, AppState>, id: String) -> Result<()
     Ok(())
 }
 
-/// The authenticators the wizard can use now: the software authenticator in demo mode.
-/// Hardware keys and platform authenticators arrive with the hardware work (issue 4).
+/// The authenticators the wizard offers besides attached keys (see `list_keys`): in demo mode
+/// the software authenticator, and the platform authenticator or a phone through a registration
+/// link in the browser (in demo mode a simulated phone registers through that link).
 #[tauri::command]
 pub async fn authenticators(
     state: State<'_, AppState>,
 ) -> Result<Vec<AuthenticatorChoice>, IpcError> {
     let (_, demo) = state.api().await?;
-    if !demo {
-        return Ok(Vec::new());
+    let mut choices = vec![AuthenticatorChoice {
+        id: PLATFORM.into(),
+        info: platform_info(),
+        key: None,
+    }];
+    if demo {
+        choices.push(AuthenticatorChoice {
+            id: SOFTWARE.into(),
+            info: SoftAuthenticator::ephemeral()?.info(),
+            key: None,
+        });
     }
-    Ok(vec![AuthenticatorChoice {
-        id: SOFTWARE,
-        info: SoftAuthenticator::ephemeral()?.info(),
-    }])
+    Ok(choices)
+}
+
+fn platform_info() -> AuthenticatorInfo {
+    AuthenticatorInfo {
+        kind: AuthenticatorKind::Platform,
+        model: "This computer or phone".into(),
+        aaguid: None,
+        hardware: true,
+        notice: Some(PLATFORM_EXPLANATION.into()),
+    }
+}
+
+/// The security keys attached now (USB and NFC), with model names from their AAGUID. The
+/// wizard polls this while its chooser is open, so keys appear and disappear within a second.
+/// Each call opens the keys afresh (a key used by a cancelled operation is never reused).
+#[tauri::command]
+pub async fn list_keys() -> Result<Vec<AuthenticatorChoice>, IpcError> {
+    let devices = discovery::open_all(Arc::new(NoPrompt), CancellationToken::new()).await?;
+    Ok(devices
+        .iter()
+        .enumerate()
+        .map(|(i, d)| AuthenticatorChoice {
+            id: format!("{KEY}:{i}"),
+            info: passkeys_ctap::key::describe(d),
+            key: Some(discovery::summary(d)),
+        })
+        .collect())
+}
+
+/// `key` or `key:N`: `Some(None)` or `Some(Some(N))`; anything else `None`.
+fn key_index(id: &str) -> Option<Option<usize>> {
+    if id == KEY {
+        return Some(None);
+    }
+    id.strip_prefix("key:")?.parse().ok().map(Some)
+}
+
+fn unknown_authenticator(id: &str) -> IpcError {
+    IpcError::app(
+        "unknown_authenticator",
+        format!("the authenticator {id:?} is not available"),
+    )
+}
+
+fn no_key() -> IpcError {
+    AuthenticatorError::NotFound(
+        "insert a security key (or put it on the NFC reader) and try again; on Linux, a key that is attached but not found usually means missing udev permissions (see the README)".into(),
+    )
+    .into()
+}
+
+/// Opens the security key `index` (or the only / touched one) for one operation, with `prompt`.
+async fn open_key(
+    index: Option<usize>,
+    prompt: Arc<crate::prompt::AppPrompt>,
+    cancel: CancellationToken,
+) -> Result<Box<dyn Authenticator>, IpcError> {
+    let dyn_prompt: Arc<dyn Prompt> = prompt.clone();
+    let mut devices = discovery::open_all(dyn_prompt, cancel.clone()).await?;
+    let device = match index {
+        Some(i) if i < devices.len() => devices.swap_remove(i),
+        Some(_) => return Err(no_key()),
+        None if devices.is_empty() => return Err(no_key()),
+        None => {
+            if devices.len() > 1 {
+                prompt.send(PromptEvent::TouchToSelect);
+            }
+            discovery::select_by_touch(devices, &cancel, SELECT_TIMEOUT).await?
+        }
+    };
+    Ok(Box::new(SecurityKey::new(device, Discoverable::Auto)))
 }
 
 fn authenticator(id: &str, demo: bool) -> Result<Box<dyn Authenticator>, IpcError> {
     match id {
         // A fresh one each time, so a backup passkey lands on a different "device".
         SOFTWARE if demo => Ok(Box::new(SoftAuthenticator::ephemeral()?)),
-        _ => Err(IpcError::app(
-            "unknown_authenticator",
-            format!("the authenticator {id:?} is not available"),
-        )),
+        _ => Err(unknown_authenticator(id)),
+    }
+}
+
+/// What a choice is, for its default name (keys are opened without prompting).
+async fn describe_choice(id: &str, demo: bool) -> Result<AuthenticatorInfo, IpcError> {
+    match (id, key_index(id)) {
+        (PLATFORM, _) => Ok(platform_info()),
+        (_, Some(index)) => {
+            let devices = discovery::open_all(Arc::new(NoPrompt), CancellationToken::new()).await?;
+            match (index, devices.len()) {
+                (Some(i), n) if i < n => Ok(passkeys_ctap::key::describe(&devices[i])),
+                (None, 1) => Ok(passkeys_ctap::key::describe(&devices[0])),
+                (None, n) if n > 1 => Ok(AuthenticatorInfo {
+                    kind: AuthenticatorKind::Usb,
+                    model: "Security key".into(),
+                    aaguid: None,
+                    hardware: true,
+                    notice: None,
+                }),
+                _ => Err(no_key()),
+            }
+        }
+        _ => Ok(authenticator(id, demo)?.info()),
     }
 }
 
@@ -303,55 +424,128 @@ pub async fn suggest_name(
     authenticator: String,
 ) -> Result<String, IpcError> {
     let (api, demo) = state.api().await?;
-    let info = self::authenticator(&authenticator, demo)?.info();
+    let info = describe_choice(&authenticator, demo).await?;
     let existing = api.list_passkeys().await?;
     Ok(enroll::default_name(&info, &existing))
 }
 
 /// Creates a passkey on `authenticator` and registers it under `name` (the default name when
-/// absent), sending each step on `on_event`. `cancel` stops it.
+/// absent), sending each step on `on_event`. For a security key (`key`, `key:N`) the key is
+/// opened for this operation only, and what it asks (PIN, touch) goes to `on_prompt`; the PIN
+/// comes back through `answer_pin`. `cancel` stops it (on the key too).
 #[tauri::command]
 pub async fn add_passkey(
     state: State<'_, AppState>,
     authenticator: String,
     name: Option<String>,
     on_event: Channel<EnrollEvent>,
+    on_prompt: Channel<PromptEvent>,
 ) -> Result<EnrolledPasskey, IpcError> {
     let (api, demo) = state.api().await?;
-    let mut device = self::authenticator(&authenticator, demo)?;
+    let key = key_index(&authenticator);
+    let soft = match key {
+        Some(_) => None,
+        None => Some(self::authenticator(&authenticator, demo)?),
+    };
+    let prompt = state.prompt.clone();
+    let on_device = key.map(|_| CancellationToken::new());
+    let cancel = on_device.clone();
     state
-        .cancellable(async move {
-            let observer = move |e: &EnrollEvent| {
-                let _ = on_event.send(e.clone());
-            };
-            let name = name.as_deref().map(str::trim).filter(|n| !n.is_empty());
-            let result = enroll::add_passkey(&api, device.as_mut(), name, &observer).await;
-            match &result {
-                Ok(p) => tracing::info!(
-                    "passkey {:?} added (id {}, rpId {})",
-                    p.name,
-                    p.id.as_deref().unwrap_or("?"),
-                    p.rp_id
-                ),
-                Err(e) => tracing::warn!("adding a passkey failed ({}): {e}", e.code()),
+        .cancellable_with(on_device, async move {
+            // Attached only once this is the running operation (a `busy` call changes nothing).
+            prompt.attach(on_prompt);
+            let result = async {
+                let mut device = match (soft, key, cancel) {
+                    (Some(soft), _, _) => soft,
+                    (None, Some(index), Some(cancel)) => {
+                        open_key(index, prompt.clone(), cancel).await?
+                    }
+                    _ => return Err(unknown_authenticator("")),
+                };
+                let observer = move |e: &EnrollEvent| {
+                    let _ = on_event.send(e.clone());
+                };
+                let name = name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+                let result = enroll::add_passkey(&api, device.as_mut(), name, &observer).await;
+                match &result {
+                    Ok(p) => tracing::info!(
+                        "passkey {:?} added (id {}, rpId {})",
+                        p.name,
+                        p.id.as_deref().unwrap_or("?"),
+                        p.rp_id
+                    ),
+                    Err(e) => tracing::warn!("adding a passkey failed ({}): {e}", e.code()),
+                }
+                Ok(result?)
             }
-            Ok(result?)
+            .await;
+            prompt.detach();
+            result
         })
         .await
+}
+
+/// Answers the security key's PIN request: the PIN, or `null` to cancel. The PIN is held as a
+/// secret (never logged, zeroized once used).
+#[tauri::command]
+pub async fn answer_pin(state: State<'_, AppState>, pin: Option<String>) -> Result<(), IpcError> {
+    state
+        .prompt
+        .answer(pin.filter(|p| !p.is_empty()).map(Secret::new))
+}
+
+/// The platform authenticator or a phone: opens a registration link in the system browser
+/// (sent first on `on_link`, with its QR code, in case no browser opens) and waits until the new
+/// passkey is READY. `cancel` stops the wait.
+#[tauri::command]
+pub async fn add_passkey_via_link(
+    state: State<'_, AppState>,
+    on_link: Channel<LinkView>,
+) -> Result<Passkey, IpcError> {
+    let (api, demo) = state.api().await?;
+    state
+        .cancellable(async move {
+            let show = move |link: &RegistrationLink| match link_view(link) {
+                Ok(view) => {
+                    let _ = on_link.send(view);
+                }
+                Err(e) => tracing::warn!("{e}"),
+            };
+            let passkey = if demo {
+                let phone = crate::demo::phone(api.clone());
+                enroll_via_link(&api, &phone, LINK_POLL, LINK_TIMEOUT, &show).await
+            } else {
+                enroll_via_link(&api, &SystemBrowser, LINK_POLL, LINK_TIMEOUT, &show).await
+            };
+            match &passkey {
+                Ok(p) => {
+                    tracing::info!("passkey {:?} added through the link (id {})", p.name, p.id)
+                }
+                Err(e) => tracing::warn!(
+                    "adding a passkey through the link failed ({}): {e}",
+                    e.code()
+                ),
+            }
+            Ok(passkey?)
+        })
+        .await
+}
+
+fn link_view(link: &RegistrationLink) -> Result<LinkView, IpcError> {
+    let qr_svg = crate::qr::svg(&link.link)
+        .map_err(|e| IpcError::app("qr_failed", format!("cannot draw the QR code: {e}")))?;
+    Ok(LinkView {
+        link: link.link.clone(),
+        expires_in_secs: link.expires_in_secs,
+        qr_svg,
+    })
 }
 
 /// A one-time link (and QR code) to register a passkey on another device.
 #[tauri::command]
 pub async fn registration_link(state: State<'_, AppState>) -> Result<LinkView, IpcError> {
     let (api, _) = state.api().await?;
-    let link = api.add_passkey_link().await?;
-    let qr_svg = crate::qr::svg(&link.link)
-        .map_err(|e| IpcError::app("qr_failed", format!("cannot draw the QR code: {e}")))?;
-    Ok(LinkView {
-        link: link.link,
-        expires_in_secs: link.expires_in_secs,
-        qr_svg,
-    })
+    link_view(&api.add_passkey_link().await?)
 }
 
 /// The app's recent log lines, secrets redacted, for the Diagnostics view.

@@ -28,3 +28,28 @@ pub fn browser() -> FnBrowser {
         }
     })
 }
+
+/// Demo mode's stand-in for the person's browser and phone on a registration link: a software
+/// authenticator registers a passkey named "Phone (demo)", as the phone would after scanning
+/// the link, while the app polls the list.
+pub fn phone(api: passkeys_core::zitadel::ZitadelClient) -> FnBrowser {
+    FnBrowser::new(move |_link: String| {
+        let api = api.clone();
+        async move {
+            let added = match passkeys_core::authenticator::SoftAuthenticator::ephemeral() {
+                Ok(mut phone) => passkeys_core::enroll::add_passkey(
+                    &api,
+                    &mut phone,
+                    Some("Phone (demo)"),
+                    &|_: &_| {},
+                )
+                .await
+                .map(|_| ()),
+                Err(e) => Err(e.into()),
+            };
+            if let Err(e) = added {
+                tracing::error!("the demo phone could not register a passkey: {e}");
+            }
+        }
+    })
+}

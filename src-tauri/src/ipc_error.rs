@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-/// A serializable error: `{"code", "message", "credentialId"?, "causeCode"?}`.
+/// A serializable error: `{"code", "message", "credentialId"?, "causeCode"?, "attemptsLeft"?}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IpcError {
@@ -21,6 +21,9 @@ pub struct IpcError {
     /// For `not_registered`: the code of the error that stopped the registration.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cause_code: Option<&'static str>,
+    /// For `pin_invalid`: PIN attempts left before the key blocks its PIN, when the key says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts_left: Option<u32>,
 }
 
 impl IpcError {
@@ -31,6 +34,7 @@ impl IpcError {
             message: message.into(),
             credential_id: None,
             cause_code: None,
+            attempts_left: None,
         }
     }
 }
@@ -45,11 +49,18 @@ impl From<passkeys_core::Error> for IpcError {
             } => (Some(credential_id.clone()), Some(source.code())),
             _ => (None, None),
         };
+        let attempts_left = match &e {
+            passkeys_core::Error::Authenticator(
+                passkeys_core::authenticator::AuthenticatorError::PinInvalid { attempts_left },
+            ) => *attempts_left,
+            _ => None,
+        };
         Self {
             code: e.code(),
             message: e.to_string(),
             credential_id,
             cause_code,
+            attempts_left,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod commands;
 mod demo;
 pub mod diagnostics;
 mod ipc_error;
+pub mod prompt;
 mod qr;
 mod state;
 
@@ -39,6 +40,9 @@ pub fn builder<R: tauri::Runtime>(
             commands::authenticators,
             commands::suggest_name,
             commands::add_passkey,
+            commands::list_keys,
+            commands::answer_pin,
+            commands::add_passkey_via_link,
             commands::registration_link,
             commands::diagnostics,
         ])

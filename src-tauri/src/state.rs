@@ -8,6 +8,7 @@ use passkeys_core::oidc::Oidc;
 use passkeys_core::session::Session;
 use passkeys_core::tokens::{TokenStore, TokenStoreKind};
 use passkeys_core::zitadel::ZitadelClient;
+use passkeys_ctap::CancellationToken;
 use passkeys_sandbox::{Fault, Sandbox};
 use serde::Serialize;
 
@@ -92,7 +93,9 @@ pub struct AppState {
     pub(crate) options: StartOptions,
     pub(crate) http: reqwest::Client,
     pub(crate) active: tokio::sync::Mutex<Option<Active>>,
-    running: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
+    running: std::sync::Mutex<Option<Running>>,
+    /// What security keys ask of the person, over the window's channel.
+    pub(crate) prompt: Arc<crate::prompt::AppPrompt>,
     /// Recent log lines for the Diagnostics view (empty unless [`crate::run`] installed it).
     pub log: crate::diagnostics::LogBuffer,
 }
@@ -108,6 +111,7 @@ impl AppState {
             http: passkeys_core::zitadel::http_client()?,
             active: tokio::sync::Mutex::new(None),
             running: std::sync::Mutex::new(None),
+            prompt: Default::default(),
             log: Default::default(),
         })
     }
@@ -138,16 +142,30 @@ impl AppState {
         &self,
         fut: impl std::future::Future<Output = Result<T, IpcError>> + Send + 'static,
     ) -> Result<T, IpcError> {
+        self.cancellable_with(None, fut).await
+    }
+
+    /// As [`AppState::cancellable`]; with `on_device`, Cancel fires that token instead of
+    /// aborting, so the key engine cancels on the device (CTAPHID_CANCEL) and returns
+    /// `cancelled` itself. A pending PIN request is answered with "no PIN" either way.
+    pub(crate) async fn cancellable_with<T: Send + 'static>(
+        &self,
+        on_device: Option<CancellationToken>,
+        fut: impl std::future::Future<Output = Result<T, IpcError>> + Send + 'static,
+    ) -> Result<T, IpcError> {
         let task = {
             let mut running = self.running.lock().map_err(|_| poisoned())?;
-            if running.as_ref().is_some_and(|h| !h.is_finished()) {
+            if running.as_ref().is_some_and(|r| !r.task.is_finished()) {
                 return Err(IpcError::app(
                     "busy",
                     "another operation is still running; wait for it or cancel it",
                 ));
             }
             let task = tokio::spawn(fut);
-            *running = Some(task.abort_handle());
+            *running = Some(Running {
+                task: task.abort_handle(),
+                on_device,
+            });
             task
         };
         let result = task.await;
@@ -166,10 +184,19 @@ impl AppState {
 
     /// Stops the running operation, if any. Returns whether there was one.
     pub(crate) fn cancel(&self) -> bool {
+        self.prompt.cancel_pending();
         match self.running.lock() {
-            Ok(mut running) => match running.take() {
-                Some(h) if !h.is_finished() => {
-                    h.abort();
+            Ok(mut running) => match running.as_ref() {
+                Some(r) if !r.task.is_finished() => {
+                    match &r.on_device {
+                        // The operation ends itself (and clears `running`) once the key
+                        // has been told.
+                        Some(token) => token.cancel(),
+                        None => {
+                            r.task.abort();
+                            *running = None;
+                        }
+                    }
                     true
                 }
                 _ => false,
@@ -177,6 +204,11 @@ impl AppState {
             Err(_) => false,
         }
     }
+}
+
+struct Running {
+    task: tokio::task::AbortHandle,
+    on_device: Option<CancellationToken>,
 }
 
 pub(crate) fn no_instance() -> IpcError {
