@@ -19,6 +19,7 @@ pub mod browser;
 pub mod config;
 pub mod enroll;
 pub mod error;
+pub mod helpdesk;
 pub mod inventory;
 pub mod link_enroll;
 pub mod loopback;

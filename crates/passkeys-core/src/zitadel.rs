@@ -303,7 +303,7 @@ impl ZitadelClient {
     }
 
     /// Sends one request with the bearer token; on 401 refreshes once and retries.
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -352,7 +352,7 @@ impl ZitadelClient {
         Err(Error::SessionExpired)
     }
 
-    fn shape_error(path: &str, what: &str) -> Error {
+    pub(crate) fn shape_error(path: &str, what: &str) -> Error {
         Error::Api(ApiError {
             kind: ApiErrorKind::Other,
             status: 200,
@@ -362,7 +362,7 @@ impl ZitadelClient {
         })
     }
 
-    fn decode<T: serde::de::DeserializeOwned>(path: &str, value: serde_json::Value) -> Result<T> {
+    pub(crate) fn decode<T: serde::de::DeserializeOwned>(path: &str, value: serde_json::Value) -> Result<T> {
         serde_json::from_value(value).map_err(|e| Self::shape_error(path, &e.to_string()))
     }
 

@@ -1,0 +1,575 @@
+//! Helpdesk (on-behalf) enrollment through the ZITADEL User service v2 passkey API
+//! (contract §5, §8.1 B1–B5).
+//!
+//! An administrator signs in with an account that holds `user.credential.write` (and
+//! `user.passkey.write` for registration codes, `user.read` to look users up and list their
+//! passkeys), picks a user, and enrolls an authenticator for them:
+//!
+//! 1. The user is found by id (`GET /v2/users/{id}`) or login name (`POST /v2/users` with a
+//!    `loginNameQuery` / `userNameQuery`; outside contract §5, a subset of ZITADEL's ListUsers).
+//! 2. RegisterPasskey (`POST /v2/users/{id}/passkeys`) with an explicit `domain`: the instance
+//!    host, so the passkey is bound to the instance as in self-service enrollment.
+//! 3. The options' rpId is checked against the instance (WebAuthn L3 §5.1.3) before the
+//!    authenticator is touched; clientDataJSON is written for the instance origin.
+//! 4. makeCredential, the reply checked (rpIdHash, UP, UV, algorithm) as in [`crate::enroll`].
+//! 5. VerifyPasskeyRegistration with the credential as a JSON **object** (a `Struct`, not
+//!    base64) and the passkey name; never retried (after a network failure the list is read).
+//!
+//! [`HelpdeskClient::create_registration_code`] (CreatePasskeyRegistrationLink with
+//! `returnCode`) gives a one-time code the user redeems on their own device instead.
+
+use serde::Serialize;
+
+use crate::authenticator::{
+    Authenticator, AuthenticatorError, AuthenticatorInfo, MakeCredentialRequest,
+};
+use crate::enroll::{EnrollEvent, EnrollObserver, EnrolledPasskey};
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::webauthn::{self, CreationOptions, UserVerification};
+use crate::zitadel::{ApiError, ApiErrorKind, AuthFactorState, Passkey, ZitadelClient};
+
+/// The user a helpdesk enrollment is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetUser {
+    /// ZITADEL user id.
+    pub id: String,
+    /// Preferred login name.
+    pub login_name: String,
+    /// Display name (or the user name).
+    pub display_name: String,
+    /// Organisation id (`details.resourceOwner`), if sent.
+    pub org_id: Option<String>,
+}
+
+/// `PasskeyAuthenticator` of RegisterPasskey (contract §5.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PasskeyAuthenticator {
+    /// Any authenticator (no `authenticatorAttachment`).
+    #[default]
+    Unspecified,
+    /// `platform`.
+    Platform,
+    /// `cross-platform` (security keys, phones).
+    CrossPlatform,
+}
+
+impl PasskeyAuthenticator {
+    fn wire(self) -> &'static str {
+        match self {
+            PasskeyAuthenticator::Unspecified => "PASSKEY_AUTHENTICATOR_UNSPECIFIED",
+            PasskeyAuthenticator::Platform => "PASSKEY_AUTHENTICATOR_PLATFORM",
+            PasskeyAuthenticator::CrossPlatform => "PASSKEY_AUTHENTICATOR_CROSS_PLATFORM",
+        }
+    }
+}
+
+/// A started v2 registration.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    /// `passkeyId` (ZITADEL validates it at verification but verifies the user's current
+    /// pending registration, contract §5).
+    pub passkey_id: String,
+    /// The decoded creation options.
+    pub options: CreationOptions,
+}
+
+/// A one-time registration code (CreatePasskeyRegistrationLink with `returnCode`). Not
+/// `Serialize`: the code and the link are secrets for the user; read them on purpose.
+#[derive(Debug, Clone)]
+pub struct RegistrationCode {
+    /// The user.
+    pub user_id: String,
+    /// Organisation id from the reply's `details.resourceOwner`, if any.
+    pub org_id: Option<String>,
+    /// Code id.
+    pub code_id: String,
+    /// The code. A secret for the user: shown once, never logged.
+    pub code: Secret,
+    /// The ZITADEL login page that redeems the code
+    /// (`/ui/login/login/passwordless/init?userID&orgID&codeID&code`, contract §1.4); it
+    /// carries the code.
+    pub link: Secret,
+}
+
+/// What a helpdesk enrollment did, for the handover summary. Holds no PIN.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HelpdeskEnrollment {
+    /// The user.
+    pub user: TargetUser,
+    /// The passkey.
+    pub passkey: EnrolledPasskey,
+}
+
+/// User service v2 client for on-behalf operations. Uses the signed-in administrator's token.
+#[derive(Debug, Clone)]
+pub struct HelpdeskClient {
+    api: ZitadelClient,
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.chars().count() <= 200
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn not_found(what: String) -> Error {
+    Error::Api(ApiError {
+        kind: ApiErrorKind::NotFound,
+        status: 404,
+        grpc_code: None,
+        id: None,
+        server_message: what,
+    })
+}
+
+fn target_from(v: &serde_json::Value) -> Option<TargetUser> {
+    let id = v["userId"].as_str().filter(|s| !s.is_empty())?.to_string();
+    let username = v["username"].as_str().unwrap_or_default();
+    let login_name = v["preferredLoginName"]
+        .as_str()
+        .or_else(|| v["loginNames"].get(0).and_then(|x| x.as_str()))
+        .unwrap_or(username)
+        .to_string();
+    let display_name = v["human"]["profile"]["displayName"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .unwrap_or(if username.is_empty() { &id } else { username })
+        .to_string();
+    let org_id = v["details"]["resourceOwner"].as_str().map(str::to_string);
+    Some(TargetUser {
+        id,
+        login_name,
+        display_name,
+        org_id,
+    })
+}
+
+impl HelpdeskClient {
+    /// A client on top of the administrator's API client.
+    pub fn new(api: ZitadelClient) -> Self {
+        Self { api }
+    }
+
+    /// The underlying client.
+    pub fn api(&self) -> &ZitadelClient {
+        &self.api
+    }
+
+    /// Finds a user by id (all digits) or by login name (`name@domain`) or user name.
+    ///
+    /// # Errors
+    /// `not_found` when there is no such user the administrator may see (ZITADEL filters
+    /// ListUsers by `user.read`); API errors.
+    pub async fn find_user(&self, login_or_id: &str) -> Result<TargetUser> {
+        let wanted = login_or_id.trim();
+        if wanted.is_empty() {
+            return Err(Error::Config("the user is empty".into()));
+        }
+        if wanted.chars().all(|c| c.is_ascii_digit()) {
+            let path = format!("/v2/users/{wanted}");
+            let v = self.api.call(reqwest::Method::GET, &path, None).await?;
+            return target_from(&v["user"])
+                .ok_or_else(|| ZitadelClient::shape_error(&path, "user.userId is missing"));
+        }
+        let query = if wanted.contains('@') {
+            serde_json::json!({"loginNameQuery": {"loginName": wanted, "method": "TEXT_QUERY_METHOD_EQUALS_IGNORE_CASE"}})
+        } else {
+            serde_json::json!({"userNameQuery": {"userName": wanted, "method": "TEXT_QUERY_METHOD_EQUALS_IGNORE_CASE"}})
+        };
+        let body = serde_json::json!({"query": {"limit": 2}, "queries": [query]});
+        let v = self
+            .api
+            .call(reqwest::Method::POST, "/v2/users", Some(&body))
+            .await?;
+        let found: Vec<TargetUser> = v["result"]
+            .as_array()
+            .map(|a| a.iter().filter_map(target_from).collect())
+            .unwrap_or_default();
+        match found.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(not_found(format!(
+                "no user {wanted:?} that your account may see (it needs the user.read permission to look users up)"
+            ))),
+            _ => Err(Error::Config(format!(
+                "{wanted:?} matches several users; use the full login name or the user id"
+            ))),
+        }
+    }
+
+    /// RegisterPasskey: `POST /v2/users/{userId}/passkeys` with `domain` (the RP ID) and the
+    /// authenticator attachment.
+    ///
+    /// # Errors
+    /// 403 `permission_denied` without `user.credential.write` for another user; API errors;
+    /// unusable options.
+    pub async fn register_passkey(
+        &self,
+        user_id: &str,
+        domain: &str,
+        authenticator: PasskeyAuthenticator,
+    ) -> Result<Registration> {
+        if !valid_id(user_id) {
+            return Err(not_found(format!("{user_id:?} is not a user id")));
+        }
+        let path = format!("/v2/users/{user_id}/passkeys");
+        let body = serde_json::json!({"authenticator": authenticator.wire(), "domain": domain});
+        let v = self
+            .api
+            .call(reqwest::Method::POST, &path, Some(&body))
+            .await?;
+        let passkey_id = v["passkeyId"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| ZitadelClient::shape_error(&path, "passkeyId is missing"))?
+            .to_string();
+        let options = v
+            .get("publicKeyCredentialCreationOptions")
+            .filter(|o| o.is_object())
+            .ok_or_else(|| {
+                Error::Options(webauthn::OptionsError::Malformed {
+                    member: "publicKeyCredentialCreationOptions".into(),
+                    reason: "is missing or not a JSON object".into(),
+                })
+            })?;
+        let bytes = serde_json::to_vec(options).unwrap_or_default();
+        Ok(Registration {
+            passkey_id,
+            options: CreationOptions::from_json(&bytes)?,
+        })
+    }
+
+    /// VerifyPasskeyRegistration: `POST /v2/users/{userId}/passkeys/{passkeyId}` with
+    /// `{"publicKeyCredential": <object>, "passkeyName": name}`.
+    ///
+    /// # Errors
+    /// API errors (e.g. `credential_rejected`).
+    pub async fn verify_passkey_registration(
+        &self,
+        user_id: &str,
+        passkey_id: &str,
+        credential_json: &[u8],
+        name: &str,
+    ) -> Result<()> {
+        if !valid_id(user_id) || !valid_id(passkey_id) {
+            return Err(not_found("not a user or passkey id".into()));
+        }
+        let credential: serde_json::Value = serde_json::from_slice(credential_json)
+            .map_err(|e| Error::Config(format!("the credential JSON is not valid: {e}")))?;
+        let body = serde_json::json!({"publicKeyCredential": credential, "passkeyName": name});
+        self.api
+            .call(
+                reqwest::Method::POST,
+                &format!("/v2/users/{user_id}/passkeys/{passkey_id}"),
+                Some(&body),
+            )
+            .await
+            .map(|_| ())
+    }
+
+    /// ListPasskeys: `POST /v2/users/{userId}/passkeys/_search` (READY passkeys only).
+    ///
+    /// # Errors
+    /// 403 without `user.read` for another user; API errors.
+    pub async fn list_passkeys(&self, user_id: &str) -> Result<Vec<Passkey>> {
+        if !valid_id(user_id) {
+            return Err(not_found(format!("{user_id:?} is not a user id")));
+        }
+        let path = format!("/v2/users/{user_id}/passkeys/_search");
+        let v = self
+            .api
+            .call(reqwest::Method::POST, &path, Some(&serde_json::json!({})))
+            .await?;
+        match v.get("result") {
+            None | Some(serde_json::Value::Null) => Ok(Vec::new()),
+            Some(r) => ZitadelClient::decode(&path, r.clone()),
+        }
+    }
+
+    /// RemovePasskey: `DELETE /v2/users/{userId}/passkeys/{passkeyId}`.
+    ///
+    /// # Errors
+    /// 403 without `user.write` for another user; 404 for an unknown passkey.
+    pub async fn remove_passkey(&self, user_id: &str, passkey_id: &str) -> Result<()> {
+        if !valid_id(user_id) || !valid_id(passkey_id) {
+            return Err(not_found("not a user or passkey id".into()));
+        }
+        self.api
+            .call(
+                reqwest::Method::DELETE,
+                &format!("/v2/users/{user_id}/passkeys/{passkey_id}"),
+                None,
+            )
+            .await
+            .map(|_| ())
+    }
+
+    /// CreatePasskeyRegistrationLink with `returnCode`: a one-time code (and the login-page
+    /// link that redeems it) for the user to register a passkey on their own device.
+    ///
+    /// # Errors
+    /// 403 `permission_denied` without `user.passkey.write` (needed even for oneself).
+    pub async fn create_registration_code(&self, user: &TargetUser) -> Result<RegistrationCode> {
+        if !valid_id(&user.id) {
+            return Err(not_found(format!("{:?} is not a user id", user.id)));
+        }
+        let path = format!("/v2/users/{}/passkeys/registration_link", user.id);
+        let v = self
+            .api
+            .call(
+                reqwest::Method::POST,
+                &path,
+                Some(&serde_json::json!({"returnCode": {}})),
+            )
+            .await?;
+        let code_id = v["code"]["id"].as_str().unwrap_or_default().to_string();
+        let code = v["code"]["code"].as_str().unwrap_or_default().to_string();
+        if code_id.is_empty() || code.is_empty() {
+            return Err(ZitadelClient::shape_error(&path, "code is missing"));
+        }
+        let org_id = v["details"]["resourceOwner"]
+            .as_str()
+            .map(str::to_string)
+            .or_else(|| user.org_id.clone());
+        let mut link = self
+            .api
+            .base()
+            .join("/ui/login/login/passwordless/init")
+            .map_err(|e| Error::Config(format!("bad link: {e}")))?;
+        {
+            let mut q = link.query_pairs_mut();
+            q.append_pair("userID", &user.id);
+            if let Some(o) = &org_id {
+                q.append_pair("orgID", o);
+            }
+            q.append_pair("codeID", &code_id);
+            q.append_pair("code", &code);
+        }
+        Ok(RegistrationCode {
+            user_id: user.id.clone(),
+            org_id,
+            code_id,
+            code: Secret::new(code),
+            link: Secret::new(link.to_string()),
+        })
+    }
+}
+
+/// Default and bounds for the authenticator deadline (as in [`crate::enroll`]).
+const DEFAULT_TIMEOUT_MS: u64 = 300_000;
+const MIN_TIMEOUT_MS: u64 = 30_000;
+const MAX_TIMEOUT_MS: u64 = 600_000;
+
+/// Enrolls `authenticator` for `user` (module docs, steps 2–5). The RP ID requested is the
+/// instance host. `name` defaults to the authenticator model and date.
+///
+/// # Errors
+/// Name, API (e.g. `permission_denied`), options, rpId and authenticator errors;
+/// [`Error::NotRegistered`] when a credential was created but ZITADEL did not register it.
+pub async fn enroll_for_user(
+    client: &HelpdeskClient,
+    user: &TargetUser,
+    authenticator: &mut dyn Authenticator,
+    attachment: PasskeyAuthenticator,
+    name: Option<&str>,
+    observer: &dyn EnrollObserver,
+) -> Result<HelpdeskEnrollment> {
+    let name = match name {
+        Some(n) => Some(webauthn::validate_token_name(n).map_err(Error::InvalidName)?),
+        None => None,
+    };
+    observer.on_event(&EnrollEvent::Starting);
+    let base = client.api().base().clone();
+    let before = client.list_passkeys(&user.id).await?;
+    let info: AuthenticatorInfo = authenticator.info();
+    let name = name.unwrap_or_else(|| crate::enroll::default_name(&info, &before));
+    let domain = base.host_str().unwrap_or_default().to_string();
+
+    let registration = client
+        .register_passkey(&user.id, &domain, attachment)
+        .await?;
+    let options = registration.options;
+    webauthn::check_rp_id(&options.rp_id, &base)?;
+    observer.on_event(&EnrollEvent::OptionsChecked {
+        rp_id: options.rp_id.clone(),
+    });
+
+    let client_data = webauthn::client_data_json(&options.challenge, &webauthn::origin_of(&base));
+    let timeout_ms = options
+        .timeout_ms
+        .unwrap_or(DEFAULT_TIMEOUT_MS)
+        .clamp(MIN_TIMEOUT_MS, MAX_TIMEOUT_MS);
+    let request = MakeCredentialRequest {
+        client_data_hash: webauthn::sha256(&client_data),
+        rp_id: options.rp_id.clone(),
+        rp_name: options.rp_name.clone(),
+        user_id: options.user_id.clone(),
+        user_name: options.user_name.clone(),
+        user_display_name: options.user_display_name.clone(),
+        algorithms: options.algorithms.clone(),
+        exclude_credentials: options.exclude_credentials.clone(),
+        user_verification: options.user_verification,
+        resident_key: options.resident_key == webauthn::ResidentKey::Required,
+        timeout: std::time::Duration::from_millis(timeout_ms),
+    };
+    observer.on_event(&EnrollEvent::WaitingForAuthenticator {
+        authenticator: info.clone(),
+    });
+    let reply = authenticator.make_credential(&request).await?;
+
+    let parsed = webauthn::parse_attestation_object(&reply.attestation_object)
+        .map_err(|e| AuthenticatorError::InvalidResponse(e.0))?;
+    let invalid =
+        |what: &str| Error::Authenticator(AuthenticatorError::InvalidResponse(what.to_string()));
+    if parsed.rp_id_hash != webauthn::sha256(options.rp_id.as_bytes()) {
+        return Err(invalid("the rpIdHash does not match the requested rpId"));
+    }
+    if !parsed.flags.user_present() {
+        return Err(invalid("user presence (UP) is not set"));
+    }
+    if options.user_verification == UserVerification::Required && !parsed.flags.user_verified() {
+        return Err(invalid(
+            "user verification (UV) is required but was not performed",
+        ));
+    }
+    if let Some(alg) = parsed.alg {
+        if !options.algorithms.contains(&alg) {
+            return Err(invalid(&format!(
+                "the key uses algorithm {alg}, which was not requested"
+            )));
+        }
+    }
+    let credential_id = crate::b64::url_nopad(&parsed.credential_id);
+    observer.on_event(&EnrollEvent::Created {
+        credential_id: credential_id.clone(),
+    });
+    let credential = webauthn::credential_json(
+        &parsed.credential_id,
+        &client_data,
+        &reply.attestation_object,
+        &reply.transports,
+        reply.attachment.as_deref(),
+    );
+    observer.on_event(&EnrollEvent::Registering { name: name.clone() });
+    let not_registered = |source: Error| Error::NotRegistered {
+        credential_id: credential_id.clone(),
+        cleanup: if reply.discoverable {
+            format!("The credential {credential_id} is stored on the authenticator; delete it from the key's credential list (or reset the key) before handing it out")
+        } else {
+            "Nothing was stored on the authenticator (the passkey is not discoverable); ZITADEL drops the unfinished registration at the next one. Try again".to_string()
+        },
+        source: Box::new(source),
+    };
+    match client
+        .verify_passkey_registration(&user.id, &registration.passkey_id, &credential, &name)
+        .await
+    {
+        Ok(()) => {}
+        Err(e @ Error::Network { .. }) => {
+            tracing::warn!("verify failed on the network ({e}); checking whether ZITADEL registered the passkey");
+            let after = client
+                .list_passkeys(&user.id)
+                .await
+                .map_err(|_| not_registered(Error::Config(e.to_string())))?;
+            if !after
+                .iter()
+                .any(|p| p.name == name && !before.iter().any(|b| b.id == p.id))
+            {
+                return Err(not_registered(e));
+            }
+        }
+        Err(e) => return Err(not_registered(e)),
+    }
+    let after = client.list_passkeys(&user.id).await.unwrap_or_default();
+    let found = after
+        .iter()
+        .filter(|p| !before.iter().any(|b| b.id == p.id))
+        .find(|p| p.name == name)
+        .or_else(|| after.iter().find(|p| p.id == registration.passkey_id));
+    tracing::info!(user = %user.id, "helpdesk enrollment registered");
+    Ok(HelpdeskEnrollment {
+        user: user.clone(),
+        passkey: EnrolledPasskey {
+            id: found
+                .map(|p| p.id.clone())
+                .or(Some(registration.passkey_id)),
+            name,
+            state: found
+                .map(|p| p.state)
+                .unwrap_or(AuthFactorState::Ready)
+                .label()
+                .to_string(),
+            credential_id,
+            aaguid: webauthn::aaguid_string(&parsed.aaguid),
+            rp_id: options.rp_id,
+            algorithm: parsed.alg,
+            discoverable: reply.discoverable,
+            authenticator: info,
+        },
+    })
+}
+
+/// A random numeric PIN of `len` digits (at least 6) for a fresh security key: not all one
+/// digit and not a run such as 123456 (the kind of PINs keys and policies refuse).
+pub fn random_pin(len: usize) -> Secret {
+    use rand::Rng as _;
+    let len = len.max(6);
+    let mut rng = rand::rngs::OsRng;
+    loop {
+        let digits: Vec<u8> = (0..len).map(|_| rng.gen_range(0..10u8)).collect();
+        let same = digits.windows(2).all(|w| w[0] == w[1]);
+        let up = digits.windows(2).all(|w| w[1] == (w[0] + 1) % 10);
+        let down = digits.windows(2).all(|w| w[0] == (w[1] + 1) % 10);
+        if !(same || up || down) {
+            return Secret::new(
+                digits
+                    .iter()
+                    .map(|d| char::from(b'0' + d))
+                    .collect::<String>(),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_pins_are_digits_and_not_trivial() {
+        for _ in 0..200 {
+            let p = random_pin(6);
+            let s = p.expose();
+            assert_eq!(s.len(), 6);
+            assert!(s.chars().all(|c| c.is_ascii_digit()));
+            assert_ne!(s, "123456");
+        }
+        assert_eq!(random_pin(2).expose().len(), 6);
+    }
+
+    #[test]
+    fn a_registration_code_debug_hides_the_code() {
+        let c = RegistrationCode {
+            user_id: "1".into(),
+            org_id: None,
+            code_id: "2".into(),
+            code: Secret::new("kFfsO8OizZPS".to_string()),
+            link: Secret::new("https://x/?code=kFfsO8OizZPS".to_string()),
+        };
+        assert!(!format!("{c:?}").contains("kFfsO8OizZPS"));
+    }
+
+    #[test]
+    fn users_from_v2_shapes() {
+        let v = serde_json::json!({"userId": "7", "username": "a", "loginNames": ["a@x"], "details": {"resourceOwner": "9"}});
+        let t = target_from(&v).unwrap();
+        assert_eq!(t.login_name, "a@x");
+        assert_eq!(t.display_name, "a");
+        assert_eq!(t.org_id.as_deref(), Some("9"));
+        assert!(target_from(&serde_json::json!({})).is_none());
+    }
+}
