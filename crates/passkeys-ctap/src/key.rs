@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use passkeys_core::authenticator::{
-    Authenticator, AuthenticatorError, AuthenticatorInfo, AuthenticatorKind, MakeCredentialRequest,
-    MakeCredentialResponse,
+    Authenticator, AuthenticatorError, AuthenticatorInfo, AuthenticatorKind, GetAssertionRequest,
+    GetAssertionResponse, MakeCredentialRequest, MakeCredentialResponse,
 };
 use webauthn_authenticator_rs::transport::Token;
 use webauthn_rs_proto::AuthenticatorTransport;
@@ -99,5 +99,12 @@ impl<T: Token> Authenticator for SecurityKey<T> {
                     .await
             }
         }
+    }
+
+    async fn get_assertion(
+        &mut self,
+        request: &GetAssertionRequest,
+    ) -> Result<GetAssertionResponse, AuthenticatorError> {
+        self.device.get_assertion(request).await
     }
 }

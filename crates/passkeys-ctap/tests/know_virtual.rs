@@ -1,0 +1,223 @@
+//! Issue 8 on the CTAP engine: getAssertion for the self-test (PIN token with the `ga`
+//! permission) checked locally, the silent probe picking the key that holds a passkey among
+//! several virtual keys, and a key answering with a bad signature.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use ciborium::Value;
+use common::fault::{self, map, text, Reply, ScriptKey};
+use common::prompt::Script;
+use common::virt::VirtKey;
+use passkeys_core::authenticator::Authenticator;
+use passkeys_core::selftest::{self, SelfTestError, SelfTestTarget};
+use passkeys_core::webauthn::UserVerification;
+use passkeys_ctap::assertion::find_holder;
+use passkeys_ctap::device::{cmd, permission};
+use passkeys_ctap::{CancellationToken, Device, Discoverable, SecurityKey};
+use sha2::{Digest, Sha256};
+
+const ORIGIN: &str = "https://example.com";
+
+fn target<'a>(id: &'a [u8], key: &'a [u8]) -> SelfTestTarget<'a> {
+    SelfTestTarget {
+        rp_id: "example.com",
+        origin: ORIGIN,
+        credential_id: id,
+        public_key: key,
+        user_verification: UserVerification::Required,
+    }
+}
+
+#[tokio::test]
+async fn self_test_on_the_virtual_key_with_a_pin_token_for_ga() {
+    let key = VirtKey::new();
+    // A key without a PIN: one is set for makeCredential, then entered for the self-test.
+    let script = Script::new(&["314159", "314159"]);
+    let device = Device::open(key.token(), script.arc(), CancellationToken::new())
+        .await
+        .unwrap();
+    let mut auth = SecurityKey::new(device, Discoverable::Never);
+    let reply = auth
+        .make_credential(&common::request("alice"))
+        .await
+        .unwrap();
+    let parsed = common::parsed(&reply);
+    // Trussed firmware picks EdDSA when offered: the Ed25519 path of the local check.
+    assert_eq!(parsed.alg, Some(-8));
+    let report = selftest::self_test(
+        &mut auth,
+        &target(&parsed.credential_id, &parsed.public_key),
+    )
+    .await
+    .unwrap();
+    assert!(report.passed && report.user_verified);
+    assert_eq!(report.algorithm, -8);
+    assert_eq!(script.requests().len(), 2, "{:?}", script.requests());
+
+    // Another key's public key does not verify.
+    let other = VirtKey::new();
+    let d = Device::open(
+        other.token(),
+        Script::new(&[]).arc(),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    let mut req = common::request("bob");
+    req.user_verification = UserVerification::Discouraged;
+    let other_reply = SecurityKey::new(d, Discoverable::Never)
+        .make_credential(&req)
+        .await
+        .unwrap();
+    let other_key = common::parsed(&other_reply).public_key;
+    let script2 = Script::new(&["314159"]);
+    let device = Device::open(key.token(), script2.arc(), CancellationToken::new())
+        .await
+        .unwrap();
+    let mut auth = SecurityKey::new(device, Discoverable::Never);
+    let err = selftest::self_test(&mut auth, &target(&parsed.credential_id, &other_key))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SelfTestError::Invalid(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn the_silent_probe_finds_the_key_that_holds_the_passkey_among_several() {
+    let keys = [VirtKey::new(), VirtKey::new(), VirtKey::new()];
+    let script = Script::new(&[]);
+    let mut devices = Vec::new();
+    for k in &keys {
+        devices.push(
+            Device::open(k.token(), script.arc(), CancellationToken::new())
+                .await
+                .unwrap(),
+        );
+    }
+    let mut req = common::request("carol");
+    req.user_verification = UserVerification::Discouraged;
+    req.algorithms = vec![-7];
+    let reply = devices[1]
+        .make_credential(&req, Discoverable::Never)
+        .await
+        .unwrap();
+    let id = common::parsed(&reply).credential_id;
+    let touches_before = script.touches();
+
+    assert_eq!(
+        find_holder(&mut devices, "example.com", &id).await.unwrap(),
+        Some(1)
+    );
+    // Not for another site, and not an unknown id.
+    assert_eq!(
+        find_holder(&mut devices, "other.example", &id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        find_holder(&mut devices, "example.com", &[0x55; 64])
+            .await
+            .unwrap(),
+        None
+    );
+    // Silent: no PIN and no touch asked.
+    assert!(script.requests().is_empty());
+    assert_eq!(script.touches(), touches_before);
+}
+
+fn bad_assertion(seen: &fault::Seen) -> Value {
+    let allow = fault::ids(seen, 3);
+    let mut auth_data = Sha256::digest(b"example.com").to_vec();
+    auth_data.push(0x05); // UP + UV
+    auth_data.extend_from_slice(&7u32.to_be_bytes());
+    map(vec![
+        (
+            1,
+            Value::Map(vec![
+                (text("id"), Value::Bytes(allow[0].clone())),
+                (text("type"), text("public-key")),
+            ]),
+        ),
+        (2, Value::Bytes(auth_data)),
+        // A well-formed DER ECDSA signature (r = s = 1) that verifies with no key.
+        (
+            3,
+            Value::Bytes(vec![0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01]),
+        ),
+    ])
+}
+
+#[tokio::test]
+async fn a_key_answering_with_a_bad_signature_fails_the_self_test() {
+    let key = ScriptKey::new(fault::info_ctap21_pin(), |seen, _| {
+        if seen.cmd == cmd::GET_ASSERTION {
+            Reply::Ok(bad_assertion(seen))
+        } else {
+            Reply::Standard
+        }
+    });
+    let script = Script::new(&["1234", "1234"]);
+    let device = Device::open(key.token(), script.arc(), CancellationToken::new())
+        .await
+        .unwrap();
+    let mut auth = SecurityKey::new(device, Discoverable::Never);
+    let mut req = common::request("dave");
+    req.algorithms = vec![-7];
+    let reply = auth.make_credential(&req).await.unwrap();
+    let parsed = common::parsed(&reply);
+    let err = selftest::self_test(
+        &mut auth,
+        &target(&parsed.credential_id, &parsed.public_key),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, SelfTestError::Invalid(_)), "{err:?}");
+    assert!(err.to_string().contains("does not verify"), "{err}");
+
+    // What the engine sent: allowList with the id, up=true, a pinUvAuthParam, and a token
+    // requested with the ga permission for the rpId.
+    let ga = key.sent(cmd::GET_ASSERTION);
+    let last = &ga.last().unwrap().params;
+    assert_eq!(
+        fault::ids(ga.last().unwrap(), 3),
+        vec![parsed.credential_id.clone()]
+    );
+    let options = fault::get(last, 5).unwrap();
+    assert_eq!(
+        fault::get_text(options, "up").and_then(Value::as_bool),
+        Some(true)
+    );
+    assert!(fault::get_text(options, "uv").is_none());
+    assert!(fault::get(last, 6).is_some());
+    let token_requests: Vec<_> = key
+        .sent(cmd::CLIENT_PIN)
+        .into_iter()
+        .filter(|s| s.sub() == Some(9))
+        .collect();
+    let perms = fault::get(&token_requests.last().unwrap().params, 9)
+        .and_then(fault::as_i64)
+        .unwrap();
+    assert_eq!(perms, i64::from(permission::GET_ASSERTION));
+}
+
+#[tokio::test]
+async fn no_credentials_is_not_found() {
+    let key = ScriptKey::standard(fault::info_ctap21_pin());
+    let mut device = Device::open(
+        key.token(),
+        Script::new(&[]).arc(),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert!(!device.holds("example.com", &[vec![1; 16]]).await.unwrap());
+    // The probe sent up=false and no pinUvAuthParam.
+    let ga = key.sent(cmd::GET_ASSERTION);
+    let options = fault::get(&ga[0].params, 5).unwrap();
+    assert_eq!(
+        fault::get_text(options, "up").and_then(Value::as_bool),
+        Some(false)
+    );
+    assert!(fault::get(&ga[0].params, 6).is_none());
+}
