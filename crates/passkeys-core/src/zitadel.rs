@@ -362,7 +362,10 @@ impl ZitadelClient {
         })
     }
 
-    pub(crate) fn decode<T: serde::de::DeserializeOwned>(path: &str, value: serde_json::Value) -> Result<T> {
+    pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+        path: &str,
+        value: serde_json::Value,
+    ) -> Result<T> {
         serde_json::from_value(value).map_err(|e| Self::shape_error(path, &e.to_string()))
     }
 
