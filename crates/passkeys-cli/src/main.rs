@@ -18,7 +18,10 @@ use passkeys_core::zitadel::{http_client, ZitadelClient};
 use passkeys_core::{Error, Result};
 
 mod demo;
+mod helpdesk;
+mod keycmd;
 mod keys;
+mod know;
 mod output;
 
 use output::Out;
@@ -80,6 +83,9 @@ enum Command {
         /// yes or no.
         #[arg(long, value_name = "auto|yes|no")]
         discoverable: Option<String>,
+        /// Do not sign in once with the new passkey to check that it works.
+        #[arg(long)]
+        no_self_test: bool,
     },
     /// List the security keys attached over USB and NFC (--watch: follow them as they come
     /// and go).
@@ -94,10 +100,32 @@ enum Command {
         #[arg(long, value_name = "VAR", requires = "slots")]
         pin_env: Option<String>,
     },
+    /// Manage a security key: info, PIN, stored passkeys, fingerprints, reset, wink, config.
+    Key(keycmd::KeyArgs),
     /// Remove a passkey by id (see `passkeys list`).
     Remove {
         /// The passkey id.
         id: String,
+    },
+    /// Which attached authenticator holds this passkey? Asks every attached key silently (no
+    /// touch, no PIN) and makes the one that holds it blink.
+    Which {
+        /// The passkey id (see `passkeys list`).
+        id: String,
+        /// Where to look: auto (every attached key), usb, usb:N, nfc, nfc:N, or soft:PATH.
+        #[arg(long, value_name = "KIND[:ARG]")]
+        authenticator: Option<String>,
+    },
+    /// Sign in once with this passkey on its authenticator and check the answer here.
+    Test {
+        /// The passkey id (see `passkeys list`).
+        id: String,
+        /// Where to look: auto (every attached key), usb, usb:N, nfc, nfc:N, or soft:PATH.
+        #[arg(long, value_name = "KIND[:ARG]")]
+        authenticator: Option<String>,
+        /// Read the security key's PIN from this environment variable (tried once).
+        #[arg(long, value_name = "VAR")]
+        pin_env: Option<String>,
     },
     /// Create a registration link to add a passkey from another device (shows a QR code).
     Link {
@@ -113,6 +141,10 @@ enum Command {
     },
     /// Run the whole flow against the built-in sandbox with software authenticators.
     Demo,
+    /// Helpdesk: enroll passkeys for other users (User service v2; your account needs
+    /// user.credential.write), registration codes, batch mode.
+    #[command(subcommand)]
+    Helpdesk(helpdesk::HelpdeskCommand),
 }
 
 fn init_logging(verbose: u8) {
@@ -256,6 +288,9 @@ pub(crate) fn describe_event(event: &EnrollEvent) -> Option<String> {
         }
         EnrollEvent::Created { .. } => Some("Passkey created on the authenticator.".into()),
         EnrollEvent::Registering { name } => Some(format!("Registering \"{name}\" with ZITADEL…")),
+        EnrollEvent::SelfTesting => Some(
+            "Checking the new passkey: touch the authenticator again when asked (it may ask for its PIN)…".into(),
+        ),
         _ => None,
     }
 }
@@ -271,6 +306,17 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
         } => {
             let pin = keys::pin_from_env(pin_env.as_deref())?;
             return keys::list(out, *watch, *slots, pin).await;
+        }
+        Command::Key(args) => {
+            let signed_in = async || -> Result<keycmd::Signed> {
+                let ctx = ctx(&cli)?;
+                let session = Session::resume(discover(&ctx).await?, ctx.store.clone())?;
+                Ok(keycmd::Signed {
+                    api: session.zitadel(ctx.http.clone()),
+                    instance: ctx.profile.issuer.url.clone(),
+                })
+            };
+            return keycmd::run(args, out, signed_in).await;
         }
         _ => {}
     }
@@ -304,13 +350,14 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
         Command::List => {
             let api = session(&ctx, out).await?;
             let list = api.list_passkeys().await?;
-            output::print_list(out, &list);
+            know::print_list(out, &ctx.profile.issuer.as_str, &list);
         }
         Command::Add {
             name,
             authenticator,
             pin_env,
             discoverable,
+            no_self_test,
         } => {
             if let Some(n) = &name {
                 passkeys_core::webauthn::validate_token_name(n).map_err(Error::InvalidName)?;
@@ -331,8 +378,15 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
                     out.note(&text)
                 }
             };
-            let added =
-                enroll::add_passkey(&api, auth.as_mut(), name.as_deref(), &progress).await?;
+            let enrollment = enroll::add_passkey_with(
+                &api,
+                auth.as_mut(),
+                name.as_deref(),
+                &progress,
+                &know::enroll_options(no_self_test),
+            )
+            .await?;
+            let added = &enrollment.passkey;
             out.line(&format!(
                 "Added passkey \"{}\"{} for {}.",
                 added.name,
@@ -346,7 +400,8 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
             if added.discoverable {
                 out.note("It is stored on the authenticator (a discoverable passkey).");
             }
-            out.json(&added);
+            know::report_self_test(out, &enrollment);
+            out.json(&enrollment);
         }
         Command::Remove { id } => {
             let api = session(&ctx, out).await?;
@@ -357,6 +412,7 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
                 .find(|p| p.id == id)
                 .map(|p| p.name);
             api.remove_passkey(&id).await?;
+            know::forget(&ctx.profile.issuer.as_str, &id);
             out.line(&format!(
                 "Removed passkey {}.",
                 name.as_deref()
@@ -364,6 +420,22 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
                     .unwrap_or(id.clone())
             ));
             out.json(&serde_json::json!({"removed": id, "name": name}));
+        }
+        Command::Which { id, authenticator } => {
+            let choice = keys::parse_choice(authenticator.as_deref())?;
+            let prompt = Arc::new(keys::TerminalPrompt::new(None));
+            know::which(out, &ctx.profile.issuer.as_str, &id, &choice, prompt).await?;
+        }
+        Command::Test {
+            id,
+            authenticator,
+            pin_env,
+        } => {
+            let choice = keys::parse_choice(authenticator.as_deref())?;
+            let prompt = Arc::new(keys::TerminalPrompt::new(keys::pin_from_env(
+                pin_env.as_deref(),
+            )?));
+            know::test(out, &ctx.profile.issuer.as_str, &id, &choice, prompt).await?;
         }
         Command::Link { no_qr } => {
             let api = session(&ctx, out).await?;
@@ -381,7 +453,14 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
             }
             out.json(&link);
         }
-        Command::Sandbox { .. } | Command::Demo | Command::Authenticators { .. } => {}
+        Command::Helpdesk(command) => {
+            let api = session(&ctx, out).await?;
+            helpdesk::run(command, api, out).await?;
+        }
+        Command::Sandbox { .. }
+        | Command::Demo
+        | Command::Authenticators { .. }
+        | Command::Key(_) => {}
     }
     Ok(())
 }

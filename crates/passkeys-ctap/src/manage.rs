@@ -387,3 +387,48 @@ pub(crate) async fn management_token<T: Token>(
         device.pin_token(permissions, None, deadline).await
     }
 }
+
+/// The reset ceremony's first half: waits until a key is removed and a key is inserted again
+/// (USB re-plug, or off and back on the NFC reader), and opens it at once so the reset lands in
+/// its power-up window. Keys present at the start are skipped.
+///
+/// # Errors
+/// No transport to watch; nothing re-inserted before `timeout`; Cancel.
+pub async fn wait_for_reinsert(
+    prompt: std::sync::Arc<dyn passkeys_core::prompt::Prompt>,
+    cancel: tokio_util::sync::CancellationToken,
+    timeout: Duration,
+) -> Result<Device<webauthn_authenticator_rs::transport::AnyToken>, AuthenticatorError> {
+    use futures::StreamExt as _;
+    use webauthn_authenticator_rs::transport::{AnyTransport, TokenEvent, Transport};
+    let unavailable = |e: webauthn_authenticator_rs::error::WebauthnCError| {
+        AuthenticatorError::NotFound(format!("the USB/NFC transports cannot be watched ({e:?})"))
+    };
+    let transport = AnyTransport::new().await.map_err(unavailable)?;
+    let mut events = transport.watch().await.map_err(unavailable)?;
+    let deadline = tokio::time::sleep(timeout);
+    tokio::pin!(deadline);
+    let mut enumerated = false;
+    let mut removed = false;
+    loop {
+        let event = tokio::select! {
+            () = cancel.cancelled() => return Err(AuthenticatorError::Cancelled),
+            () = &mut deadline => return Err(AuthenticatorError::Device(
+                "no key was removed and inserted again in time; nothing was erased".into(),
+            )),
+            e = events.next() => e,
+        };
+        match event {
+            None => return Err(AuthenticatorError::Disconnected),
+            Some(TokenEvent::EnumerationComplete) => enumerated = true,
+            Some(TokenEvent::Removed(_)) => removed = true,
+            Some(TokenEvent::Added(token)) if enumerated && removed => {
+                return Device::open(token, prompt, cancel).await;
+            }
+            Some(TokenEvent::Added(_)) => {}
+        }
+    }
+}
+
+/// The token type of keys found on USB and NFC.
+pub use webauthn_authenticator_rs::transport::AnyToken;
