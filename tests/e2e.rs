@@ -404,3 +404,57 @@ fn rejected_verification_is_reported_and_can_be_cleaned_up() {
         ui.shot("fail-07-recovered").await;
     });
 }
+
+/// The platform choice ("this computer or phone"): its one-sentence explanation, the
+/// registration link with its QR code while the app waits, and the passkey a (simulated, in demo
+/// mode) phone registered through the link.
+#[test]
+fn demo_platform_through_the_registration_link() {
+    if !enabled() {
+        return;
+    }
+    run(&[], |ui| async move {
+        ui.demo_sign_in("platform-").await;
+        ui.click("#btn-add-first").await;
+        ui.wait(
+            "wizard: platform choice",
+            "document.getElementById('view-wizard').dataset.step === 'choose' && document.getElementById('auth-platform')",
+        )
+        .await;
+        assert!(ui
+            .text("#auth-platform-hint")
+            .await
+            .contains("opens a registration link in your browser"));
+        // Keyboard: the software authenticator is focused first; arrow down picks the platform.
+        let first = ui.c.active_element().await.unwrap();
+        first.send_keys("\u{E015}").await.unwrap();
+        ui.wait(
+            "platform picked",
+            "document.getElementById('auth-platform').checked",
+        )
+        .await;
+        ui.shot("platform-03-choose").await;
+        ui.click("#wiz-choose-next").await;
+        ui.wait(
+            "registration link shown",
+            "document.getElementById('platform-url').value.startsWith('http://localhost:')",
+        )
+        .await;
+        ui.shot("platform-04-waiting").await;
+        ui.wait(
+            "wizard: done",
+            "document.getElementById('view-wizard').dataset.step === 'done'",
+        )
+        .await;
+        assert!(ui.text("#wiz-done-title").await.contains("Phone (demo)"));
+        assert!(ui
+            .js("return document.getElementById('wiz-progress-card').hidden;")
+            .await
+            .as_bool()
+            .unwrap());
+        ui.shot("platform-05-done").await;
+        ui.click("#wiz-finish").await;
+        ui.view("passkeys").await;
+        assert_eq!(ui.passkey_count("ready").await, 1);
+    });
+}

@@ -42,6 +42,11 @@
   function describe(err) {
     if (err && typeof err === 'object' && err.code) {
       let text = S.errors[err.code] || S.errors.generic;
+      if (err.code === 'pin_invalid') {
+        const attempts = err.attemptsLeft == null ? ''
+          : t('errors.pin_invalid_attempts', { count: err.attemptsLeft });
+        text = t('errors.pin_invalid', { attempts }).trim();
+      }
       if (err.code === 'not_registered' && err.causeCode && S.errors[err.causeCode]) {
         text = `${text} ${S.errors[err.causeCode]}`;
       }
@@ -96,7 +101,8 @@
   const state = {
     profile: null, // { id, issuer, clientId, demo }
     passkeys: [],
-    wizard: { backup: false, authenticator: null, running: false },
+    wizard: { backup: false, authenticator: null, running: false, viaLink: false, others: [], keys: [] },
+    keyPoll: { gen: 0, timer: null, inFlight: Promise.resolve() },
     linkWatch: null,
   };
 
@@ -112,6 +118,7 @@
     $('demo-banner').hidden = !(state.profile && state.profile.demo);
     document.body.classList.toggle('demo', Boolean(state.profile && state.profile.demo));
     if (view !== 'link') stopLinkWatch();
+    if (view !== 'wizard') stopKeyPoll();
     const target = focus || document.querySelector(`#view-${view} h1`);
     if (target) target.focus();
   }
@@ -402,56 +409,140 @@
 
   // ---------- wizard ----------
 
-  const wizardSteps = ['choose', 'name', 'progress', 'done', 'error'];
+  const wizardSteps = ['choose', 'name', 'progress', 'platform', 'done', 'error'];
 
   function wizardStep(step, focus) {
     wizardSteps.forEach((s) => { $(`wiz-${s}`).hidden = s !== step; });
-    $('wiz-progress-card').hidden = !['progress', 'done', 'error'].includes(step);
+    $('wiz-progress-card').hidden = !['progress', 'done', 'error'].includes(step) || state.wizard.viaLink;
     $('view-wizard').dataset.step = step;
     const order = ['choose', 'name', 'progress', 'done'];
-    const at = order.indexOf(step === 'error' ? 'progress' : step);
+    const at = order.indexOf(['error', 'platform'].includes(step) ? 'progress' : step);
     document.querySelectorAll('#wizard-steps li').forEach((li, i) => {
       li.classList.toggle('done', i < at || step === 'done');
       li.classList.toggle('current', i === at);
       if (i === at) li.setAttribute('aria-current', 'step'); else li.removeAttribute('aria-current');
     });
+    if (step === 'choose') startKeyPoll(); else stopKeyPoll();
     if (focus) focus.focus();
   }
 
+  // Attached security keys, polled while the chooser is open, so keys appear and disappear
+  // within a second. Not in demo mode (nothing there touches a real key).
+  function startKeyPoll() {
+    if (!state.profile || state.profile.demo || state.keyPoll.timer !== null) return;
+    const gen = ++state.keyPoll.gen;
+    const tick = () => {
+      state.keyPoll.inFlight = (async () => {
+        try {
+          state.wizard.keys = await invoke('list_keys');
+          state.wizard.keysError = null;
+        } catch (e) {
+          state.wizard.keys = [];
+          state.wizard.keysError = describe(e).detail;
+        }
+      })();
+      state.keyPoll.inFlight.then(() => {
+        if (gen !== state.keyPoll.gen) return;
+        renderChoices(false);
+        state.keyPoll.timer = setTimeout(tick, 700);
+      });
+    };
+    state.keyPoll.timer = setTimeout(tick, 0);
+  }
+
+  function stopKeyPoll() {
+    state.keyPoll.gen += 1;
+    if (state.keyPoll.timer !== null) clearTimeout(state.keyPoll.timer);
+    state.keyPoll.timer = null;
+  }
+
+  function keyHint(summary) {
+    const transport = (summary.transport || '').toUpperCase();
+    if (summary.builtInVerification) return t('wizard.keyHintFingerprint', { transport });
+    if (summary.pin === 'set') return t('wizard.keyHintPin', { transport });
+    if (summary.pin === 'not set') return t('wizard.keyHintNoPin', { transport });
+    return t('wizard.keyHint', { transport });
+  }
+
+  /** The choices in order: attached keys (and "the key you touch" when several), the software
+   *  authenticator (demo), the platform authenticator or a phone. */
+  function currentChoices() {
+    const keys = state.wizard.keys.map((k) => ({ id: k.id, model: k.info.model, hint: keyHint(k.key || {}) }));
+    if (keys.length > 1) keys.unshift({ id: 'key', model: t('wizard.anyKey'), hint: t('wizard.anyKeyHint') });
+    const others = state.wizard.others.map((c) => {
+      if (c.info.kind === 'software') return { id: c.id, model: c.info.model, hint: t('wizard.softwareHint'), rank: 0 };
+      if (c.info.kind === 'platform') {
+        return {
+          id: c.id, rank: 1, hint: t('wizard.platformExplanation'),
+          model: t(state.profile.demo ? 'wizard.platformModelDemo' : 'wizard.platformModel'),
+        };
+      }
+      return { id: c.id, model: c.info.model, hint: c.info.notice || '', rank: 2 };
+    }).sort((a, b) => a.rank - b.rank);
+    return keys.concat(others);
+  }
+
+  let renderedChoices = '';
+
+  function renderChoices(initial) {
+    const choices = currentChoices();
+    const signature = JSON.stringify(choices);
+    const box = $('auth-choices');
+    if (!state.profile.demo) {
+      $('auth-keys').textContent = state.wizard.keysError
+        ? t('wizard.keysError', { detail: state.wizard.keysError })
+        : t(state.wizard.keys.length ? 'wizard.keysOne' : 'wizard.keysNone');
+    } else {
+      $('auth-keys').textContent = '';
+    }
+    if (!initial && signature === renderedChoices) return;
+    renderedChoices = signature;
+    const before = document.querySelector('input[name="authenticator"]:checked');
+    const checkedId = before ? before.value : null;
+    const hadFocus = box.contains(document.activeElement);
+    box.replaceChildren();
+    const keep = choices.some((c) => c.id === checkedId) ? checkedId : (choices[0] && choices[0].id);
+    choices.forEach((c) => {
+      const id = `auth-${c.id.replace(/[^a-z0-9-]/gi, '-')}`;
+      box.append(el('div', { class: 'choice', dataset: { id: c.id } },
+        el('input', { type: 'radio', name: 'authenticator', id, value: c.id, checked: c.id === keep, 'aria-describedby': `${id}-hint` }),
+        el('label', { for: id },
+          el('span', { class: 'strong', text: c.model }),
+          el('span', { class: 'muted small', id: `${id}-hint`, text: c.hint }))));
+    });
+    $('auth-none').hidden = choices.length > 0;
+    $('wiz-choose-next').disabled = choices.length === 0;
+    const checked = box.querySelector('input:checked');
+    if (initial) (checked || $('wiz-choose-cancel')).focus();
+    else if (hadFocus) (checked || $('wiz-choose-next')).focus();
+  }
+
   async function openWizard(backup) {
-    state.wizard = { backup, authenticator: null, running: false };
+    stopKeyPoll();
+    state.wizard = { backup, authenticator: null, running: false, viaLink: false, others: [], keys: [] };
+    renderedChoices = '';
     $('wizard-title').textContent = t(backup ? 'wizard.backupTitle' : 'wizard.title');
     show('wizard');
+    $('auth-choices').replaceChildren();
+    $('auth-keys').textContent = '';
     wizardStep('choose');
-    const box = $('auth-choices');
-    box.replaceChildren();
-    let choices = [];
     try {
-      choices = await invoke('authenticators');
+      state.wizard.others = await invoke('authenticators');
     } catch (e) {
       if (handleSessionError(e)) return;
       wizardError(e);
       return;
     }
-    $('auth-none').hidden = choices.length > 0;
-    $('wiz-choose-next').disabled = choices.length === 0;
-    choices.forEach((c, i) => {
-      const id = `auth-${c.id}`;
-      const hint = c.info.kind === 'software' ? t('wizard.softwareHint') : (c.info.notice || '');
-      box.append(el('div', { class: 'choice' },
-        el('input', { type: 'radio', name: 'authenticator', id, value: c.id, checked: i === 0, 'aria-describedby': `${id}-hint` }),
-        el('label', { for: id },
-          el('span', { class: 'strong', text: c.info.model }),
-          el('span', { class: 'muted small', id: `${id}-hint`, text: hint }))));
-    });
-    const first = box.querySelector('input');
-    (first || $('wiz-choose-cancel')).focus();
+    renderChoices(true);
   }
 
   $('wiz-choose-next').addEventListener('click', () => busy($('wiz-choose-next'), async () => {
     const picked = document.querySelector('input[name="authenticator"]:checked');
     if (!picked) return;
+    stopKeyPoll();
+    await state.keyPoll.inFlight; // no key is opened twice at once
     state.wizard.authenticator = picked.value;
+    if (picked.value === 'platform') { runPlatform(); return; }
     let name = '';
     try {
       name = await invoke('suggest_name', { authenticator: picked.value });
@@ -493,38 +584,183 @@
     let reached = 'starting';
     renderProgress(reached, texts);
     $('wiz-notice').hidden = true;
+    hidePrompt();
     wizardStep('progress', $('wiz-cancel-run'));
     const onEvent = new Channel();
+    const onPrompt = new Channel();
     let finished = false;
+    onPrompt.onmessage = (p) => { if (!finished) handlePrompt(p); };
     onEvent.onmessage = (e) => {
       if (finished) return;
       if (e.step === 'optionsChecked') texts.optionsChecked = t('wizard.progress.optionsCheckedDone', { rpId: e.rp_id });
       if (e.step === 'waitingForAuthenticator') {
         const a = e.authenticator;
         texts.waitingForAuthenticator = a.hardware
-          ? t('wizard.progress.waitingTouch', { model: a.model })
+          ? t('wizard.progress.waitingKey', { model: a.model })
           : t('wizard.progress.waitingSoftware');
         // The software authenticator was explained when it was chosen.
         if (a.notice && a.hardware) { $('wiz-notice').textContent = a.notice; $('wiz-notice').hidden = false; }
       }
+      if (e.step === 'created') hidePrompt();
       if (e.step === 'registering') texts.registering = t('wizard.progress.registering', { name: e.name });
       if (progressOrder.includes(e.step)) reached = e.step;
       renderProgress(reached, texts);
     };
     try {
-      const added = await invoke('add_passkey', { authenticator: state.wizard.authenticator, name, onEvent });
+      const added = await invoke('add_passkey', { authenticator: state.wizard.authenticator, name, onEvent, onPrompt });
       finished = true;
+      endPrompts();
       renderProgress(reached, texts, 'done');
       $('wiz-done-title').textContent = t('wizard.doneTitle', { name: added.name });
       wizardStep('done', $('wiz-backup'));
     } catch (e) {
       finished = true;
+      endPrompts();
       if (handleSessionError(e)) return;
       renderProgress(reached, texts, 'failed');
       wizardError(e);
     } finally {
       state.wizard.running = false;
     }
+  });
+
+  // ---------- security key prompts ----------
+
+  function showPrompt(text) {
+    $('wiz-prompt-text').textContent = text;
+    $('wiz-prompt').hidden = false;
+  }
+
+  function hidePrompt() {
+    $('wiz-prompt').hidden = true;
+    $('wiz-prompt-text').textContent = '';
+  }
+
+  function endPrompts() {
+    hidePrompt();
+    if ($('pin-dialog').open) closePinDialog();
+  }
+
+  function handlePrompt(p) {
+    switch (p.prompt) {
+      case 'pin': showPrompt(t('wizard.prompt.pin')); openPinDialog(p.request); break;
+      case 'touch': showPrompt(t('wizard.prompt.touch')); break;
+      case 'touchToSelect': showPrompt(t('wizard.prompt.touchToSelect')); break;
+      case 'notice': {
+        const n = p.notice || {};
+        const key = {
+          processing: 'processing', useBuiltInVerification: 'useBuiltInVerification',
+          fallingBackToPin: 'fallingBackToPin', pinRejected: 'pinRejected', pinSet: 'pinSet',
+        }[n.kind];
+        if (key) showPrompt(t(`wizard.prompt.${key}`, { reason: n.reason || '' }));
+        break;
+      }
+      default: break;
+    }
+  }
+
+  let pinRequest = null;
+
+  function openPinDialog(request) {
+    pinRequest = request;
+    const enter = request.kind === 'enter';
+    const min = Math.max(4, request.minLength || 4);
+    const title = { enter: 'pin.enterTitle', setNew: 'pin.setTitle', changeRequired: 'pin.changeTitle' }[request.kind] || 'pin.enterTitle';
+    $('pin-title').textContent = t(title);
+    if (enter) {
+      $('pin-text').textContent = t(request.afterWrongPin ? 'pin.wrongText' : 'pin.enterText');
+    } else {
+      $('pin-text').textContent = t(request.kind === 'changeRequired' ? 'pin.changeText' : 'pin.setText');
+    }
+    const left = request.attemptsLeft;
+    $('pin-attempts').hidden = !(enter && left != null);
+    if (enter && left != null) {
+      $('pin-attempts').textContent = left === 1 ? t('pin.attemptsLeftOne') : t('pin.attemptsLeft', { count: left });
+    }
+    $('pin-label').textContent = t(enter ? 'pin.pinLabel' : 'pin.newPinLabel');
+    $('pin-hint').textContent = enter ? '' : t('pin.minLength', { min });
+    $('pin-input').setAttribute('autocomplete', enter ? 'off' : 'new-password');
+    $('pin-confirm-field').hidden = enter;
+    $('pin-input').value = '';
+    $('pin-confirm').value = '';
+    clearError($('pin-error'));
+    if (!$('pin-dialog').open) $('pin-dialog').showModal();
+    $('pin-input').focus();
+  }
+
+  function closePinDialog() {
+    $('pin-input').value = '';
+    $('pin-confirm').value = '';
+    pinRequest = null;
+    if ($('pin-dialog').open) $('pin-dialog').close();
+    if (!$('wiz-cancel-run').closest('[hidden]')) $('wiz-cancel-run').focus();
+  }
+
+  function pinProblem(text) {
+    const box = $('pin-error');
+    box.replaceChildren(el('p', { class: 'error-text', text }));
+    box.hidden = false;
+    $('pin-input').focus();
+  }
+
+  function answerPin(pin) {
+    closePinDialog();
+    invoke('answer_pin', { pin }).catch(() => { /* the key stopped asking meanwhile */ });
+  }
+
+  $('pin-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    if (!pinRequest) return;
+    const pin = $('pin-input').value;
+    if (!pin) { pinProblem(t('pin.empty')); return; }
+    if (pinRequest.kind !== 'enter') {
+      const min = Math.max(4, pinRequest.minLength || 4);
+      if ([...pin].length < min) { pinProblem(t('pin.tooShort', { min })); return; }
+      if (new TextEncoder().encode(pin).length > 63) { pinProblem(t('pin.tooLong')); return; }
+      if (pin !== $('pin-confirm').value) {
+        $('pin-confirm').value = '';
+        pinProblem(t('pin.mismatch'));
+        return;
+      }
+    }
+    answerPin(pin);
+  });
+  $('pin-cancel').addEventListener('click', () => answerPin(null));
+  // Escape closes the dialog: that is Cancel.
+  $('pin-dialog').addEventListener('cancel', (ev) => { ev.preventDefault(); answerPin(null); });
+
+  // ---------- platform authenticator or phone: registration link ----------
+
+  async function runPlatform() {
+    state.wizard.running = true;
+    state.wizard.viaLink = true;
+    $('platform-status').textContent = t('wizard.platformOpening');
+    $('platform-link').hidden = true;
+    $('platform-copy-status').textContent = '';
+    wizardStep('platform', $('wiz-platform-cancel'));
+    const onLink = new Channel();
+    onLink.onmessage = (link) => {
+      $('platform-qr').src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(link.qrSvg)}`;
+      $('platform-url').value = link.link;
+      $('platform-link').hidden = false;
+      $('platform-status').textContent = t('wizard.platformWaiting');
+    };
+    try {
+      const added = await invoke('add_passkey_via_link', { onLink });
+      $('wiz-done-title').textContent = t('wizard.doneTitle', { name: added.name || t('passkeys.unnamed') });
+      wizardStep('done', $('wiz-backup'));
+    } catch (e) {
+      if (handleSessionError(e)) return;
+      wizardError(e);
+    } finally {
+      state.wizard.running = false;
+    }
+  }
+
+  $('wiz-platform-cancel').addEventListener('click', () => invoke('cancel'));
+  $('btn-copy-platform-url').addEventListener('click', async () => {
+    const ok = await copyText($('platform-url'));
+    $('platform-copy-status').textContent = t(ok ? 'link.copied' : 'link.copyFailed');
   });
 
   function wizardError(e) {
@@ -629,7 +865,7 @@
   // ---------- keyboard ----------
 
   document.addEventListener('keydown', (ev) => {
-    if (ev.key !== 'Escape' || $('confirm-dialog').open) return;
+    if (ev.key !== 'Escape' || $('confirm-dialog').open || $('pin-dialog').open) return;
     const view = document.body.dataset.view;
     if (view === 'link') showPasskeys();
     if (view === 'diagnostics') $('btn-diag-back').click();
