@@ -131,6 +131,15 @@ pub enum Error {
     /// The operation was cancelled.
     #[error("cancelled")]
     Cancelled,
+    /// The passkey is not in this computer's inventory (issue 8).
+    #[error("passkey {id} is not in this computer's inventory: it was added on another computer, in a browser or by an older version of this app, so it is not known which authenticator holds it")]
+    NotInInventory {
+        /// The ZITADEL token id.
+        id: String,
+    },
+    /// The passkey self-test failed (issue 8).
+    #[error("{} {}", .0, .0.advice())]
+    SelfTest(#[from] crate::selftest::SelfTestError),
 }
 
 impl Error {
@@ -160,6 +169,8 @@ impl Error {
             Error::Browser(_) => "browser_failed",
             Error::Config(_) => "config_error",
             Error::Cancelled => "cancelled",
+            Error::NotInInventory { .. } => "not_in_inventory",
+            Error::SelfTest(e) => e.code(),
         }
     }
 
