@@ -192,8 +192,8 @@ impl HelpdeskClient {
             .unwrap_or_default();
         match found.as_slice() {
             [one] => Ok(one.clone()),
-            [] => Err(not_found(format!(
-                "no user {wanted:?} that your account may see (it needs the user.read permission to look users up)"
+            [] => Err(Error::Config(format!(
+                "ZITADEL has no user {wanted:?} that your account may see (looking users up needs the user.read permission); check the login name, or give the user id"
             ))),
             _ => Err(Error::Config(format!(
                 "{wanted:?} matches several users; use the full login name or the user id"

@@ -1,0 +1,568 @@
+//! `passkeys helpdesk ...`: enroll passkeys for other users (User service v2, on behalf), a
+//! registration code for a user, and batch mode. The core does the work
+//! (`passkeys_core::helpdesk`); this file parses, prompts and prints the handover summary.
+//!
+//! A random PIN (`--set-random-pin`) is set on a security key that has none, through the
+//! normal enrollment flow: when the key asks for a first PIN, this prompt answers with a random
+//! one instead of asking the operator. It is never logged; it is printed once (`--show-pin`)
+//! or appended to a 0600 file (`--pin-file`). forcePINChange is not set yet (see the README).
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use clap::{Args, Subcommand};
+use passkeys_core::helpdesk::{
+    enroll_for_user, random_pin, HelpdeskClient, HelpdeskEnrollment, PasskeyAuthenticator,
+    TargetUser,
+};
+use passkeys_core::prompt::{PinRequest, Prompt, PromptNotice};
+use passkeys_core::zitadel::ZitadelClient;
+use passkeys_core::{Error, Result, Secret};
+use serde::Serialize;
+
+use crate::keys::{self, Choice, TerminalPrompt};
+use crate::output::Out;
+
+/// `passkeys helpdesk` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum HelpdeskCommand {
+    /// Enroll an authenticator for a user (needs user.credential.write; user.read to look the
+    /// user up by login name).
+    Enroll {
+        /// The user: login name (alice@example.com), user name, or user id.
+        #[arg(long, value_name = "LOGIN_OR_ID")]
+        user: String,
+        /// Name for the passkey. Default: the authenticator model and date.
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+    /// A one-time registration code and link for a user to add a passkey on their own device
+    /// (CreatePasskeyRegistrationLink with returnCode; needs user.passkey.write).
+    Link {
+        /// The user: login name, user name, or user id.
+        #[arg(long, value_name = "LOGIN_OR_ID")]
+        user: String,
+        /// Do not draw the QR code.
+        #[arg(long)]
+        no_qr: bool,
+    },
+    /// Enroll one key per user for the users in FILE (one per line: `user` or `user,name`;
+    /// blank lines and lines starting with # are skipped), one key after another.
+    Batch {
+        /// The file with the users.
+        file: PathBuf,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+}
+
+/// Authenticator and PIN options shared by `enroll` and `batch`.
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// The authenticator: auto (default), usb, usb:N, nfc, nfc:N, or soft:PATH (tests/demos).
+    #[arg(long, value_name = "KIND[:ARG]")]
+    authenticator: Option<String>,
+    /// Read the key's existing PIN from this environment variable (tried once).
+    #[arg(long, value_name = "VAR")]
+    pin_env: Option<String>,
+    /// On a key without a PIN, set a random 6-digit PIN (needs --show-pin or --pin-file).
+    #[arg(long)]
+    set_random_pin: bool,
+    /// Print the random PIN once on the terminal (stderr), for the handover.
+    #[arg(long, requires = "set_random_pin")]
+    show_pin: bool,
+    /// Append `user<TAB>PIN` lines to this file (created with mode 0600).
+    #[arg(long, value_name = "PATH", requires = "set_random_pin")]
+    pin_file: Option<PathBuf>,
+    /// Store the passkey on the key (discoverable): auto, yes or no.
+    #[arg(long, value_name = "auto|yes|no")]
+    discoverable: Option<String>,
+}
+
+/// One row of the handover summary. Never holds the PIN.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Handover {
+    #[serde(flatten)]
+    enrollment: HelpdeskEnrollment,
+    /// "set" (random PIN set now), "existing" (the key had one), "none" (not a security key).
+    pin: &'static str,
+    /// Whether the key must make the user change the PIN at first use.
+    force_pin_change: bool,
+}
+
+/// Answers a first-PIN request with a random PIN; everything else goes to the terminal prompt.
+struct HelpdeskPrompt {
+    terminal: TerminalPrompt,
+    random: bool,
+    set: Mutex<Option<Secret>>,
+    offered: Mutex<bool>,
+}
+
+impl HelpdeskPrompt {
+    fn new(env_pin: Option<Secret>, random: bool) -> Self {
+        Self {
+            terminal: TerminalPrompt::new(env_pin),
+            random,
+            set: Mutex::new(None),
+            offered: Mutex::new(false),
+        }
+    }
+
+    fn take_set_pin(&self) -> Option<Secret> {
+        self.set.lock().ok().and_then(|mut s| s.take())
+    }
+
+    fn was_offered(&self) -> bool {
+        self.offered.lock().map(|o| *o).unwrap_or(false)
+    }
+}
+
+#[async_trait]
+impl Prompt for HelpdeskPrompt {
+    async fn request_pin(&self, request: &PinRequest) -> Option<Secret> {
+        if let Ok(mut o) = self.offered.lock() {
+            *o = true;
+        }
+        match request {
+            PinRequest::SetNew { min_length, .. } if self.random => {
+                let pin = random_pin(*min_length);
+                if let Ok(mut s) = self.set.lock() {
+                    *s = Some(pin.clone());
+                }
+                eprintln!("Setting a random PIN on the security key.");
+                Some(pin)
+            }
+            PinRequest::Enter {
+                after_wrong_pin: false,
+                ..
+            } => {
+                let just_set = self.set.lock().ok().and_then(|s| s.clone());
+                match just_set {
+                    Some(pin) => Some(pin),
+                    None => self.terminal.request_pin(request).await,
+                }
+            }
+            _ => self.terminal.request_pin(request).await,
+        }
+    }
+
+    fn touch(&self) {
+        self.terminal.touch();
+    }
+
+    fn notice(&self, notice: &PromptNotice) {
+        self.terminal.notice(notice);
+    }
+}
+
+fn attachment_for(choice: &Choice) -> PasskeyAuthenticator {
+    match choice {
+        Choice::Key { .. } => PasskeyAuthenticator::CrossPlatform,
+        _ => PasskeyAuthenticator::Unspecified,
+    }
+}
+
+/// Writes `line` to the PIN file, creating it with mode 0600 (never widening an existing one).
+fn append_pin_file(path: &Path, line: &str) -> Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    let file_err = |e: std::io::Error| {
+        Error::Config(format!("cannot write the PIN file {}: {e}", path.display()))
+    };
+    let mut f = opts.open(path).map_err(file_err)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = f.metadata().map_err(file_err)?.permissions().mode() & 0o077;
+        if mode != 0 {
+            return Err(Error::Config(format!(
+                "the PIN file {} is readable by others; use a new file or chmod 600 it",
+                path.display()
+            )));
+        }
+    }
+    writeln!(f, "{line}").map_err(file_err)
+}
+
+/// Enrolls one key for `user`. The PIN, if one was set, is shown or saved before returning.
+async fn enroll_one(
+    client: &HelpdeskClient,
+    user: &TargetUser,
+    name: Option<&str>,
+    key: &KeyArgs,
+    out: &Out,
+) -> Result<Handover> {
+    let choice = keys::parse_choice(key.authenticator.as_deref())?;
+    if choice == Choice::Platform {
+        return Err(Error::Config(
+            "helpdesk enrollment needs a security key (or soft:PATH); for the user's own device use `passkeys helpdesk link`".into(),
+        ));
+    }
+    let discoverable = keys::parse_discoverable(key.discoverable.as_deref())?;
+    let prompt = Arc::new(HelpdeskPrompt::new(
+        keys::pin_from_env(key.pin_env.as_deref())?,
+        key.set_random_pin,
+    ));
+    let mut auth = keys::open(&choice, prompt.clone(), discoverable, out).await?;
+    let progress = |e: &passkeys_core::enroll::EnrollEvent| {
+        if let Some(text) = crate::describe_event(e) {
+            out.note(&text)
+        }
+    };
+    let result = enroll_for_user(
+        client,
+        user,
+        auth.as_mut(),
+        attachment_for(&choice),
+        name,
+        &progress,
+    )
+    .await;
+    // A PIN set on the key stays set even if registration failed: hand it over regardless.
+    let pin = prompt.take_set_pin();
+    if let Some(pin) = &pin {
+        if let Some(path) = &key.pin_file {
+            append_pin_file(path, &format!("{}\t{}", user.login_name, pin.expose()))?;
+            out.note(&format!("The PIN was saved to {}.", path.display()));
+        }
+        if key.show_pin {
+            eprintln!(
+                "PIN for {} (shown once; hand it over with the key): {}",
+                user.login_name,
+                pin.expose()
+            );
+        }
+    }
+    let enrollment = result?;
+    let hardware = enrollment.passkey.authenticator.hardware;
+    let pin_state = match (&pin, hardware, prompt.was_offered()) {
+        (Some(_), _, _) => "set",
+        (None, true, _) => "existing",
+        (None, false, _) => "none",
+    };
+    if key.set_random_pin && pin.is_none() && hardware {
+        out.note("The key already had a PIN, so no random PIN was set (reset the key first to give it a new one).");
+    }
+    Ok(Handover {
+        enrollment,
+        pin: pin_state,
+        force_pin_change: false,
+    })
+}
+
+fn print_handover(out: &Out, rows: &[Handover]) {
+    out.line("");
+    out.line("Handover summary");
+    let header = ["user", "passkey", "id", "key", "PIN"];
+    let table: Vec<[String; 5]> = rows
+        .iter()
+        .map(|h| {
+            let p = &h.enrollment.passkey;
+            [
+                format!(
+                    "{} ({})",
+                    h.enrollment.user.display_name, h.enrollment.user.login_name
+                ),
+                p.name.clone(),
+                p.id.clone().unwrap_or_else(|| "?".into()),
+                p.authenticator.model.clone(),
+                match h.pin {
+                    "set" => "random PIN set".to_string(),
+                    "existing" => "key's own PIN".to_string(),
+                    _ => "-".to_string(),
+                },
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> = (0..5)
+        .map(|i| {
+            table
+                .iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let fmt = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    out.line(&fmt(&header.map(String::from)));
+    for r in &table {
+        out.line(&fmt(r));
+    }
+    if rows.iter().any(|h| h.pin == "set") {
+        out.line("forcePINChange is not set by this version: ask each user to change the PIN at first use.");
+    }
+}
+
+/// `passkeys helpdesk ...`.
+pub async fn run(command: HelpdeskCommand, api: ZitadelClient, out: &Out) -> Result<()> {
+    let client = HelpdeskClient::new(api);
+    match command {
+        HelpdeskCommand::Enroll { user, name, key } => {
+            check_key_args(&key)?;
+            if let Some(n) = &name {
+                passkeys_core::webauthn::validate_token_name(n).map_err(Error::InvalidName)?;
+            }
+            let target = client.find_user(&user).await?;
+            out.note(&format!(
+                "Enrolling a passkey for {} ({}, id {}).",
+                target.display_name, target.login_name, target.id
+            ));
+            let row = enroll_one(&client, &target, name.as_deref(), &key, out).await?;
+            out.line(&format!(
+                "Added passkey \"{}\" (id {}) for {}.",
+                row.enrollment.passkey.name,
+                row.enrollment.passkey.id.as_deref().unwrap_or("?"),
+                target.login_name
+            ));
+            print_handover(out, std::slice::from_ref(&row));
+            out.json(&row);
+        }
+        HelpdeskCommand::Link { user, no_qr } => {
+            let target = client.find_user(&user).await?;
+            let code = client.create_registration_code(&target).await?;
+            out.line(&format!(
+                "Registration link for {} ({}); give it only to them. It works once:",
+                target.display_name, target.login_name
+            ));
+            out.line(&format!("  {}", code.link.expose()));
+            out.line(&format!(
+                "Code id {}, code {}",
+                code.code_id,
+                code.code.expose()
+            ));
+            if !no_qr {
+                crate::output::print_qr(out, code.link.expose());
+            }
+            out.json(&serde_json::json!({
+                "user": target,
+                "codeId": code.code_id,
+                "code": code.code.expose(),
+                "link": code.link.expose(),
+            }));
+        }
+        HelpdeskCommand::Batch { file, key } => {
+            check_key_args(&key)?;
+            return batch(&client, &file, &key, out).await;
+        }
+    }
+    Ok(())
+}
+
+fn check_key_args(key: &KeyArgs) -> Result<()> {
+    if key.set_random_pin && !key.show_pin && key.pin_file.is_none() {
+        return Err(Error::Config(
+            "--set-random-pin needs --show-pin or --pin-file PATH, or the PIN would be lost".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Parses the batch file: `user` or `user,name` per line.
+fn parse_batch(text: &str) -> Result<Vec<(String, Option<String>)>> {
+    let mut rows = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (user, name) = match line.split_once([',', '\t']) {
+            Some((u, n)) => (u.trim(), Some(n.trim()).filter(|n| !n.is_empty())),
+            None => (line, None),
+        };
+        if user.is_empty() {
+            return Err(Error::Config(format!("line {}: no user", i + 1)));
+        }
+        if let Some(n) = name {
+            passkeys_core::webauthn::validate_token_name(n)
+                .map_err(|e| Error::Config(format!("line {}: {e}", i + 1)))?;
+        }
+        rows.push((user.to_string(), name.map(str::to_string)));
+    }
+    if rows.is_empty() {
+        return Err(Error::Config("the batch file lists no users".into()));
+    }
+    Ok(rows)
+}
+
+async fn wait_for_enter(message: &str) -> bool {
+    let message = message.to_string();
+    tokio::task::spawn_blocking(move || {
+        eprint!("{message}");
+        let _ = std::io::stderr().flush();
+        let mut s = String::new();
+        std::io::stdin()
+            .read_line(&mut s)
+            .map(|n| n > 0)
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+async fn batch(client: &HelpdeskClient, file: &Path, key: &KeyArgs, out: &Out) -> Result<()> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Error::Config(format!("cannot read {}: {e}", file.display())))?;
+    let rows = parse_batch(&text)?;
+    // Look every user up first, so a typo stops the batch before any key is touched.
+    let mut targets = Vec::with_capacity(rows.len());
+    for (user, name) in &rows {
+        let t = client
+            .find_user(user)
+            .await
+            .map_err(|e| Error::Config(format!("user {user:?}: {e}; nothing was enrolled")))?;
+        targets.push((t, name.clone()));
+    }
+    let interactive = std::io::stdin().is_terminal()
+        && matches!(
+            keys::parse_choice(key.authenticator.as_deref())?,
+            Choice::Key { .. }
+        );
+    let mut done: Vec<Handover> = Vec::new();
+    let mut failure: Option<(String, Error)> = None;
+    for (i, (target, name)) in targets.iter().enumerate() {
+        out.note(&format!(
+            "[{}/{}] {} ({})",
+            i + 1,
+            targets.len(),
+            target.display_name,
+            target.login_name
+        ));
+        if interactive
+            && !wait_for_enter(&format!(
+                "Insert the key for {} and press Enter (Ctrl-D stops): ",
+                target.login_name
+            ))
+            .await
+        {
+            failure = Some((target.login_name.clone(), Error::Cancelled));
+            break;
+        }
+        match enroll_one(client, target, name.as_deref(), key, out).await {
+            Ok(row) => {
+                out.note(&format!(
+                    "Done: \"{}\" for {}. Remove the key.",
+                    row.enrollment.passkey.name, target.login_name
+                ));
+                done.push(row);
+            }
+            Err(e) => {
+                failure = Some((target.login_name.clone(), e));
+                break;
+            }
+        }
+    }
+    if !done.is_empty() {
+        print_handover(out, &done);
+    }
+    let not_started: Vec<String> = targets
+        .iter()
+        .skip(done.len() + usize::from(failure.is_some()))
+        .map(|(t, _)| t.login_name.clone())
+        .collect();
+    out.json(&serde_json::json!({
+        "done": done,
+        "failed": failure.as_ref().map(|(u, e)| serde_json::json!({"user": u, "code": e.code(), "message": e.to_string()})),
+        "notStarted": not_started,
+    }));
+    match failure {
+        None => {
+            out.line(&format!("All {} users are enrolled.", done.len()));
+            Ok(())
+        }
+        Some((user, e)) => {
+            let done_users: Vec<&str> = done
+                .iter()
+                .map(|h| h.enrollment.user.login_name.as_str())
+                .collect();
+            Err(Error::Config(format!(
+                "batch stopped at {user}: {e}. Done: {}. Not started: {}",
+                if done_users.is_empty() {
+                    "none".to_string()
+                } else {
+                    done_users.join(", ")
+                },
+                if not_started.is_empty() {
+                    "none".to_string()
+                } else {
+                    not_started.join(", ")
+                }
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_files() {
+        let rows =
+            parse_batch("# users\nalice\n\n bob@x , Bob's key\n218662596918640898\t\n").unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                ("alice".to_string(), None),
+                ("bob@x".to_string(), Some("Bob's key".to_string())),
+                ("218662596918640898".to_string(), None),
+            ]
+        );
+        assert!(parse_batch("# nothing\n").is_err());
+        assert!(parse_batch(",name\n").is_err());
+    }
+
+    #[tokio::test]
+    async fn the_random_pin_answers_the_first_pin_request_and_then_the_pin_prompt() {
+        let p = HelpdeskPrompt::new(None, true);
+        let set = p
+            .request_pin(&PinRequest::SetNew {
+                min_length: 4,
+                max_bytes: 63,
+            })
+            .await
+            .unwrap();
+        assert_eq!(set.expose().len(), 6);
+        let again = p
+            .request_pin(&PinRequest::Enter {
+                attempts_left: Some(8),
+                after_wrong_pin: false,
+            })
+            .await
+            .unwrap();
+        assert_eq!(again, set);
+        assert_eq!(p.take_set_pin(), Some(set));
+        assert!(p.was_offered());
+    }
+
+    #[test]
+    fn the_pin_file_is_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pins.tsv");
+        append_pin_file(&path, "a\t123987").unwrap();
+        append_pin_file(&path, "b\t555123").unwrap();
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 2);
+    }
+}
