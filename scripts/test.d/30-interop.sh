@@ -38,13 +38,15 @@ dump="$PWD/target/interop/credentials"
 rm -rf "$dump"
 mkdir -p "$dump"
 
-# The OIDC interop tests, and every CLI test target: their harness writes each registration
-# the app made to $PASSKEYS_INTEROP_DUMP. `--workspace` keeps the features (and so the build)
-# the same as the main test run's.
+# The OIDC interop tests, every CLI test target and passkeys-ctap's enroll_e2e: their harness
+# writes each registration the app made to $PASSKEYS_INTEROP_DUMP. `--workspace` keeps the
+# features (and so the build) the same as the main test run's.
 tests=()
 for f in crates/passkeys-cli/tests/*.rs; do
   tests+=(--test "$(basename "$f" .rs)")
 done
+# The virtual security key's registration (passkeys-ctap's end-to-end enrollment) too.
+tests+=(--test enroll_e2e)
 echo "-- cargo test ${tests[*]} (PASSKEYS_INTEROP=1)"
 PASSKEYS_INTEROP=1 PASSKEYS_INTEROP_DUMP="$dump" cargo test --workspace --locked "${tests[@]}"
 

@@ -4,6 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+// Issue 7/8: the virtual key's registration is also judged by the second WebAuthn verifiers
+// (scripts/test.d/30-interop.sh sets PASSKEYS_INTEROP_DUMP).
+#[path = "../../passkeys-cli/tests/interop_support/mod.rs"]
+mod interop_support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,6 +71,7 @@ async fn enrolls_a_passkey_from_the_virtual_key_verified_by_the_sandbox() {
     let added = enroll::add_passkey(&api, &mut auth, Some("Virtual key"), &observer)
         .await
         .unwrap();
+    interop_support::dump_last_registration(&sandbox, Some("ctap-virtual-key"));
     assert_eq!(added.name, "Virtual key");
     assert_eq!(added.state, "ready");
     assert_eq!(added.aaguid, "41414755-4944-3031-3233-343536373839");
