@@ -221,3 +221,90 @@ async fn no_credentials_is_not_found() {
     );
     assert!(fault::get(&ga[0].params, 6).is_none());
 }
+
+async fn signed_in(sandbox: &passkeys_sandbox::Sandbox) -> passkeys_core::zitadel::ZitadelClient {
+    use passkeys_core::browser::FnBrowser;
+    use passkeys_core::session::Session;
+    use passkeys_core::tokens::MemoryStore;
+    use std::sync::Arc;
+    use std::time::Duration;
+    let issuer = passkeys_core::config::parse_issuer(sandbox.issuer().as_str()).unwrap();
+    let http = passkeys_core::zitadel::http_client().unwrap();
+    let oidc = passkeys_core::oidc::Oidc::discover(&issuer, sandbox.client_id(), http.clone())
+        .await
+        .unwrap();
+    let browser = FnBrowser::new(|url: String| async move {
+        passkeys_sandbox::browser::complete_login(
+            &url,
+            passkeys_sandbox::DEMO_USERNAME,
+            passkeys_sandbox::DEMO_PASSWORD,
+        )
+        .await
+        .unwrap();
+    });
+    let (session, _) = Session::login(
+        oidc,
+        Arc::new(MemoryStore::default()),
+        &browser,
+        Duration::from_secs(30),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    session.zitadel(http)
+}
+
+/// The enrollment flow with the self-test on: the virtual key's passkey is registered with the
+/// sandbox, tested right away (the PIN asked again for the `ga` token), and recorded in the
+/// inventory with the key's model and transport.
+#[tokio::test]
+async fn enrollment_with_self_test_and_inventory_on_the_virtual_key() {
+    use passkeys_core::enroll::{self, EnrollEvent, EnrollOptions};
+    use passkeys_core::selftest::SelfTestOutcome;
+    let sandbox = passkeys_sandbox::Sandbox::start(passkeys_sandbox::SandboxConfig::default())
+        .await
+        .unwrap();
+    let api = signed_in(&sandbox).await;
+    let key = VirtKey::new();
+    let script = Script::new(&["314159", "314159"]);
+    let device = Device::open(key.token(), script.arc(), CancellationToken::new())
+        .await
+        .unwrap();
+    let mut auth = SecurityKey::new(device, Discoverable::Auto).only_algorithms(vec![-7]);
+    let dir = tempfile::tempdir().unwrap();
+    let options = EnrollOptions {
+        self_test: true,
+        inventory: Some(dir.path().join("inventory.json")),
+    };
+    let events = std::sync::Mutex::new(Vec::new());
+    let observer = |e: &EnrollEvent| events.lock().unwrap().push(e.clone());
+    let enrollment =
+        enroll::add_passkey_with(&api, &mut auth, Some("Blue key"), &observer, &options)
+            .await
+            .unwrap();
+    match &enrollment.self_test {
+        Some(SelfTestOutcome::Passed(r)) => assert!(r.user_verified && r.algorithm == -7),
+        other => panic!("{other:?}"),
+    }
+    assert!(events.lock().unwrap().contains(&EnrollEvent::SelfTesting));
+    let inv = passkeys_core::inventory::Inventory::load(&dir.path().join("inventory.json"));
+    let id = enrollment.passkey.id.clone().unwrap();
+    let entry = inv.find(sandbox.issuer().as_str(), &id).unwrap().clone();
+    assert_eq!(entry.aaguid, "41414755-4944-3031-3233-343536373839");
+    assert_eq!(entry.credential_id, enrollment.passkey.credential_id);
+    assert!(entry.discoverable);
+    assert_eq!(entry.rp_id, "localhost");
+    // The on-demand test from the inventory entry, on a fresh connection to the same key.
+    let script = Script::new(&["314159"]);
+    let device = Device::open(key.token(), script.arc(), CancellationToken::new())
+        .await
+        .unwrap();
+    let mut auth = SecurityKey::new(device, Discoverable::Auto);
+    assert!(
+        selftest::test_entry(&mut auth, &entry)
+            .await
+            .unwrap()
+            .passed
+    );
+    sandbox.shutdown().await;
+}
