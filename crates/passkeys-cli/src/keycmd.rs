@@ -452,11 +452,12 @@ where
         .map(|p| p.id)
         .collect();
     Ok(InstanceView {
+        inventory: Some(
+            passkeys_core::inventory::Inventory::open_default().credential_map(s.instance.as_str()),
+        ),
         instance: s.instance,
         user_id: me.id,
         ready_token_ids: ready,
-        // The local inventory (issue 8) plugs in here once it exists.
-        inventory: None,
     })
 }
 

@@ -225,6 +225,18 @@ impl Inventory {
             .find(|e| normalise(&e.instance) == instance && e.id.as_deref() == Some(id))
     }
 
+    /// (credential id, ZITADEL token id) of every passkey recorded for `instance` whose token
+    /// id is known: what tells a credential on a key from an orphan (`passkeys key credentials`).
+    pub fn credential_map(&self, instance: &str) -> Vec<(Vec<u8>, String)> {
+        self.for_instance(instance)
+            .filter_map(|e| {
+                let id = e.id.clone()?;
+                let credential = crate::b64::decode_lenient(&e.credential_id).ok()?;
+                Some((credential, id))
+            })
+            .collect()
+    }
+
     /// Adds `entry` (replacing one with the same instance and credential id) and saves.
     ///
     /// # Errors

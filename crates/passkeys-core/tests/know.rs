@@ -228,6 +228,15 @@ fn inventory_round_trip() {
     assert_eq!(found, &e);
     assert_eq!(found.transport_label(), "USB/NFC");
     assert!(again.find("https://other.example.com", "1").is_none());
+    // What `passkeys key credentials orphans` gets: (credential id, token id) per instance.
+    assert_eq!(
+        again.credential_map("https://auth.example.com/"),
+        vec![
+            (b"cred-2".to_vec(), "2".to_string()),
+            (b"cred-1".to_vec(), "1".to_string())
+        ]
+    );
+    assert!(again.credential_map("https://other.example.com").is_empty());
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
