@@ -308,3 +308,78 @@ async fn enrollment_with_self_test_and_inventory_on_the_virtual_key() {
     );
     sandbox.shutdown().await;
 }
+
+/// A key that registers fine but answers the self-test with a bad signature: the enrollment
+/// still succeeds (the passkey is registered), and the outcome says what failed and what to do.
+#[tokio::test]
+async fn a_failed_self_test_is_reported_not_an_enrollment_failure() {
+    use passkeys_core::enroll::{self, EnrollOptions};
+    use passkeys_core::selftest::SelfTestOutcome;
+    let sandbox = passkeys_sandbox::Sandbox::start(passkeys_sandbox::SandboxConfig::default())
+        .await
+        .unwrap();
+    let api = signed_in(&sandbox).await;
+    let key = ScriptKey::new(fault::info_ctap21_pin(), |seen, _| {
+        if seen.cmd == cmd::GET_ASSERTION && fault::ids(seen, 3).len() == 1 {
+            let up = fault::get(&seen.params, 5)
+                .and_then(|o| fault::get_text(o, "up"))
+                .and_then(Value::as_bool);
+            if up != Some(false) {
+                return Reply::Ok(bad_assertion_for(seen, "localhost"));
+            }
+        }
+        Reply::Standard
+    });
+    let script = Script::new(&["1234", "1234"]);
+    let device = Device::open(key.token(), script.arc(), CancellationToken::new())
+        .await
+        .unwrap();
+    let mut auth = SecurityKey::new(device, Discoverable::Never);
+    let options = EnrollOptions {
+        self_test: true,
+        inventory: None,
+    };
+    let enrollment = enroll::add_passkey_with(
+        &api,
+        &mut auth,
+        Some("Flaky"),
+        &|_: &enroll::EnrollEvent| {},
+        &options,
+    )
+    .await
+    .unwrap();
+    assert_eq!(enrollment.passkey.state, "ready");
+    match &enrollment.self_test {
+        Some(SelfTestOutcome::Failed {
+            passed,
+            code,
+            message,
+            advice,
+        }) => {
+            assert!(!passed);
+            assert_eq!(code, "self_test_invalid");
+            assert!(message.contains("registered"), "{message}");
+            assert!(advice.contains("remove"), "{advice}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let json = serde_json::to_value(&enrollment).unwrap();
+    assert_eq!(json["selfTest"]["passed"], false);
+    assert_eq!(json["name"], "Flaky");
+    sandbox.shutdown().await;
+}
+
+fn bad_assertion_for(seen: &fault::Seen, rp_id: &str) -> Value {
+    let mut v = bad_assertion(seen);
+    if let Value::Map(entries) = &mut v {
+        for (k, val) in entries.iter_mut() {
+            if k.as_integer() == Some(2.into()) {
+                let mut auth_data = Sha256::digest(rp_id.as_bytes()).to_vec();
+                auth_data.push(0x05);
+                auth_data.extend_from_slice(&7u32.to_be_bytes());
+                *val = Value::Bytes(auth_data);
+            }
+        }
+    }
+    v
+}
