@@ -187,3 +187,37 @@ async fn a_corrupt_inventory_blocks_nothing() {
         list.stdout
     );
 }
+
+/// A security-key passkey whose key is not attached (CI has none): `which` and `test` say
+/// which key to attach, without asking for anything.
+#[tokio::test(flavor = "multi_thread")]
+async fn which_and_test_without_the_key_attached() {
+    use passkeys_core::authenticator::AuthenticatorKind;
+    use passkeys_core::inventory::InventoryEntry;
+    let env = Env::new().await;
+    let mut inv = inventory(&env);
+    let mut entry = InventoryEntry::new(
+        Some("218663000000000042".into()),
+        "Blue key".into(),
+        "AAECAwQFBgcICQoLDA0ODw".into(),
+        "cb69481e-8ff7-4039-93ec-0a2729a154a8".into(),
+        "YubiKey 5 NFC".into(),
+        AuthenticatorKind::Usb,
+        env.issuer(),
+        "localhost".into(),
+    );
+    entry.transports = vec!["usb".into()];
+    inv.record(entry).unwrap();
+    for cmd in ["which", "test"] {
+        let r = env
+            .run(&["--json", cmd, "218663000000000042"])
+            .await
+            .failed();
+        assert_eq!(
+            r.json()["error"]["code"],
+            "authenticator_not_found",
+            "{cmd}: {}",
+            r.stdout
+        );
+    }
+}
