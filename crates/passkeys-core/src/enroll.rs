@@ -16,11 +16,14 @@
 
 use serde::Serialize;
 
+use url::Url;
+
 use crate::authenticator::{
     Authenticator, AuthenticatorError, AuthenticatorInfo, MakeCredentialRequest,
+    MakeCredentialResponse,
 };
 use crate::error::{Error, Result};
-use crate::webauthn::{self, UserVerification};
+use crate::webauthn::{self, CreationOptions, UserVerification};
 use crate::zitadel::{AuthFactorState, Passkey, ZitadelClient};
 
 /// Progress of an enrollment, for live prompts in the CLI and the app.
@@ -148,13 +151,115 @@ pub(crate) async fn register(
     let name = name.unwrap_or_else(|| default_name(&info, &before));
 
     let options = api.add_passkey().await?;
-    webauthn::check_rp_id(&options.rp_id, api.base())?;
+    let created = create_credential(&options, api.base(), authenticator, &info, observer).await?;
+    observer.on_event(&EnrollEvent::Registering { name: name.clone() });
+    let not_registered = |source: Error| created.not_registered(source);
+    match api.verify_passkey(&created.credential_json, &name).await {
+        Ok(()) => {}
+        Err(e @ Error::Network { .. }) => {
+            // The server may have registered it before the connection failed: look, don't retry.
+            tracing::warn!("verify failed on the network ({e}); checking whether ZITADEL registered the passkey");
+            let after = api
+                .list_passkeys()
+                .await
+                .map_err(|_| not_registered(e.clone_for_report()))?;
+            if !after
+                .iter()
+                .any(|p| p.name == name && !before.iter().any(|b| b.id == p.id))
+            {
+                return Err(not_registered(e));
+            }
+        }
+        Err(e) => return Err(not_registered(e)),
+    }
+
+    let Created {
+        parsed,
+        credential_id,
+        reply,
+        ..
+    } = created;
+    let after = api.list_passkeys().await.unwrap_or_default();
+    let new: Vec<&Passkey> = after
+        .iter()
+        .filter(|p| !before.iter().any(|b| b.id == p.id))
+        .collect();
+    let found = new
+        .iter()
+        .find(|p| p.name == name)
+        .or_else(|| new.first())
+        .copied();
+    let passkey = EnrolledPasskey {
+        id: found.map(|p| p.id.clone()),
+        name,
+        state: found
+            .map(|p| p.state)
+            .unwrap_or(AuthFactorState::Ready)
+            .label()
+            .to_string(),
+        credential_id,
+        aaguid: webauthn::aaguid_string(&parsed.aaguid),
+        rp_id: options.rp_id,
+        algorithm: parsed.alg,
+        discoverable: reply.discoverable,
+        authenticator: info,
+    };
+    Ok(Registered {
+        passkey,
+        public_key: parsed.public_key,
+        user_verification: options.user_verification,
+        transports: reply.transports,
+    })
+}
+
+/// A credential the authenticator created and the client checked, ready for the verify call.
+pub(crate) struct Created {
+    /// The parsed attestation (credential id, AAGUID, algorithm, public key).
+    pub(crate) parsed: webauthn::ParsedAttestation,
+    /// base64url credential id.
+    pub(crate) credential_id: String,
+    /// The `PublicKeyCredential` JSON to send.
+    pub(crate) credential_json: Vec<u8>,
+    /// The authenticator's reply.
+    pub(crate) reply: MakeCredentialResponse,
+}
+
+impl Created {
+    /// [`Error::NotRegistered`] for this credential, with what to do about what is left on the
+    /// authenticator.
+    pub(crate) fn not_registered(&self, source: Error) -> Error {
+        Error::NotRegistered {
+            credential_id: self.credential_id.clone(),
+            cleanup: if self.reply.discoverable {
+                format!(
+                    "The credential {} is stored on the authenticator; delete it with `passkeys key credentials delete` (or from the app's Security keys page) so it does not take a slot",
+                    self.credential_id
+                )
+            } else {
+                "Nothing was stored on the authenticator (the passkey is not discoverable), so there is nothing to clean up there; ZITADEL drops the unfinished registration when the next passkey is added. Try again".to_string()
+            },
+            source: Box::new(source),
+        }
+    }
+}
+
+/// Steps 3 to 6 of the flow, shared by self-service ([`add_passkey`]) and helpdesk
+/// enrollment: the rpId rule, clientDataJSON for the instance origin, authenticatorMakeCredential,
+/// and the checks of the reply (rpIdHash, UP, UV, algorithm), with the credential id taken
+/// from authData.
+pub(crate) async fn create_credential(
+    options: &CreationOptions,
+    instance: &Url,
+    authenticator: &mut dyn Authenticator,
+    info: &AuthenticatorInfo,
+    observer: &dyn EnrollObserver,
+) -> Result<Created> {
+    webauthn::check_rp_id(&options.rp_id, instance)?;
     observer.on_event(&EnrollEvent::OptionsChecked {
         rp_id: options.rp_id.clone(),
     });
-
     let client_data =
-        webauthn::client_data_json(&options.challenge, &webauthn::origin_of(api.base()));
+        webauthn::client_data_json(&options.challenge, &webauthn::origin_of(instance));
     let timeout_ms = options
         .timeout_ms
         .unwrap_or(DEFAULT_TIMEOUT_MS)
@@ -203,73 +308,18 @@ pub(crate) async fn register(
     observer.on_event(&EnrollEvent::Created {
         credential_id: credential_id.clone(),
     });
-
-    let credential = webauthn::credential_json(
+    let credential_json = webauthn::credential_json(
         &parsed.credential_id,
         &client_data,
         &reply.attestation_object,
         &reply.transports,
         reply.attachment.as_deref(),
     );
-    observer.on_event(&EnrollEvent::Registering { name: name.clone() });
-    let not_registered = |source: Error| Error::NotRegistered {
-        credential_id: credential_id.clone(),
-        cleanup: if reply.discoverable {
-            format!("The credential {credential_id} is stored on the authenticator; delete it from the key's credential list so it does not take a slot")
-        } else {
-            "Nothing was stored on the authenticator (the passkey is not discoverable), so there is nothing to clean up there; ZITADEL drops the unfinished registration when you add the next passkey. Try again".to_string()
-        },
-        source: Box::new(source),
-    };
-    match api.verify_passkey(&credential, &name).await {
-        Ok(()) => {}
-        Err(e @ Error::Network { .. }) => {
-            // The server may have registered it before the connection failed: look, don't retry.
-            tracing::warn!("verify failed on the network ({e}); checking whether ZITADEL registered the passkey");
-            let after = api
-                .list_passkeys()
-                .await
-                .map_err(|_| not_registered(e.clone_for_report()))?;
-            if !after
-                .iter()
-                .any(|p| p.name == name && !before.iter().any(|b| b.id == p.id))
-            {
-                return Err(not_registered(e));
-            }
-        }
-        Err(e) => return Err(not_registered(e)),
-    }
-
-    let after = api.list_passkeys().await.unwrap_or_default();
-    let new: Vec<&Passkey> = after
-        .iter()
-        .filter(|p| !before.iter().any(|b| b.id == p.id))
-        .collect();
-    let found = new
-        .iter()
-        .find(|p| p.name == name)
-        .or_else(|| new.first())
-        .copied();
-    let passkey = EnrolledPasskey {
-        id: found.map(|p| p.id.clone()),
-        name,
-        state: found
-            .map(|p| p.state)
-            .unwrap_or(AuthFactorState::Ready)
-            .label()
-            .to_string(),
+    Ok(Created {
+        parsed,
         credential_id,
-        aaguid: webauthn::aaguid_string(&parsed.aaguid),
-        rp_id: options.rp_id,
-        algorithm: parsed.alg,
-        discoverable: reply.discoverable,
-        authenticator: info,
-    };
-    Ok(Registered {
-        passkey,
-        public_key: parsed.public_key,
-        user_verification: options.user_verification,
-        transports: reply.transports,
+        credential_json,
+        reply,
     })
 }
 

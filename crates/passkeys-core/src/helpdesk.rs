@@ -20,13 +20,11 @@
 
 use serde::Serialize;
 
-use crate::authenticator::{
-    Authenticator, AuthenticatorError, AuthenticatorInfo, MakeCredentialRequest,
-};
-use crate::enroll::{EnrollEvent, EnrollObserver, EnrolledPasskey};
+use crate::authenticator::{Authenticator, AuthenticatorInfo};
+use crate::enroll::{create_credential, Created, EnrollEvent, EnrollObserver, EnrolledPasskey};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::webauthn::{self, CreationOptions, UserVerification};
+use crate::webauthn::{self, CreationOptions};
 use crate::zitadel::{ApiError, ApiErrorKind, AuthFactorState, Passkey, ZitadelClient};
 
 /// The user a helpdesk enrollment is for.
@@ -359,11 +357,6 @@ impl HelpdeskClient {
     }
 }
 
-/// Default and bounds for the authenticator deadline (as in [`crate::enroll`]).
-const DEFAULT_TIMEOUT_MS: u64 = 300_000;
-const MIN_TIMEOUT_MS: u64 = 30_000;
-const MAX_TIMEOUT_MS: u64 = 600_000;
-
 /// Enrolls `authenticator` for `user` (module docs, steps 2–5). The RP ID requested is the
 /// instance host. `name` defaults to the authenticator model and date.
 ///
@@ -393,79 +386,16 @@ pub async fn enroll_for_user(
         .register_passkey(&user.id, &domain, attachment)
         .await?;
     let options = registration.options;
-    webauthn::check_rp_id(&options.rp_id, &base)?;
-    observer.on_event(&EnrollEvent::OptionsChecked {
-        rp_id: options.rp_id.clone(),
-    });
-
-    let client_data = webauthn::client_data_json(&options.challenge, &webauthn::origin_of(&base));
-    let timeout_ms = options
-        .timeout_ms
-        .unwrap_or(DEFAULT_TIMEOUT_MS)
-        .clamp(MIN_TIMEOUT_MS, MAX_TIMEOUT_MS);
-    let request = MakeCredentialRequest {
-        client_data_hash: webauthn::sha256(&client_data),
-        rp_id: options.rp_id.clone(),
-        rp_name: options.rp_name.clone(),
-        user_id: options.user_id.clone(),
-        user_name: options.user_name.clone(),
-        user_display_name: options.user_display_name.clone(),
-        algorithms: options.algorithms.clone(),
-        exclude_credentials: options.exclude_credentials.clone(),
-        user_verification: options.user_verification,
-        resident_key: options.resident_key == webauthn::ResidentKey::Required,
-        timeout: std::time::Duration::from_millis(timeout_ms),
-    };
-    observer.on_event(&EnrollEvent::WaitingForAuthenticator {
-        authenticator: info.clone(),
-    });
-    let reply = authenticator.make_credential(&request).await?;
-
-    let parsed = webauthn::parse_attestation_object(&reply.attestation_object)
-        .map_err(|e| AuthenticatorError::InvalidResponse(e.0))?;
-    let invalid =
-        |what: &str| Error::Authenticator(AuthenticatorError::InvalidResponse(what.to_string()));
-    if parsed.rp_id_hash != webauthn::sha256(options.rp_id.as_bytes()) {
-        return Err(invalid("the rpIdHash does not match the requested rpId"));
-    }
-    if !parsed.flags.user_present() {
-        return Err(invalid("user presence (UP) is not set"));
-    }
-    if options.user_verification == UserVerification::Required && !parsed.flags.user_verified() {
-        return Err(invalid(
-            "user verification (UV) is required but was not performed",
-        ));
-    }
-    if let Some(alg) = parsed.alg {
-        if !options.algorithms.contains(&alg) {
-            return Err(invalid(&format!(
-                "the key uses algorithm {alg}, which was not requested"
-            )));
-        }
-    }
-    let credential_id = crate::b64::url_nopad(&parsed.credential_id);
-    observer.on_event(&EnrollEvent::Created {
-        credential_id: credential_id.clone(),
-    });
-    let credential = webauthn::credential_json(
-        &parsed.credential_id,
-        &client_data,
-        &reply.attestation_object,
-        &reply.transports,
-        reply.attachment.as_deref(),
-    );
+    let created = create_credential(&options, &base, authenticator, &info, observer).await?;
     observer.on_event(&EnrollEvent::Registering { name: name.clone() });
-    let not_registered = |source: Error| Error::NotRegistered {
-        credential_id: credential_id.clone(),
-        cleanup: if reply.discoverable {
-            format!("The credential {credential_id} is stored on the authenticator; delete it from the key's credential list (or reset the key) before handing it out")
-        } else {
-            "Nothing was stored on the authenticator (the passkey is not discoverable); ZITADEL drops the unfinished registration at the next one. Try again".to_string()
-        },
-        source: Box::new(source),
-    };
+    let not_registered = |source: Error| created.not_registered(source);
     match client
-        .verify_passkey_registration(&user.id, &registration.passkey_id, &credential, &name)
+        .verify_passkey_registration(
+            &user.id,
+            &registration.passkey_id,
+            &created.credential_json,
+            &name,
+        )
         .await
     {
         Ok(()) => {}
@@ -484,6 +414,12 @@ pub async fn enroll_for_user(
         }
         Err(e) => return Err(not_registered(e)),
     }
+    let Created {
+        parsed,
+        credential_id,
+        reply,
+        ..
+    } = created;
     let after = client.list_passkeys(&user.id).await.unwrap_or_default();
     let found = after
         .iter()
