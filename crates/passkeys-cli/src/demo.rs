@@ -124,7 +124,26 @@ async fn demo_steps(sandbox: &Sandbox, out: &Out) -> Result<()> {
     };
     step(3, "Add a passkey on software authenticator A");
     let mut key_a = SoftAuthenticator::ephemeral()?;
-    let first = enroll::add_passkey(&api, &mut key_a, Some("Demo key A"), &progress).await?;
+    // Self-test on (one sign-in with the new passkey, signature checked here); no inventory:
+    // the demo must not write into the person's own records.
+    let demo_options = enroll::EnrollOptions {
+        self_test: true,
+        inventory: None,
+    };
+    let enrolled = enroll::add_passkey_with(
+        &api,
+        &mut key_a,
+        Some("Demo key A"),
+        &progress,
+        &demo_options,
+    )
+    .await?;
+    if enrolled.self_test.as_ref().is_some_and(|t| t.passed()) {
+        out.line(
+            "   self-test passed: signed in once with the new passkey, signature checked here",
+        );
+    }
+    let first = enrolled.passkey;
     out.line(&format!(
         "   registered \"{}\" (id {}, credential {}, rpId {})",
         first.name,
