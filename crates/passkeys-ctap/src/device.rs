@@ -322,7 +322,10 @@ impl<T: Token> Device<T> {
             .map_err(Fail::into_error)
     }
 
-    pub(crate) async fn read_pin_retries(&mut self, deadline: Instant) -> Result<(Option<u32>, bool), Fail> {
+    pub(crate) async fn read_pin_retries(
+        &mut self,
+        deadline: Instant,
+    ) -> Result<(Option<u32>, bool), Fail> {
         let v = self
             .client_pin(vec![(0x02, cbor::int(0x01))], deadline)
             .await?;
