@@ -247,6 +247,11 @@ fn demo_enrollment_through_the_window() {
         )
         .await;
         assert!(ui.text("#wiz-done-title").await.contains("Laptop key"));
+        // The self-test signed in once with the new passkey.
+        assert!(ui
+            .text("#wiz-selftest")
+            .await
+            .contains("signature was verified"));
         assert_eq!(
             ui.js("return document.querySelectorAll('#progress-list li.done').length;")
                 .await,

@@ -612,6 +612,11 @@
       endPrompts();
       renderProgress(reached, texts, 'done');
       $('wiz-done-title').textContent = t('wizard.doneTitle', { name: added.name });
+      const test = added.selfTest;
+      $('wiz-selftest').textContent = !test ? ''
+        : test.passed === false ? t('wizard.selfTestFailed', { message: test.message, advice: test.advice })
+        : t('wizard.selfTestPassed');
+      $('wiz-selftest').classList.toggle('warning', !!test && test.passed === false);
       wizardStep('done', $('wiz-backup'));
     } catch (e) {
       finished = true;

@@ -147,6 +147,8 @@ window.STRINGS = {
     },
     doneTitle: '“{name}” is ready',
     doneText: 'You can now sign in with this passkey.',
+    selfTestPassed: 'Checked: the new passkey signed in once, and its signature was verified.',
+    selfTestFailed: 'The passkey is registered, but a test sign-in with it failed: {message}. {advice}',
     backupTitleOffer: 'Add a backup passkey now?',
     backupText: 'With only one passkey, losing that device locks you out. A second passkey on another authenticator keeps you in.',
     backupButton: 'Add a backup passkey',

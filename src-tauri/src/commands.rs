@@ -11,7 +11,7 @@ use passkeys_core::authenticator::{
 };
 use passkeys_core::browser::SystemBrowser;
 use passkeys_core::config::parse_issuer;
-use passkeys_core::enroll::{self, EnrollEvent, EnrolledPasskey};
+use passkeys_core::enroll::{self, EnrollEvent};
 use passkeys_core::link_enroll::{enroll_via_link, PLATFORM_EXPLANATION};
 use passkeys_core::oidc::Oidc;
 use passkeys_core::profiles::{self, Profiles, SavedProfile};
@@ -440,8 +440,18 @@ pub async fn add_passkey(
     name: Option<String>,
     on_event: Channel<EnrollEvent>,
     on_prompt: Channel<PromptEvent>,
-) -> Result<EnrolledPasskey, IpcError> {
+) -> Result<enroll::Enrollment, IpcError> {
     let (api, demo) = state.api().await?;
+    // The self-test signs in once with the new passkey; the inventory records it (not in demo
+    // mode, which must not write into the person's own records).
+    let options = if demo {
+        enroll::EnrollOptions {
+            self_test: true,
+            inventory: None,
+        }
+    } else {
+        enroll::EnrollOptions::standard()
+    };
     let key = key_index(&authenticator);
     let soft = match key {
         Some(_) => None,
@@ -466,13 +476,16 @@ pub async fn add_passkey(
                     let _ = on_event.send(e.clone());
                 };
                 let name = name.as_deref().map(str::trim).filter(|n| !n.is_empty());
-                let result = enroll::add_passkey(&api, device.as_mut(), name, &observer).await;
+                let result =
+                    enroll::add_passkey_with(&api, device.as_mut(), name, &observer, &options)
+                        .await;
                 match &result {
-                    Ok(p) => tracing::info!(
-                        "passkey {:?} added (id {}, rpId {})",
-                        p.name,
-                        p.id.as_deref().unwrap_or("?"),
-                        p.rp_id
+                    Ok(e) => tracing::info!(
+                        "passkey {:?} added (id {}, rpId {}, self-test passed: {:?})",
+                        e.passkey.name,
+                        e.passkey.id.as_deref().unwrap_or("?"),
+                        e.passkey.rp_id,
+                        e.self_test.as_ref().map(|t| t.passed())
                     ),
                     Err(e) => tracing::warn!("adding a passkey failed ({}): {e}", e.code()),
                 }
