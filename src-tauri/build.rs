@@ -24,6 +24,19 @@ const COMMANDS: &[&str] = &[
     "add_passkey_via_link",
     "registration_link",
     "diagnostics",
+    // The Security keys page (src-tauri/src/keys_page.rs).
+    "key_info",
+    "key_set_pin",
+    "key_change_pin",
+    "key_credentials",
+    "key_delete_credential",
+    "key_delete_orphans",
+    "key_fingerprints",
+    "key_enroll_fingerprint",
+    "key_rename_fingerprint",
+    "key_remove_fingerprint",
+    "key_reset",
+    "key_wink",
 ];
 
 fn main() {

@@ -1,6 +1,7 @@
 //! The Passkey Enroll desktop app: a thin Tauri shell over `passkeys_core`.
 //!
 //! - [`commands`]: the IPC commands, one core call each.
+//! - [`keys_page`]: the Security keys page's commands (one key operation each).
 //! - [`IpcError`]: the serializable error with the core's stable code.
 //! - [`AppState`]: the active instance, its session, the demo sandbox, the cancellable operation.
 
@@ -8,6 +9,7 @@ pub mod commands;
 mod demo;
 pub mod diagnostics;
 mod ipc_error;
+pub mod keys_page;
 pub mod prompt;
 mod qr;
 mod state;
@@ -45,6 +47,18 @@ pub fn builder<R: tauri::Runtime>(
             commands::add_passkey_via_link,
             commands::registration_link,
             commands::diagnostics,
+            keys_page::key_info,
+            keys_page::key_set_pin,
+            keys_page::key_change_pin,
+            keys_page::key_credentials,
+            keys_page::key_delete_credential,
+            keys_page::key_delete_orphans,
+            keys_page::key_fingerprints,
+            keys_page::key_enroll_fingerprint,
+            keys_page::key_rename_fingerprint,
+            keys_page::key_remove_fingerprint,
+            keys_page::key_reset,
+            keys_page::key_wink,
         ])
 }
 
