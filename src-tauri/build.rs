@@ -37,6 +37,9 @@ const COMMANDS: &[&str] = &[
     "key_remove_fingerprint",
     "key_reset",
     "key_wink",
+    "list_known_passkeys",
+    "which_passkey",
+    "test_passkey",
 ];
 
 fn main() {

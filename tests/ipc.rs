@@ -369,3 +369,88 @@ fn pin_errors_serialize_with_attempts_left() {
         "key_store_full"
     );
 }
+
+/// Know your passkeys in demo mode: the model beside each passkey the demo enrolled, "enrolled
+/// elsewhere" for the one the simulated phone added, "Which key is this?" and "Test this
+/// passkey" against the demo's software authenticators, and the errors for the rest.
+#[test]
+fn know_your_passkeys_in_demo_mode() {
+    let app = app(no_files());
+    for (cmd, args) in [
+        ("list_known_passkeys", json!({})),
+        ("which_passkey", json!({"id": "1"})),
+        ("test_passkey", json!({"id": "1", "onPrompt": CHANNEL})),
+    ] {
+        assert_eq!(app.err(cmd, args)["code"], "no_instance", "{cmd}");
+    }
+    app.ok("start_demo", json!({}));
+    assert_eq!(
+        app.err("list_known_passkeys", json!({}))["code"],
+        "not_signed_in"
+    );
+    app.ok("sign_in", json!({"onUrl": CHANNEL}));
+    assert_eq!(app.ok("list_known_passkeys", json!({})), json!([]));
+
+    let laptop = app.ok(
+        "add_passkey",
+        json!({"authenticator": "software", "name": "Laptop", "onEvent": CHANNEL, "onPrompt": CHANNEL}),
+    );
+    let backup = app.ok(
+        "add_passkey",
+        json!({"authenticator": "software", "name": "Backup", "onEvent": CHANNEL, "onPrompt": CHANNEL}),
+    );
+    let phone = app.ok("add_passkey_via_link", json!({"onLink": CHANNEL}));
+    let list = app.ok("list_known_passkeys", json!({}));
+    let row = |id: &Value| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == *id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} not listed in {list}"))
+    };
+    let known = row(&laptop["id"]);
+    assert_eq!(known["name"], "Laptop");
+    assert_eq!(known["state"], "AUTH_FACTOR_STATE_READY");
+    assert_eq!(known["known"], true);
+    assert_eq!(known["kind"], "software");
+    assert_eq!(known["transport"], "software");
+    assert_eq!(known["model"], laptop["authenticator"]["model"]);
+    assert_eq!(known["canCheck"], true);
+    let elsewhere = row(&phone["id"]);
+    assert_eq!(elsewhere["known"], false);
+    assert_eq!(elsewhere["canCheck"], false);
+    assert!(elsewhere.get("model").is_none(), "{elsewhere}");
+
+    // Each passkey is found on its own software authenticator and works.
+    for p in [&laptop, &backup] {
+        let found = app.ok("which_passkey", json!({"id": p["id"]}));
+        assert_eq!(found["id"], p["id"]);
+        assert_eq!(found["kind"], "software");
+        assert_eq!(found["winked"], false);
+        assert!(found.get("key").is_none());
+        let outcome = app.ok("test_passkey", json!({"id": p["id"], "onPrompt": CHANNEL}));
+        assert_eq!(outcome["passed"], true, "{outcome}");
+        assert!(outcome["signCount"].is_u64());
+        assert!(outcome["algorithm"].is_i64());
+    }
+
+    // Not in the inventory: the phone's passkey, an unknown id.
+    for id in [phone["id"].clone(), json!("404")] {
+        let err = app.err("which_passkey", json!({"id": id}));
+        assert_eq!(err["code"], "not_in_inventory", "{err}");
+        let err = app.err("test_passkey", json!({"id": id, "onPrompt": CHANNEL}));
+        assert_eq!(err["code"], "not_in_inventory", "{err}");
+    }
+    // `onPrompt` is required (camelCase).
+    let err = app.err("test_passkey", json!({"id": laptop["id"]}));
+    assert!(err.as_str().unwrap().contains("onPrompt"), "{err}");
+    assert!(!app.ok("cancel", json!({})).as_bool().unwrap());
+
+    // A new demo starts with nothing known.
+    app.ok("start_demo", json!({}));
+    app.ok("sign_in", json!({"onUrl": CHANNEL}));
+    assert_eq!(app.ok("list_known_passkeys", json!({})), json!([]));
+    let err = app.err("which_passkey", json!({"id": laptop["id"]}));
+    assert_eq!(err["code"], "not_in_inventory");
+}

@@ -318,7 +318,8 @@
     status.textContent = t('passkeys.loading');
     $('view-passkeys').setAttribute('aria-busy', 'true');
     try {
-      state.passkeys = await invoke('list_passkeys');
+      // Each passkey with the model when this computer enrolled it (src-tauri/src/know.rs).
+      state.passkeys = await invoke('list_known_passkeys');
       renderPasskeys();
       status.textContent = message || countText(state.passkeys.length);
     } catch (e) {
@@ -365,9 +366,96 @@
         el('span', { class: 'key-icon', 'aria-hidden': 'true' }),
         el('div', { class: 'grow' },
           el('div', { class: 'strong passkey-name', text: name }),
-          unfinished ? el('div', { class: 'muted small', text: t('passkeys.stateNotReadyHint') }) : ''),
+          unfinished ? el('div', { class: 'muted small', text: t('passkeys.stateNotReadyHint') }) : '',
+          unfinished ? '' : knowParts(p, name)),
         el('span', { class: `badge ${s}`, text: badge }),
         action));
+    });
+  }
+
+  // ---------- know your passkeys: model, "Which key is this?", "Test this passkey" ----------
+
+  /** The model line of a passkey and, when it can be checked here, its two actions. */
+  function knowParts(p, name) {
+    const where = !p.known ? t('know.elsewhere')
+      : p.kind === 'software' ? t('know.modelSoftware', { model: p.model })
+        : t('know.model', { model: p.model, transport: p.transport });
+    const line = el('div', { class: 'muted small know-model', text: where });
+    if (!p.canCheck) return line;
+    const status = el('p', { class: 'status small know-status', role: 'status' });
+    const cancel = el('button', {
+      type: 'button', class: 'know-cancel', hidden: true, text: t('know.cancel'),
+      onclick: () => invoke('cancel').catch(() => { /* nothing was running */ }),
+    });
+    const which = el('button', {
+      type: 'button', class: 'know-which', text: t('know.which'),
+      'aria-label': t('know.whichLabel', { name }),
+      onclick: () => whichPasskey(p, which, status),
+    });
+    const test = el('button', {
+      type: 'button', class: 'know-test', text: t('know.test'),
+      'aria-label': t('know.testLabel', { name }),
+      onclick: () => testPasskey(p, test, cancel, status),
+    });
+    return el('div', { class: 'know' }, line, el('div', { class: 'actions' }, which, test, cancel), status);
+  }
+
+  function knowStatus(status, text, warning) {
+    status.textContent = text;
+    status.classList.toggle('warning', !!warning);
+    status.dataset.outcome = warning ? 'failed' : 'ok';
+  }
+
+  async function whichPasskey(p, button, status) {
+    knowStatus(status, t('know.whichRunning'));
+    await busy(button, async () => {
+      try {
+        const found = await invoke('which_passkey', { id: p.id });
+        const text = found.kind === 'software'
+          ? t('know.whichSoftware', { model: found.model })
+          : t(found.winked ? 'know.whichKeyBlinking' : 'know.whichKey', { model: found.model, transport: found.transport });
+        knowStatus(status, text);
+      } catch (e) {
+        if (handleSessionError(e)) return;
+        knowStatus(status, knowError(p, e), true);
+      }
+    });
+  }
+
+  function knowError(p, e) {
+    if (e && e.code === 'authenticator_not_found') {
+      return t('know.notHeld', { model: p.model, transport: p.transport });
+    }
+    return describe(e).text;
+  }
+
+  async function testPasskey(p, button, cancel, status) {
+    const onPrompt = new Channel();
+    let finished = false;
+    onPrompt.onmessage = (m) => {
+      if (finished) return;
+      if (m.prompt === 'pin') { knowStatus(status, t('know.pin')); openPinDialog(m.request); }
+      if (m.prompt === 'touch') knowStatus(status, t('know.touch'));
+    };
+    knowStatus(status, t('know.testRunning'));
+    cancel.hidden = false;
+    await busy(button, async () => {
+      try {
+        const outcome = await invoke('test_passkey', { id: p.id, onPrompt });
+        finished = true;
+        if (outcome.passed === false) {
+          knowStatus(status, t('know.testFailed', { message: outcome.message }), true);
+        } else {
+          knowStatus(status, t(outcome.userVerified ? 'know.testPassedVerified' : 'know.testPassed'));
+        }
+      } catch (e) {
+        finished = true;
+        if (handleSessionError(e)) return;
+        knowStatus(status, knowError(p, e), true);
+      } finally {
+        cancel.hidden = true;
+        if ($('pin-dialog').open) closePinDialog();
+      }
     });
   }
 

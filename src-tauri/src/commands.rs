@@ -169,6 +169,7 @@ async fn activate(
         store,
         session,
         _sandbox: None,
+        demo_shelf: None,
     });
     Ok(info)
 }
@@ -195,6 +196,7 @@ pub async fn start_demo(state: State<'_, AppState>) -> Result<SessionInfo, IpcEr
         store,
         session: None,
         _sandbox: Some(sandbox),
+        demo_shelf: Some(Arc::new(crate::know::DemoShelf::new()?)),
     });
     Ok(SessionInfo {
         profile,
@@ -442,12 +444,17 @@ pub async fn add_passkey(
     on_prompt: Channel<PromptEvent>,
 ) -> Result<enroll::Enrollment, IpcError> {
     let (api, demo) = state.api().await?;
-    // The self-test signs in once with the new passkey; the inventory records it (not in demo
-    // mode, which must not write into the person's own records).
+    // The self-test signs in once with the new passkey; the inventory records it. Demo mode
+    // must not write into the person's own records: it keeps its own inventory and software
+    // authenticators for the session (for "Which key is this?" and "Test this passkey").
+    let shelf = match state.active.lock().await.as_ref() {
+        Some(a) if demo => a.demo_shelf.clone(),
+        _ => None,
+    };
     let options = if demo {
         enroll::EnrollOptions {
             self_test: true,
-            inventory: None,
+            inventory: shelf.as_ref().map(|s| s.inventory_path()),
         }
     } else {
         enroll::EnrollOptions::standard()
@@ -489,7 +496,11 @@ pub async fn add_passkey(
                     ),
                     Err(e) => tracing::warn!("adding a passkey failed ({}): {e}", e.code()),
                 }
-                Ok(result?)
+                let enrollment = result?;
+                if let Some(shelf) = shelf.filter(|_| !device.info().hardware) {
+                    shelf.keep(device).await;
+                }
+                Ok(enrollment)
             }
             .await;
             prompt.detach();

@@ -10,6 +10,7 @@ mod demo;
 pub mod diagnostics;
 mod ipc_error;
 pub mod keys_page;
+mod know;
 pub mod prompt;
 mod qr;
 mod state;
@@ -59,6 +60,9 @@ pub fn builder<R: tauri::Runtime>(
             keys_page::key_remove_fingerprint,
             keys_page::key_reset,
             keys_page::key_wink,
+            know::list_known_passkeys,
+            know::which_passkey,
+            know::test_passkey,
         ])
 }
 

@@ -86,6 +86,9 @@ pub(crate) struct Active {
     pub session: Option<Arc<Session>>,
     /// Keeps the demo sandbox running while demo mode is active (dropping it stops it).
     pub _sandbox: Option<Sandbox>,
+    /// Demo mode: its inventory and software authenticators, for "Which key is this?" and
+    /// "Test this passkey" (`None` outside demo mode).
+    pub demo_shelf: Option<Arc<crate::know::DemoShelf>>,
 }
 
 /// The app's state, managed by Tauri.
