@@ -454,3 +454,150 @@ fn know_your_passkeys_in_demo_mode() {
     let err = app.err("which_passkey", json!({"id": laptop["id"]}));
     assert_eq!(err["code"], "not_in_inventory");
 }
+
+/// The Security keys page without hardware: every key command ends in `authenticator_not_found`
+/// (with the udev hint), signed in or not; argument-only rules (the RESET word, ids, key ids)
+/// are refused first, without touching a key; channels are required arguments (camelCase).
+#[test]
+fn security_keys_page_without_a_key() {
+    let app = app(no_files());
+    if !app
+        .ok("list_keys", json!({}))
+        .as_array()
+        .unwrap()
+        .is_empty()
+    {
+        eprintln!("skipped: a security key is attached");
+        return;
+    }
+    let commands = |key: &str| {
+        [
+            ("key_info", json!({"key": key})),
+            ("key_wink", json!({"key": key})),
+            ("key_set_pin", json!({"key": key, "onPrompt": CHANNEL})),
+            ("key_change_pin", json!({"key": key, "onPrompt": CHANNEL})),
+            ("key_credentials", json!({"key": key, "onPrompt": CHANNEL})),
+            (
+                "key_delete_credential",
+                json!({"key": key, "id": "AQID", "onPrompt": CHANNEL}),
+            ),
+            ("key_fingerprints", json!({"key": key, "onPrompt": CHANNEL})),
+            (
+                "key_enroll_fingerprint",
+                json!({"key": key, "name": "Left thumb", "onPrompt": CHANNEL, "onSample": CHANNEL}),
+            ),
+            (
+                "key_rename_fingerprint",
+                json!({"key": key, "id": "AQID", "name": "Right", "onPrompt": CHANNEL}),
+            ),
+            (
+                "key_remove_fingerprint",
+                json!({"key": key, "id": "AQID", "onPrompt": CHANNEL}),
+            ),
+            (
+                "key_reset",
+                json!({"key": key, "confirm": "RESET", "onPrompt": CHANNEL, "onStep": CHANNEL}),
+            ),
+        ]
+    };
+    // No instance is needed to manage a key.
+    for key in ["key", "key:0", "key:3"] {
+        for (cmd, args) in commands(key) {
+            let err = app.err(cmd, args);
+            assert_eq!(err["code"], "authenticator_not_found", "{cmd} {key}: {err}");
+            assert!(err["message"].as_str().unwrap().contains("udev"), "{err}");
+        }
+    }
+    // The fingerprint name is optional.
+    let err = app.err(
+        "key_enroll_fingerprint",
+        json!({"key": "key", "onPrompt": CHANNEL, "onSample": CHANNEL}),
+    );
+    assert_eq!(err["code"], "authenticator_not_found");
+
+    // Refused before any key is touched (else they would say authenticator_not_found).
+    for word in ["reset", "RESET ", "", "DELETE"] {
+        let err = app.err(
+            "key_reset",
+            json!({"key": "key", "confirm": word, "onPrompt": CHANNEL, "onStep": CHANNEL}),
+        );
+        assert_eq!(err["code"], "not_confirmed", "{word:?}: {err}");
+        assert!(err["message"].as_str().unwrap().contains("RESET"), "{err}");
+    }
+    for (cmd, args) in [
+        (
+            "key_delete_credential",
+            json!({"key": "key", "id": "not an id!", "onPrompt": CHANNEL}),
+        ),
+        (
+            "key_remove_fingerprint",
+            json!({"key": "key", "id": "", "onPrompt": CHANNEL}),
+        ),
+        (
+            "key_rename_fingerprint",
+            json!({"key": "key", "id": "%%", "name": "x", "onPrompt": CHANNEL}),
+        ),
+    ] {
+        assert_eq!(app.err(cmd, args)["code"], "invalid_id", "{cmd}");
+    }
+    for key in ["usb:0", "key:x", "software", ""] {
+        let err = app.err("key_info", json!({"key": key}));
+        assert_eq!(err["code"], "unknown_authenticator", "{key:?}: {err}");
+    }
+    // Orphans are an account's: not signed in, nothing is deleted (and no key is touched).
+    let err = app.err(
+        "key_delete_orphans",
+        json!({"key": "key", "ids": ["AQID"], "onPrompt": CHANNEL}),
+    );
+    assert_eq!(err["code"], "not_signed_in", "{err}");
+
+    // Argument shapes: the confirmation word and the channels are required (camelCase).
+    let missing = |cmd: &str, args: Value, name: &str| {
+        let err = app.err(cmd, args);
+        assert!(err.as_str().unwrap().contains(name), "{cmd}: {err}");
+    };
+    missing(
+        "key_reset",
+        json!({"key": "key", "onPrompt": CHANNEL, "onStep": CHANNEL}),
+        "confirm",
+    );
+    missing(
+        "key_reset",
+        json!({"key": "key", "confirm": "RESET", "onPrompt": CHANNEL}),
+        "onStep",
+    );
+    missing("key_credentials", json!({"key": "key"}), "onPrompt");
+    missing(
+        "key_enroll_fingerprint",
+        json!({"key": "key", "onPrompt": CHANNEL}),
+        "onSample",
+    );
+    missing("key_info", json!({}), "key");
+    missing(
+        "key_delete_orphans",
+        json!({"key": "key", "onPrompt": CHANNEL}),
+        "ids",
+    );
+
+    // Signed in (demo): the account is read, then the key is looked for.
+    app.ok("start_demo", json!({}));
+    app.ok("sign_in", json!({"onUrl": CHANNEL}));
+    for (cmd, args) in [
+        (
+            "key_credentials",
+            json!({"key": "key", "onPrompt": CHANNEL}),
+        ),
+        (
+            "key_delete_orphans",
+            json!({"key": "key:0", "ids": [], "onPrompt": CHANNEL}),
+        ),
+    ] {
+        assert_eq!(
+            app.err(cmd, args)["code"],
+            "authenticator_not_found",
+            "{cmd}"
+        );
+    }
+    // Nothing is left running: a cancel finds nothing.
+    assert!(!app.ok("cancel", json!({})).as_bool().unwrap());
+}
