@@ -280,10 +280,37 @@ fn demo_enrollment_through_the_window() {
             "document.querySelectorAll('#passkey-list li.passkey.ready').length === 2",
         )
         .await;
+        // Both were added here: the model is shown, not "enrolled elsewhere".
+        assert!(ui
+            .text("#passkey-list li[data-name='Laptop key'] .know-model")
+            .await
+            .contains("added from this computer"));
         ui.shot("08-two-passkeys").await;
 
+        // Know your passkeys: which authenticator holds it, and a self-test on demand.
+        ui.click("#passkey-list li[data-name='Laptop key'] button.know-which")
+            .await;
+        ui.wait(
+            "which: found",
+            "(document.querySelector(\"#passkey-list li[data-name='Laptop key'] .know-status\") || {}).textContent.includes('It is on this demo')",
+        )
+        .await;
+        ui.click("#passkey-list li[data-name='Laptop key'] button.know-test")
+            .await;
+        ui.wait(
+            "test: passed",
+            "(document.querySelector(\"#passkey-list li[data-name='Laptop key'] .know-status\") || {}).textContent.includes('It works')",
+        )
+        .await;
+        assert_eq!(
+            ui.js("return document.querySelector(\"#passkey-list li[data-name='Laptop key'] .know-status\").dataset.outcome;")
+                .await,
+            json!("ok")
+        );
+        ui.shot("08b-passkey-tested").await;
+
         // Remove the first one: the confirmation names it.
-        ui.click("#passkey-list li[data-name='Laptop key'] button")
+        ui.click("#passkey-list li[data-name='Laptop key'] button.danger-quiet")
             .await;
         ui.wait(
             "confirmation",
