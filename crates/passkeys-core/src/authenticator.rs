@@ -226,6 +226,15 @@ pub trait Authenticator: Send {
             "this authenticator cannot be asked to sign in from this app".into(),
         ))
     }
+
+    /// Makes the authenticator require a new PIN at its next use (CTAP 2.1
+    /// authenticatorConfig setMinPINLength with forceChangePin; it may ask for the current PIN
+    /// through its prompt). The default says the authenticator cannot.
+    async fn force_pin_change(&mut self) -> Result<(), AuthenticatorError> {
+        Err(AuthenticatorError::NotSupported(
+            "this authenticator has no PIN that can be forced to change".into(),
+        ))
+    }
 }
 
 /// The software authenticator, built on webauthn-authenticator-rs's `SoftToken` (P-256,

@@ -101,6 +101,56 @@ pub struct HelpdeskEnrollment {
     pub passkey: EnrolledPasskey,
 }
 
+/// Whether the key was made to ask its user for a new PIN at first use (forcePINChange).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum ForcePinChange {
+    /// Set: the key refuses its PIN until the user has chosen a new one.
+    Set,
+    /// The key cannot (no CTAP 2.1 authenticatorConfig with setMinPINLength, or not a security
+    /// key); `reason` says which.
+    Unsupported {
+        /// Why not, for people.
+        reason: String,
+    },
+    /// The key offers it but refused or failed; `reason` says how.
+    Failed {
+        /// What went wrong, for people.
+        reason: String,
+    },
+}
+
+impl ForcePinChange {
+    /// True when the key will make its user change the PIN.
+    pub fn is_set(&self) -> bool {
+        matches!(self, ForcePinChange::Set)
+    }
+}
+
+/// After a helpdesk enrollment that set a random PIN: makes the key require a PIN change at
+/// its next use (CTAP 2.1 authenticatorConfig setMinPINLength with forceChangePin), so the
+/// user replaces the PIN the helpdesk knows. The key asks for its current PIN through the
+/// authenticator's prompt (the helpdesk prompt answers with the PIN it just set). Never fails:
+/// the outcome says whether it was set, and why not.
+pub async fn force_pin_change(authenticator: &mut dyn Authenticator) -> ForcePinChange {
+    match authenticator.force_pin_change().await {
+        Ok(()) => {
+            tracing::info!("forcePINChange set on the key");
+            ForcePinChange::Set
+        }
+        Err(crate::authenticator::AuthenticatorError::NotSupported(reason)) => {
+            tracing::info!("forcePINChange not set: {reason}");
+            ForcePinChange::Unsupported { reason }
+        }
+        Err(e) => {
+            tracing::warn!("forcePINChange could not be set ({}): {e}", e.code());
+            ForcePinChange::Failed {
+                reason: e.to_string(),
+            }
+        }
+    }
+}
+
 /// User service v2 client for on-behalf operations. Uses the signed-in administrator's token.
 #[derive(Debug, Clone)]
 pub struct HelpdeskClient {

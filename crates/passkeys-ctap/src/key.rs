@@ -107,4 +107,8 @@ impl<T: Token> Authenticator for SecurityKey<T> {
     ) -> Result<GetAssertionResponse, AuthenticatorError> {
         self.device.get_assertion(request).await
     }
+
+    async fn force_pin_change(&mut self) -> Result<(), AuthenticatorError> {
+        self.device.set_min_pin_length(None, true).await.map(|_| ())
+    }
 }
