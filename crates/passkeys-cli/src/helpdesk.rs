@@ -5,7 +5,9 @@
 //! A random PIN (`--set-random-pin`) is set on a security key that has none, through the
 //! normal enrollment flow: when the key asks for a first PIN, this prompt answers with a random
 //! one instead of asking the operator. It is never logged; it is printed once (`--show-pin`)
-//! or appended to a 0600 file (`--pin-file`). forcePINChange is not set yet (see the README).
+//! or appended to a 0600 file (`--pin-file`). Once the passkey is registered, the key is made to
+//! ask the user for a new PIN at first use (forcePINChange, CTAP 2.1 authenticatorConfig) when it
+//! can; the key asks for its PIN for that, which this prompt answers with the one it just set.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -14,8 +16,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use clap::{Args, Subcommand};
 use passkeys_core::helpdesk::{
-    enroll_for_user, random_pin, HelpdeskClient, HelpdeskEnrollment, PasskeyAuthenticator,
-    TargetUser,
+    enroll_for_user, force_pin_change, random_pin, ForcePinChange, HelpdeskClient,
+    HelpdeskEnrollment, PasskeyAuthenticator, TargetUser,
 };
 use passkeys_core::prompt::{PinRequest, Prompt, PromptNotice};
 use passkeys_core::zitadel::ZitadelClient;
@@ -93,6 +95,9 @@ struct Handover {
     pin: &'static str,
     /// Whether the key must make the user change the PIN at first use.
     force_pin_change: bool,
+    /// Why forcePINChange was not set on a key that got a random PIN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    force_pin_change_note: Option<String>,
 }
 
 /// Answers a first-PIN request with a random PIN; everything else goes to the terminal prompt.
@@ -111,6 +116,10 @@ impl HelpdeskPrompt {
             set: Mutex::new(None),
             offered: Mutex::new(false),
         }
+    }
+
+    fn has_set_pin(&self) -> bool {
+        self.set.lock().map(|s| s.is_some()).unwrap_or(false)
     }
 
     fn take_set_pin(&self) -> Option<Secret> {
@@ -228,6 +237,12 @@ async fn enroll_one(
         &progress,
     )
     .await;
+    // A random PIN and a registered passkey: make the key ask the user for their own PIN at
+    // first use. The key asks for its PIN first; the prompt answers with the one it just set.
+    let forced = match (&result, prompt.has_set_pin()) {
+        (Ok(_), true) => Some(force_pin_change(auth.as_mut()).await),
+        _ => None,
+    };
     // A PIN set on the key stays set even if registration failed: hand it over regardless.
     let pin = prompt.take_set_pin();
     if let Some(pin) = &pin {
@@ -253,10 +268,28 @@ async fn enroll_one(
     if key.set_random_pin && pin.is_none() && hardware {
         out.note("The key already had a PIN, so no random PIN was set (reset the key first to give it a new one).");
     }
+    let force_pin_change_note = match &forced {
+        Some(ForcePinChange::Set) => {
+            out.note(&format!(
+                "The key will ask {} to choose a new PIN at first use (forcePINChange set).",
+                enrollment.user.login_name
+            ));
+            None
+        }
+        Some(ForcePinChange::Unsupported { reason } | ForcePinChange::Failed { reason }) => {
+            out.note(&format!(
+                "forcePINChange was not set ({reason}): ask {} to change the PIN at first use (`passkeys key pin change`).",
+                enrollment.user.login_name
+            ));
+            Some(reason.clone())
+        }
+        None => None,
+    };
     Ok(Handover {
         enrollment,
         pin: pin_state,
-        force_pin_change: false,
+        force_pin_change: forced.as_ref().is_some_and(ForcePinChange::is_set),
+        force_pin_change_note,
     })
 }
 
@@ -277,7 +310,10 @@ fn print_handover(out: &Out, rows: &[Handover]) {
                 p.id.clone().unwrap_or_else(|| "?".into()),
                 p.authenticator.model.clone(),
                 match h.pin {
-                    "set" => "random PIN set".to_string(),
+                    "set" if h.force_pin_change => {
+                        "random PIN set, must be changed at first use".to_string()
+                    }
+                    "set" => "random PIN set, change not forced".to_string(),
                     "existing" => "key's own PIN".to_string(),
                     _ => "-".to_string(),
                 },
@@ -308,8 +344,22 @@ fn print_handover(out: &Out, rows: &[Handover]) {
     for r in &table {
         out.line(&fmt(r));
     }
-    if rows.iter().any(|h| h.pin == "set") {
-        out.line("forcePINChange is not set by this version: ask each user to change the PIN at first use.");
+    let not_forced: Vec<String> = rows
+        .iter()
+        .filter(|h| h.pin == "set" && !h.force_pin_change)
+        .map(|h| {
+            format!(
+                "{}: {}",
+                h.enrollment.user.login_name,
+                h.force_pin_change_note.as_deref().unwrap_or("not set")
+            )
+        })
+        .collect();
+    if !not_forced.is_empty() {
+        out.line(&format!(
+            "forcePINChange could not be set on every key ({}): ask those users to change the PIN at first use (`passkeys key pin change`).",
+            not_forced.join("; ")
+        ));
     }
 }
 
