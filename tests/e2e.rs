@@ -490,3 +490,52 @@ fn demo_platform_through_the_registration_link() {
         assert_eq!(ui.passkey_count("ready").await, 1);
     });
 }
+
+/// The Security keys page with no key attached (as on CI): opened from the header, it shows the
+/// "insert a security key" empty state while it keeps looking, and Back returns to the passkeys.
+#[test]
+fn security_keys_page_without_a_key() {
+    if !enabled() {
+        return;
+    }
+    run(&[], |ui| async move {
+        ui.demo_sign_in("keys-").await;
+        ui.click("#btn-keys").await;
+        ui.view("keys").await;
+        ui.wait(
+            "keys: empty state",
+            "!document.getElementById('keys-empty').hidden && document.getElementById('key-panel').hidden",
+        )
+        .await;
+        assert_eq!(
+            ui.text("#keys-empty h2").await,
+            "Insert a security key",
+            "the empty state's title"
+        );
+        assert!(ui.text("#keys-empty").await.contains("udev"));
+        // The other views are hidden.
+        assert_eq!(
+            ui.js("return [...document.querySelectorAll('main > section.view')].filter(v => !v.hidden).map(v => v.id);")
+                .await,
+            json!(["view-keys"])
+        );
+        ui.shot("keys-03-empty").await;
+        ui.click("#btn-keys-back").await;
+        ui.view("passkeys").await;
+        assert!(ui
+            .js("return document.getElementById('view-keys').hidden;")
+            .await
+            .as_bool()
+            .unwrap());
+        // From the footer too, and main.js's views hide the page again (Diagnostics).
+        ui.click("#btn-keys-footer").await;
+        ui.view("keys").await;
+        ui.click("#btn-diagnostics").await;
+        ui.view("diagnostics").await;
+        assert!(ui
+            .js("return document.getElementById('view-keys').hidden;")
+            .await
+            .as_bool()
+            .unwrap());
+    });
+}
