@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use passkeys_core::authenticator::AuthenticatorError;
 use passkeys_core::prompt::{PinRequest, Prompt};
-use passkeys_core::zitadel::{AuthFactorState, ZitadelClient};
+use passkeys_core::zitadel::ZitadelClient;
 use passkeys_core::Secret;
 use passkeys_ctap::bio::{Fingerprint, Sample};
 use passkeys_ctap::credmgmt::{self, InstanceView, RelyingParty, Standing, StoredCredential};
@@ -223,22 +223,7 @@ async fn instance_view(state: &AppState) -> Result<Option<InstanceView>, IpcErro
 /// Same rule as `passkeys key credentials`: the user id, the READY passkeys' token ids and the
 /// local inventory's credential ids for this instance.
 async fn view_of(api: &ZitadelClient, instance: reqwest::Url) -> Result<InstanceView, IpcError> {
-    let me = api.get_my_user().await?;
-    let ready = api
-        .list_passkeys()
-        .await?
-        .into_iter()
-        .filter(|p| p.state == AuthFactorState::Ready)
-        .map(|p| p.id)
-        .collect();
-    Ok(InstanceView {
-        inventory: Some(
-            passkeys_core::inventory::Inventory::open_default().credential_map(instance.as_str()),
-        ),
-        instance,
-        user_id: me.id,
-        ready_token_ids: ready,
-    })
+    Ok(InstanceView::load(api, instance).await?)
 }
 
 fn site_views(rps: Vec<RelyingParty>, view: Option<&InstanceView>) -> Vec<SiteView> {

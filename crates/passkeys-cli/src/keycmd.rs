@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand, ValueEnum};
 use passkeys_core::authenticator::AuthenticatorError;
 use passkeys_core::prompt::Prompt;
-use passkeys_core::zitadel::{AuthFactorState, ZitadelClient};
+use passkeys_core::zitadel::ZitadelClient;
 use passkeys_core::{Error, Result, Secret};
 use passkeys_ctap::credmgmt::{self, InstanceView, Standing};
 use passkeys_ctap::discovery;
@@ -442,23 +442,7 @@ where
     Fut: std::future::Future<Output = Result<Signed>>,
 {
     let s = signed_in().await?;
-    let me = s.api.get_my_user().await?;
-    let ready = s
-        .api
-        .list_passkeys()
-        .await?
-        .into_iter()
-        .filter(|p| p.state == AuthFactorState::Ready)
-        .map(|p| p.id)
-        .collect();
-    Ok(InstanceView {
-        inventory: Some(
-            passkeys_core::inventory::Inventory::open_default().credential_map(s.instance.as_str()),
-        ),
-        instance: s.instance,
-        user_id: me.id,
-        ready_token_ids: ready,
-    })
+    InstanceView::load(&s.api, s.instance).await
 }
 
 fn standing_text(s: &Standing) -> String {

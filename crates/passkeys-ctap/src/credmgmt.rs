@@ -306,6 +306,36 @@ pub struct InstanceView {
     pub inventory: Option<Vec<(Vec<u8>, String)>>,
 }
 
+impl InstanceView {
+    /// What ZITADEL (the user id and READY passkeys) and the local inventory say about the
+    /// signed-in user at `instance`: the input of [`classify`], shared by the CLI and the app.
+    ///
+    /// # Errors
+    /// API errors from GetMyUser and ListMyPasswordless.
+    pub async fn load(
+        api: &passkeys_core::zitadel::ZitadelClient,
+        instance: url::Url,
+    ) -> passkeys_core::Result<InstanceView> {
+        let me = api.get_my_user().await?;
+        let ready_token_ids = api
+            .list_passkeys()
+            .await?
+            .into_iter()
+            .filter(|p| p.state == passkeys_core::zitadel::AuthFactorState::Ready)
+            .map(|p| p.id)
+            .collect();
+        Ok(InstanceView {
+            inventory: Some(
+                passkeys_core::inventory::Inventory::open_default()
+                    .credential_map(instance.as_str()),
+            ),
+            instance,
+            user_id: me.id,
+            ready_token_ids,
+        })
+    }
+}
+
 /// How a credential on the key relates to the instance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "camelCase")]
