@@ -26,6 +26,7 @@ use webauthn_rs_core::WebauthnCore;
 
 use crate::pages;
 use crate::state::{random_alnum, rfc3339, Fault, Passkey, Shared};
+use webauthn_rs_core::proto::RegistrationState;
 
 mod v2;
 
@@ -738,8 +739,35 @@ async fn verify_passwordless(
         ApiError::parse_credential()
     })?;
     let (rp_id, origin) = request_domain(&sh, &headers)?;
-    let core = webauthn_core(&rp_id, origin.clone());
-    let credential = core.register_credential(&reg, &reg_state, None).map_err(|e| {
+    finish_registration(
+        &sh,
+        &rp_id,
+        origin,
+        &reg,
+        &reg_state,
+        &passkey_id,
+        token_name,
+    )?;
+    tracing::info!("passwordless registration verified");
+    let now = SystemTime::now();
+    let seq = sh.with(|s| s.next_sequence());
+    Ok(Json(json!({ "details": details(seq, "changeDate", now) })))
+}
+
+/// Verifies a registration with webauthn-rs (RP ID `rp_id`, allowed origin `origin`, the
+/// stored challenge state) and turns the pending passkey `pending_id` READY under `name`
+/// (contract §3.3, §8.2). Shared by v1 VerifyMyPasswordless and v2 VerifyPasskeyRegistration.
+pub(crate) fn finish_registration(
+    sh: &Shared,
+    rp_id: &str,
+    origin: url::Url,
+    reg: &RegisterPublicKeyCredential,
+    reg_state: &RegistrationState,
+    pending_id: &str,
+    name: String,
+) -> Result<(), ApiError> {
+    let core = webauthn_core(rp_id, origin.clone());
+    let credential = core.register_credential(reg, reg_state, None).map_err(|e| {
         tracing::debug!(error = %e, rp_id = %rp_id, origin = %origin, "registration verification failed");
         if is_parse_error(&e) {
             ApiError::parse_credential()
@@ -747,22 +775,17 @@ async fn verify_passwordless(
             ApiError::create_failed()
         }
     })?;
-    let now = SystemTime::now();
-    let seq = sh.with(|s| {
+    sh.with(|s| {
         let p = s
             .passkeys
             .iter_mut()
-            .find(|p| p.id == passkey_id && !p.is_ready())?;
+            .find(|p| p.id == pending_id && !p.is_ready())?;
         p.credential = Some(credential);
-        p.name = Some(token_name);
+        p.name = Some(name);
         p.reg_state = None;
-        Some(s.next_sequence())
-    });
-    let Some(seq) = seq else {
-        return Err(ApiError::webauthn_not_found());
-    };
-    tracing::info!("passwordless registration verified");
-    Ok(Json(json!({ "details": details(seq, "changeDate", now) })))
+        Some(())
+    })
+    .ok_or_else(ApiError::webauthn_not_found)
 }
 
 /// A8: RemoveMyPasswordless, READY or pending; unknown id → 404 `COMMAND-DAfb2`.

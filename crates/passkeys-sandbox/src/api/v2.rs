@@ -440,30 +440,10 @@ async fn verify_passkey_registration(
         .and_then(|cd| cd.get("origin").and_then(Value::as_str).map(str::to_string))
         .and_then(|o| url::Url::parse(&o).ok())
         .ok_or_else(ApiError::create_failed)?;
-    let core = webauthn_core(&rp_id, origin.clone());
-    let credential = core.register_credential(&reg, &reg_state, None).map_err(|e| {
-        tracing::debug!(error = %e, rp_id = %rp_id, origin = %origin, "registration verification failed");
-        if is_parse_error(&e) {
-            ApiError::parse_credential()
-        } else {
-            ApiError::create_failed()
-        }
-    })?;
-    let now = SystemTime::now();
-    let seq = sh.with(|s| {
-        let p = s
-            .passkeys
-            .iter_mut()
-            .find(|p| p.id == pending_id && !p.is_ready())?;
-        p.credential = Some(credential);
-        p.name = Some(name);
-        p.reg_state = None;
-        Some(s.next_sequence())
-    });
-    let Some(seq) = seq else {
-        return Err(ApiError::webauthn_not_found());
-    };
+    finish_registration(&sh, &rp_id, origin, &reg, &reg_state, &pending_id, name)?;
     tracing::info!("v2 passkey registration verified");
+    let now = SystemTime::now();
+    let seq = sh.with(|s| s.next_sequence());
     Ok(Json(json!({ "details": details(seq, "changeDate", now) })))
 }
 
