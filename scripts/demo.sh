@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --cli
-exec cargo run --quiet --locked -p passkeys-cli --bin passkeys -- demo "$@"
+echo "Building the passkeys CLI (the first run compiles for a few minutes)…" >&2
+exec cargo run --locked -p passkeys-cli --bin passkeys -- demo "$@"

@@ -81,8 +81,8 @@ pub struct AuthenticatorChoice {
     pub key: Option<KeySummary>,
 }
 
-/// A registration link for another device, with its QR code.
-#[derive(Debug, Serialize)]
+/// A registration link for another device, with its QR code. `Debug` hides the one-time code.
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LinkView {
     /// The one-time link.
@@ -91,6 +91,15 @@ pub struct LinkView {
     pub expires_in_secs: Option<u64>,
     /// The link as an SVG QR code.
     pub qr_svg: String,
+}
+
+impl std::fmt::Debug for LinkView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinkView")
+            .field("link", &passkeys_core::zitadel::redact_link(&self.link))
+            .field("expires_in_secs", &self.expires_in_secs)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Version and capabilities.

@@ -223,8 +223,9 @@ pub struct Me {
     pub email: Option<String>,
 }
 
-/// A registration link for another device (AddMyPasswordlessLink).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A registration link for another device (AddMyPasswordlessLink). Its `Debug` output hides
+/// the query (which carries the one-time code): see [`redact_link`].
+#[derive(Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RegistrationLink {
     /// The link. It carries a one-time code: show it only to the person it belongs to.
@@ -233,6 +234,25 @@ pub struct RegistrationLink {
     pub expiration: Option<String>,
     /// Expiry in seconds, when parsable.
     pub expires_in_secs: Option<u64>,
+}
+
+/// A link with its query and fragment replaced by `?<redacted>`, for `Debug` output and logs:
+/// ZITADEL's registration links carry the one-time code in the query.
+pub fn redact_link(link: &str) -> String {
+    match link.find(['?', '#']) {
+        Some(i) => format!("{}?<redacted>", &link[..i]),
+        None => link.to_string(),
+    }
+}
+
+impl std::fmt::Debug for RegistrationLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistrationLink")
+            .field("link", &redact_link(&self.link))
+            .field("expiration", &self.expiration)
+            .field("expires_in_secs", &self.expires_in_secs)
+            .finish()
+    }
 }
 
 /// ZITADEL Auth API v1 client.
@@ -567,6 +587,19 @@ mod tests {
             let text = e.to_string();
             assert!(!text.contains("Errors."), "no raw i18n key in {text:?}");
         }
+    }
+
+    #[test]
+    fn registration_link_debug_hides_the_one_time_code() {
+        let link = RegistrationLink {
+            link: "https://a.example/ui/login/login/passwordless/init?userID=1&codeID=2&code=SECRETCODE".into(),
+            expiration: Some("3600s".into()),
+            expires_in_secs: Some(3600),
+        };
+        let text = format!("{link:?}");
+        assert!(!text.contains("SECRETCODE"), "{text}");
+        assert!(text.contains("https://a.example/ui/login/login/passwordless/init?<redacted>"));
+        assert_eq!(redact_link("https://a.example/x"), "https://a.example/x");
     }
 
     #[test]
