@@ -217,21 +217,35 @@
 
   // ---------- sign-in ----------
 
-  function showSignIn(error) {
+  /**
+   * Shows the sign-in page. `note` is a plain sentence under the buttons (e.g. after sign-out,
+   * when the browser may still be signed in). After `mfa_required` the next sign-in asks for
+   * the credentials again (`prompt=login`), so the person can use their second factor.
+   */
+  function showSignIn(error, note) {
     const demo = state.profile.demo;
     $('signin-instance').textContent = t('signIn.instance', { issuer: state.profile.issuer });
     $('btn-signin').textContent = t(demo ? 'signIn.demoButton' : 'signIn.button');
     $('btn-signin').hidden = false;
+    $('btn-signin-other').hidden = demo;
     $('signin-waiting').hidden = true;
+    $('signin-note').textContent = note || '';
+    $('signin-note').hidden = !note;
+    state.signInPrompt = error && error.code === 'mfa_required' ? 'login' : null;
     clearError($('signin-error'));
     if (error) showError($('signin-error'), error);
     show('signin');
   }
 
-  $('btn-signin').addEventListener('click', async () => {
+  $('btn-signin').addEventListener('click', () => signIn(state.signInPrompt));
+  $('btn-signin-other').addEventListener('click', () => signIn('select_account'));
+
+  async function signIn(prompt) {
     const demo = state.profile.demo;
     clearError($('signin-error'));
+    $('signin-note').hidden = true;
     $('btn-signin').hidden = true;
+    $('btn-signin-other').hidden = true;
     $('signin-waiting').hidden = false;
     $('signin-url-box').hidden = true;
     $('signin-waiting-text').textContent = t(demo ? 'signIn.demoWaiting' : 'signIn.waiting');
@@ -243,10 +257,11 @@
       $('signin-url-box').hidden = false;
     };
     try {
-      await invoke('sign_in', { onUrl });
+      await invoke('sign_in', { onUrl, prompt: prompt || null });
       await showPasskeys();
     } catch (e) {
       $('btn-signin').hidden = false;
+      $('btn-signin-other').hidden = demo;
       $('signin-waiting').hidden = true;
       if (e && e.code === 'cancelled') {
         $('signin-error').replaceChildren(el('p', { text: t('signIn.cancelled') }));
@@ -256,7 +271,7 @@
       }
       $('btn-signin').focus();
     }
-  });
+  }
 
   $('btn-signin-cancel').addEventListener('click', () => invoke('cancel'));
   $('btn-copy-signin-url').addEventListener('click', () => copyText($('signin-url')));
@@ -281,7 +296,7 @@
 
   /** Sends the person back to sign-in when the session is gone. Returns true if it did. */
   function handleSessionError(e) {
-    if (e && (e.code === 'session_expired' || e.code === 'not_signed_in')) {
+    if (e && (e.code === 'session_expired' || e.code === 'not_signed_in' || e.code === 'mfa_required')) {
       showSignIn(e);
       return true;
     }
@@ -289,14 +304,18 @@
   }
 
   $('btn-signout').addEventListener('click', () => busy($('btn-signout'), async () => {
+    let report;
     try {
-      await invoke('sign_out');
+      report = await invoke('sign_out');
     } catch (e) {
       // Signed out locally even if revocation failed; show why on the sign-in page.
       showSignIn(e);
       return;
     }
-    showSignIn();
+    // ZITADEL keeps the browser's session unless the browser came back from its logout page.
+    const browserStillSignedIn = report && report.was_signed_in
+      && (report.browser === 'unconfirmed' || report.browser === 'not_supported');
+    showSignIn(null, browserStillSignedIn ? t('signIn.otherHint') : '');
   }));
 
   $('btn-switch').addEventListener('click', async () => {

@@ -13,7 +13,7 @@ use passkeys_core::browser::SystemBrowser;
 use passkeys_core::config::parse_issuer;
 use passkeys_core::enroll::{self, EnrollEvent};
 use passkeys_core::link_enroll::{enroll_via_link, PLATFORM_EXPLANATION};
-use passkeys_core::oidc::Oidc;
+use passkeys_core::oidc::{Oidc, SignInOptions, SignInPrompt};
 use passkeys_core::profiles::{self, Profiles, SavedProfile};
 use passkeys_core::prompt::{NoPrompt, Prompt};
 use passkeys_core::session::{LogoutReport, Session};
@@ -32,6 +32,8 @@ use crate::state::{no_instance, Active, ActiveProfile, AppState};
 
 /// How long the sign-in waits for the browser.
 const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long sign-out waits for the browser to come back from ZITADEL's logout page.
+const SIGN_OUT_BROWSER_WAIT: Duration = Duration::from_secs(30);
 
 /// The id of the software authenticator choice (demo mode).
 const SOFTWARE: &str = "software";
@@ -224,7 +226,11 @@ pub async fn close_instance(state: State<'_, AppState>) -> Result<(), IpcError> 
 /// authorization URL is sent on `on_url` before the browser opens, so the person can open it by
 /// hand. `cancel` stops the wait.
 #[tauri::command]
-pub async fn sign_in(state: State<'_, AppState>, on_url: Channel<String>) -> Result<(), IpcError> {
+pub async fn sign_in(
+    state: State<'_, AppState>,
+    on_url: Channel<String>,
+    prompt: Option<SignInPrompt>,
+) -> Result<(), IpcError> {
     let (oidc, store, profile_id, demo) = {
         let active = state.active.lock().await;
         let a = active.as_ref().ok_or_else(no_instance)?;
@@ -240,10 +246,11 @@ pub async fn sign_in(state: State<'_, AppState>, on_url: Channel<String>) -> Res
             let show = move |url: &str| {
                 let _ = on_url.send(url.to_string());
             };
+            let options = SignInOptions::new(SIGN_IN_TIMEOUT).with_prompt(prompt);
             let signed_in = if demo {
-                Session::login(oidc, store, &crate::demo::browser(), SIGN_IN_TIMEOUT, &show).await
+                Session::login(oidc, store, &crate::demo::browser(), &options, &show).await
             } else {
-                Session::login(oidc, store, &SystemBrowser, SIGN_IN_TIMEOUT, &show).await
+                Session::login(oidc, store, &SystemBrowser, &options, &show).await
             };
             Ok(signed_in?.0)
         })
@@ -268,12 +275,24 @@ pub async fn cancel(state: State<'_, AppState>) -> Result<bool, IpcError> {
 /// Signs out: revokes the tokens at the issuer and forgets them.
 #[tauri::command]
 pub async fn sign_out(state: State<'_, AppState>) -> Result<LogoutReport, IpcError> {
-    let (oidc, store) = {
+    let (oidc, store, demo) = {
         let active = state.active.lock().await;
         let a = active.as_ref().ok_or_else(no_instance)?;
-        (a.oidc.clone(), a.store.clone())
+        (a.oidc.clone(), a.store.clone(), a.profile.demo)
     };
-    let report = Session::logout(&oidc, store.as_ref()).await?;
+    // The browser's sign-in session at ZITADEL is ended too (RP-initiated logout), so "sign in"
+    // afterwards can be someone else. The demo's scripted browser has no session to end.
+    let report = if demo {
+        Session::logout(&oidc, store.as_ref(), None, Duration::ZERO).await?
+    } else {
+        Session::logout(
+            &oidc,
+            store.as_ref(),
+            Some(&SystemBrowser),
+            SIGN_OUT_BROWSER_WAIT,
+        )
+        .await?
+    };
     if let Some(a) = state.active.lock().await.as_mut() {
         a.session = None;
     }

@@ -78,7 +78,7 @@ async fn main() {
         oidc,
         Arc::new(MemoryStore::default()),
         &browser,
-        Duration::from_secs(30),
+        &passkeys_core::oidc::SignInOptions::new(Duration::from_secs(30)),
         &|_| {},
     )
     .await

@@ -11,7 +11,7 @@ use passkeys_core::authenticator::{AuthenticatorError, SoftAuthenticator, SOFT_N
 use passkeys_core::browser::FnBrowser;
 use passkeys_core::config::parse_issuer;
 use passkeys_core::enroll::{self, EnrollEvent};
-use passkeys_core::oidc::Oidc;
+use passkeys_core::oidc::{Oidc, SignInOptions};
 use passkeys_core::session::Session;
 use passkeys_core::tokens::{MemoryStore, TokenStore};
 use passkeys_core::zitadel::http_client;
@@ -100,7 +100,7 @@ async fn demo_steps(sandbox: &Sandbox, out: &Out) -> Result<()> {
         oidc,
         store,
         &sandbox_browser(),
-        Duration::from_secs(60),
+        &SignInOptions::new(Duration::from_secs(60)),
         &|_| {},
     )
     .await?;
@@ -192,7 +192,8 @@ async fn demo_steps(sandbox: &Sandbox, out: &Out) -> Result<()> {
     print_list(&Out::new(false), &remaining);
 
     step(8, "Sign out (tokens revoked)");
-    let report = Session::logout(session.oidc(), &*store_of(&session)).await?;
+    let report =
+        Session::logout(session.oidc(), &*store_of(&session), None, Duration::ZERO).await?;
     match &report.revoke_error {
         None => out.line("   signed out: the refresh and access tokens were revoked at the issuer"),
         Some(e) => out.line(&format!(

@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use passkeys_core::browser::{Browser, SystemBrowser};
 use passkeys_core::config::{self, Profile};
 use passkeys_core::enroll::{self, EnrollEvent};
-use passkeys_core::oidc::Oidc;
+use passkeys_core::oidc::{BrowserLogout, Oidc, SignInOptions, SignInPrompt};
 use passkeys_core::session::Session;
 use passkeys_core::tokens::{self, TokenStore, TokenStoreKind};
 use passkeys_core::zitadel::{http_client, ZitadelClient};
@@ -54,12 +54,26 @@ struct Cli {
 enum Command {
     /// Sign in in your browser (authorization code + PKCE, loopback redirect).
     Login {
-        /// Seconds to wait for the browser.
+        /// Seconds the whole sign-in may take (browser, code exchange, checks).
         #[arg(long, default_value_t = 300)]
         timeout: u64,
+        /// How to treat a sign-in the browser already has at ZITADEL (OIDC `prompt`):
+        /// select_account lets you choose or add another account ("sign in as someone else");
+        /// login asks for your credentials again (e.g. to sign in with your second factor).
+        /// Without it, ZITADEL silently reuses a single browser session.
+        #[arg(long, value_name = "PROMPT")]
+        prompt: Option<SignInPrompt>,
     },
-    /// Revoke and forget the stored tokens.
-    Logout,
+    /// Sign out: revoke and forget the stored tokens, and end the browser's sign-in session at
+    /// ZITADEL (RP-initiated logout), so the next sign-in can be someone else.
+    Logout {
+        /// Only revoke and forget the tokens; leave the browser signed in to ZITADEL.
+        #[arg(long)]
+        no_browser: bool,
+        /// Seconds to wait for the browser to come back from ZITADEL's logout.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
     /// Show who is signed in.
     Whoami,
     /// List your passkeys.
@@ -220,7 +234,7 @@ async fn login(
     ctx: &Ctx,
     out: &Out,
     browser: &dyn Browser,
-    timeout: Duration,
+    options: &SignInOptions,
 ) -> Result<Arc<Session>> {
     let oidc = discover(ctx).await?;
     let show = |url: &str| {
@@ -229,7 +243,7 @@ async fn login(
             ctx.profile.issuer.as_str
         ))
     };
-    let (session, who) = Session::login(oidc, ctx.store.clone(), browser, timeout, &show).await?;
+    let (session, who) = Session::login(oidc, ctx.store.clone(), browser, options, &show).await?;
     out.note(&format!(
         "Signed in{}. Tokens are kept in the {}.",
         who.name.map(|n| format!(" as {n}")).unwrap_or_default(),
@@ -241,7 +255,13 @@ async fn login(
 /// The stored session; with the memory store, signs in first (one-shot runs).
 async fn session(ctx: &Ctx, out: &Out) -> Result<ZitadelClient> {
     let session = if ctx.store_kind == TokenStoreKind::Memory {
-        login(ctx, out, &SystemBrowser, Duration::from_secs(300)).await?
+        login(
+            ctx,
+            out,
+            &SystemBrowser,
+            &SignInOptions::new(Duration::from_secs(300)),
+        )
+        .await?
     } else {
         Session::resume(discover(ctx).await?, ctx.store.clone())?
     };
@@ -322,19 +342,35 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
     }
     let ctx = ctx(&cli)?;
     match cli.command {
-        Command::Login { timeout } => {
-            login(&ctx, out, &SystemBrowser, Duration::from_secs(timeout)).await?;
+        Command::Login { timeout, prompt } => {
+            let options = SignInOptions::new(Duration::from_secs(timeout)).with_prompt(prompt);
+            login(&ctx, out, &SystemBrowser, &options).await?;
             out.json(&serde_json::json!({"signedIn": true, "issuer": ctx.profile.issuer.as_str}));
         }
-        Command::Logout => {
+        Command::Logout {
+            no_browser,
+            timeout,
+        } => {
             let oidc = discover(&ctx).await?;
-            let report = Session::logout(&oidc, ctx.store.as_ref()).await?;
+            let browser: Option<&dyn Browser> = (!no_browser).then_some(&SystemBrowser);
+            let report = Session::logout(
+                &oidc,
+                ctx.store.as_ref(),
+                browser,
+                Duration::from_secs(timeout),
+            )
+            .await?;
             match (&report.was_signed_in, &report.revoke_error) {
                 (false, _) => out.line("You were not signed in."),
                 (true, None) => out.line("Signed out: the tokens were revoked and forgotten."),
                 (true, Some(e)) => out.line(&format!(
                     "Signed out: the tokens were forgotten here, but revoking them at the server failed ({e})."
                 )),
+            }
+            if report.browser == BrowserLogout::Confirmed {
+                out.line("The browser's sign-in session at ZITADEL was ended too.");
+            } else if let (true, Some(note)) = (report.was_signed_in, report.browser_note()) {
+                out.note(note);
             }
             out.json(&report);
         }

@@ -62,14 +62,21 @@ pub enum Error {
     /// Exchanging the authorization code or refreshing failed.
     #[error("the token request failed: {0}")]
     TokenRequest(String),
-    /// The ID token failed validation (signature, issuer, audience, expiry or nonce).
-    #[error("the ID token from the server is not valid ({0}); sign-in was stopped. Check that the issuer URL is right")]
-    InvalidIdToken(String),
+    /// The ID token failed validation (signature, issuer, audience/azp, expiry or nonce; OIDC
+    /// Core §3.1.3.7).
+    #[error("sign-in was stopped: the server's ID token was refused because {reason}. {advice}")]
+    InvalidIdToken {
+        /// What is wrong with it.
+        reason: String,
+        /// What the person or their ZITADEL administrator can do.
+        advice: &'static str,
+    },
     /// There is no stored session.
     #[error("you are not signed in: run `passkeys login` first")]
     NotSignedIn,
-    /// The stored session can no longer be used.
-    #[error("your session has expired or was revoked: run `passkeys login` again")]
+    /// The stored session can no longer be used: the refresh token was refused (expired,
+    /// revoked, reused or the session ended), so the stored tokens were forgotten.
+    #[error("your session ended (it expired, was revoked or ended elsewhere): run `passkeys login` to sign in again")]
     SessionExpired,
     /// The OS keychain failed.
     #[error("the OS keychain could not be used ({0}). On machines without a keychain, use --token-store file")]
@@ -154,7 +161,7 @@ impl Error {
             Error::SignInTimedOut { .. } => "sign_in_timed_out",
             Error::AuthorizationFailed { .. } => "authorization_failed",
             Error::TokenRequest(_) => "token_request_failed",
-            Error::InvalidIdToken(_) => "invalid_id_token",
+            Error::InvalidIdToken { .. } => "invalid_id_token",
             Error::NotSignedIn => "not_signed_in",
             Error::SessionExpired => "session_expired",
             Error::Keychain(_) => "keychain_error",

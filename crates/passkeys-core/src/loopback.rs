@@ -3,27 +3,95 @@
 //! Binds `127.0.0.1` on an ephemeral port and serves one path, [`CALLBACK_PATH`]. It ignores
 //! stray requests (404), answers a response whose `state` does not match with 400 and keeps
 //! waiting (the code in it is never used), stops on an `error=` reply, and hands over the first
-//! code whose `state` matches. Each answer is a small HTML page the person can close.
+//! code whose `state` matches.
+//!
+//! The browser's request that carried the code is answered only when the whole sign-in is over
+//! ([`PendingReply::finish`]: code exchanged and ID token checked; at most [`FINAL_PAGE_WAIT`]),
+//! so the tab says what really happened. Each answer is a small static HTML page that never
+//! echoes anything from the request. After the final page the listener is torn down within
+//! [`SHUTDOWN_GRACE`], whatever other connections are open.
+//!
+//! The same listener serves the return from RP-initiated logout ([`Expect::StateOnly`]: the
+//! `post_logout_redirect_uri` carries only `state`; OpenID Connect RP-Initiated Logout 1.0 §3).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse};
-use tokio::sync::{mpsc, Mutex};
+use axum::response::Html;
+use tokio::sync::{mpsc, oneshot, Mutex};
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
-/// The redirect path registered on the ZITADEL native app (`http://127.0.0.1/callback`).
+/// The redirect path registered on the ZITADEL native app (`http://127.0.0.1/callback`), used
+/// for both the sign-in redirect and the post-logout redirect.
 pub const CALLBACK_PATH: &str = "/callback";
 
+/// How long the browser's request waits for the app to finish the sign-in (code exchange and ID
+/// token check) before the tab is told to look at the app instead.
+pub const FINAL_PAGE_WAIT: Duration = Duration::from_secs(60);
+
+/// After the final page, how long open connections may take to close before the listener is
+/// torn down regardless (a local process holding a half-sent request cannot keep it alive).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// What the redirect to the listener carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// An authorization response: `code` (or `error`) and `state` (RFC 6749 §4.1.2).
+    Code,
+    /// The return from RP-initiated logout: `state` only.
+    StateOnly,
+}
+
+/// The final word shown in the browser tab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinalPage {
+    /// The sign-in finished: tokens exchanged and the ID token accepted.
+    SignedIn,
+    /// The browser session was ended (RP-initiated logout).
+    SignedOut,
+    /// The sign-in failed after the code arrived; the app says why and what to do.
+    Failed,
+}
+
+impl FinalPage {
+    fn render(self) -> (StatusCode, Html<String>) {
+        match self {
+            FinalPage::SignedIn => (
+                StatusCode::OK,
+                page(
+                    "You are signed in",
+                    "Return to Passkey Enroll. You can close this tab.",
+                ),
+            ),
+            FinalPage::SignedOut => (
+                StatusCode::OK,
+                page(
+                    "You are signed out",
+                    "The browser session at your ZITADEL instance was ended. Return to Passkey Enroll. You can close this tab.",
+                ),
+            ),
+            FinalPage::Failed => (
+                StatusCode::OK,
+                page(
+                    "Sign-in failed",
+                    "The sign-in could not be completed. Return to Passkey Enroll: it says what went wrong and what to do. You can close this tab.",
+                ),
+            ),
+        }
+    }
+}
+
 type Outcome = std::result::Result<Secret, Error>;
+type Delivery = (Outcome, Option<oneshot::Sender<FinalPage>>);
 
 struct Shared {
     expected_state: Secret,
-    tx: Mutex<Option<mpsc::Sender<Outcome>>>,
+    expect: Expect,
+    tx: Mutex<Option<mpsc::Sender<Delivery>>>,
 }
 
 /// A bound listener waiting for the authorization response.
@@ -65,6 +133,12 @@ pub enum CallbackVerdict {
 /// Classifies the query of a callback request (RFC 6749 §4.1.2, §4.1.2.1; RFC 8252 §8.9).
 /// Pure: the listener and the fuzz target share it.
 pub fn classify_callback(query: &str, expected_state: &str) -> CallbackVerdict {
+    classify_redirect(query, expected_state, Expect::Code)
+}
+
+/// [`classify_callback`] for either kind of redirect: with [`Expect::StateOnly`] a matching
+/// `state` alone finishes (the secret handed over is empty).
+pub fn classify_redirect(query: &str, expected_state: &str, expect: Expect) -> CallbackVerdict {
     if query.len() > MAX_QUERY_BYTES {
         return CallbackVerdict::Ignore("the request is too long");
     }
@@ -100,18 +174,21 @@ pub fn classify_callback(query: &str, expected_state: &str) -> CallbackVerdict {
             hint,
         }));
     }
-    match code.filter(|c| !c.is_empty()) {
-        Some(code) => CallbackVerdict::Finish(Ok(Secret::new(code))),
-        None => CallbackVerdict::Ignore("the response has neither a code nor an error"),
+    match (expect, code.filter(|c| !c.is_empty())) {
+        (Expect::StateOnly, _) => CallbackVerdict::Finish(Ok(Secret::new(String::new()))),
+        (Expect::Code, Some(code)) => CallbackVerdict::Finish(Ok(Secret::new(code))),
+        (Expect::Code, None) => {
+            CallbackVerdict::Ignore("the response has neither a code nor an error")
+        }
     }
 }
 
 async fn callback(
     State(shared): State<Arc<Shared>>,
     RawQuery(query): RawQuery,
-) -> impl IntoResponse {
+) -> (StatusCode, Html<String>) {
     let query = query.unwrap_or_default();
-    let outcome = match classify_callback(&query, shared.expected_state.expose()) {
+    let outcome = match classify_redirect(&query, shared.expected_state.expose(), shared.expect) {
         CallbackVerdict::Ignore(why) => {
             tracing::warn!("ignored a request to the sign-in callback: {why}");
             let status = if query.len() > MAX_QUERY_BYTES {
@@ -122,30 +199,93 @@ async fn callback(
             return (
                 status,
                 page(
-                    "This sign-in link is not for this attempt",
-                    "The response does not belong to the sign-in that Passkey Enroll is waiting for, so it was ignored. Go back to the app and start signing in again if needed.",
+                    "This link is not for this attempt",
+                    "The response does not belong to what Passkey Enroll is waiting for, so it was ignored. Go back to the app and start again if needed.",
                 ),
             );
         }
         CallbackVerdict::Finish(outcome) => outcome,
     };
-    let failed = outcome.is_err();
-    if let Some(tx) = shared.tx.lock().await.take() {
-        let _ = tx.send(outcome).await;
-    }
-    if failed {
-        (
-            StatusCode::OK,
-            page("Sign-in failed", "The server refused the sign-in. Return to Passkey Enroll for details. You can close this tab."),
-        )
-    } else {
-        (
+    let Some(tx) = shared.tx.lock().await.take() else {
+        return (
+            StatusCode::BAD_REQUEST,
+            page(
+                "Already answered",
+                "Passkey Enroll already has its answer. Return to the app. You can close this tab.",
+            ),
+        );
+    };
+    if outcome.is_err() {
+        let _ = tx.send((outcome, None)).await;
+        return (
             StatusCode::OK,
             page(
-                "You are signed in",
-                "Return to Passkey Enroll. You can close this tab.",
+                "Sign-in refused",
+                "The server refused the sign-in. Return to Passkey Enroll: it says why and what to do. You can close this tab.",
             ),
-        )
+        );
+    }
+    let (final_tx, final_rx) = oneshot::channel();
+    if tx.send((outcome, Some(final_tx))).await.is_err() {
+        return FinalPage::Failed.render();
+    }
+    match tokio::time::timeout(FINAL_PAGE_WAIT, final_rx).await {
+        Ok(Ok(page)) => page.render(),
+        _ => FinalPage::Failed.render(),
+    }
+}
+
+/// The listener after the matching response arrived: the browser waits for [`Self::finish`].
+/// Dropping it without `finish` shows "Sign-in failed" and tears the listener down.
+pub struct PendingReply {
+    final_tx: Option<oneshot::Sender<FinalPage>>,
+    stop_tx: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for PendingReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingReply").finish_non_exhaustive()
+    }
+}
+
+impl PendingReply {
+    /// Shows `page` in the browser tab, then closes the listener (waiting at most
+    /// [`SHUTDOWN_GRACE`] for open connections).
+    pub async fn finish(mut self, page: FinalPage) {
+        if let Some(tx) = self.final_tx.take() {
+            let _ = tx.send(page);
+        }
+        self.stop().await;
+    }
+
+    async fn stop(&mut self) {
+        if let Some(stop) = self.stop_tx.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let abort = server.abort_handle();
+            if tokio::time::timeout(SHUTDOWN_GRACE, server).await.is_err() {
+                abort.abort();
+            }
+        }
+    }
+}
+
+impl Drop for PendingReply {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop_tx.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            // Give the failure page a moment to go out, then end the task whatever holds it.
+            tokio::spawn(async move {
+                let abort = server.abort_handle();
+                if tokio::time::timeout(SHUTDOWN_GRACE, server).await.is_err() {
+                    abort.abort();
+                }
+            });
+        }
     }
 }
 
@@ -175,15 +315,30 @@ impl LoopbackListener {
         &self.redirect_uri
     }
 
-    /// Serves until a response with the expected `state` arrives or `timeout` passes, then
-    /// closes the port.
+    /// Serves until a response with the expected `state` arrives or `timeout` passes. A code is
+    /// handed over with the browser still waiting: answer it with [`PendingReply::finish`].
     ///
     /// # Errors
     /// [`Error::SignInTimedOut`], or [`Error::AuthorizationFailed`] for an `error=` reply.
-    pub async fn wait_for_code(self, expected_state: Secret, timeout: Duration) -> Result<Secret> {
+    pub async fn wait_for_code(
+        self,
+        expected_state: Secret,
+        timeout: Duration,
+    ) -> Result<(Secret, PendingReply)> {
+        self.wait_for(expected_state, Expect::Code, timeout).await
+    }
+
+    /// [`Self::wait_for_code`] for either kind of redirect.
+    pub async fn wait_for(
+        self,
+        expected_state: Secret,
+        expect: Expect,
+        timeout: Duration,
+    ) -> Result<(Secret, PendingReply)> {
         let (tx, mut rx) = mpsc::channel(1);
         let shared = Arc::new(Shared {
             expected_state,
+            expect,
             tx: Mutex::new(Some(tx)),
         });
         let app = axum::Router::new()
@@ -191,7 +346,7 @@ impl LoopbackListener {
             .fallback(|| async { (StatusCode::NOT_FOUND, page("Not found", "Nothing here.")) })
             .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
             .with_state(shared);
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             let _ = axum::serve(self.listener, app)
                 .with_graceful_shutdown(async {
@@ -199,15 +354,30 @@ impl LoopbackListener {
                 })
                 .await;
         });
-        let result = tokio::time::timeout(timeout, rx.recv()).await;
-        let _ = stop_tx.send(());
-        let _ = server.await;
-        match result {
-            Ok(Some(outcome)) => outcome,
-            Ok(None) => Err(Error::Cancelled),
-            Err(_) => Err(Error::SignInTimedOut {
-                seconds: timeout.as_secs(),
-            }),
+        let mut pending = PendingReply {
+            final_tx: None,
+            stop_tx: Some(stop_tx),
+            server: Some(server),
+        };
+        match tokio::time::timeout(timeout, rx.recv()).await {
+            Ok(Some((Ok(secret), final_tx))) => {
+                pending.final_tx = final_tx;
+                Ok((secret, pending))
+            }
+            Ok(Some((Err(e), _))) => {
+                pending.stop().await;
+                Err(e)
+            }
+            Ok(None) => {
+                pending.stop().await;
+                Err(Error::Cancelled)
+            }
+            Err(_) => {
+                pending.stop().await;
+                Err(Error::SignInTimedOut {
+                    seconds: timeout.as_secs(),
+                })
+            }
         }
     }
 }
@@ -315,13 +485,74 @@ mod tests {
             .0,
             414
         );
-        let (status, body) = get(port, "/callback?code=good&state=st").await.unwrap();
-        assert_eq!(status, 200);
-        assert!(body.contains("You can close this tab"));
-        let code = waiter.await.unwrap().unwrap();
+        // The browser's request is answered only when the app has finished the sign-in.
+        let browser = tokio::spawn(async move { get(port, "/callback?code=good&state=st").await });
+        let (code, pending) = waiter.await.unwrap().unwrap();
         assert_eq!(code.expose(), "good");
+        assert!(!browser.is_finished());
+        pending.finish(FinalPage::SignedIn).await;
+        let (status, body) = browser.await.unwrap().unwrap();
+        assert_eq!(status, 200);
+        assert!(body.contains("You are signed in"), "{body}");
         // The port is closed after use.
         assert!(get(port, "/callback?code=again&state=st").await.is_err());
+    }
+
+    /// The tab reports a failure that happened after the code arrived (e.g. the ID token was
+    /// refused), not "You are signed in".
+    #[tokio::test]
+    async fn final_page_reports_a_failed_exchange() {
+        let listener = LoopbackListener::bind().await.unwrap();
+        let port = listener.listener.local_addr().unwrap().port();
+        let waiter =
+            tokio::spawn(listener.wait_for_code(Secret::new("st"), Duration::from_secs(20)));
+        let browser = tokio::spawn(async move { get(port, "/callback?code=c&state=st").await });
+        let (_, pending) = waiter.await.unwrap().unwrap();
+        pending.finish(FinalPage::Failed).await;
+        let (status, body) = browser.await.unwrap().unwrap();
+        assert_eq!(status, 200);
+        assert!(body.contains("Sign-in failed"), "{body}");
+        assert!(!body.contains("signed in"), "{body}");
+    }
+
+    /// Attack: a local process opens a connection and sends half a request line. The sign-in
+    /// still finishes, and the listener is gone within the grace period.
+    #[tokio::test]
+    async fn half_sent_request_does_not_hold_the_sign_in() {
+        use tokio::io::AsyncWriteExt;
+        let listener = LoopbackListener::bind().await.unwrap();
+        let port = listener.listener.local_addr().unwrap().port();
+        let waiter =
+            tokio::spawn(listener.wait_for_code(Secret::new("st"), Duration::from_secs(20)));
+        let mut slow = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        slow.write_all(b"GET /callback?co").await.unwrap();
+        let browser = tokio::spawn(async move { get(port, "/callback?code=c&state=st").await });
+        let (_, pending) = waiter.await.unwrap().unwrap();
+        let started = std::time::Instant::now();
+        pending.finish(FinalPage::SignedIn).await;
+        assert!(started.elapsed() < SHUTDOWN_GRACE + Duration::from_secs(1));
+        assert_eq!(browser.await.unwrap().unwrap().0, 200);
+        assert!(get(port, "/callback?code=again&state=st").await.is_err());
+        drop(slow);
+    }
+
+    /// The post-logout redirect carries only `state`.
+    #[test]
+    fn logout_return_needs_only_the_state() {
+        assert!(matches!(
+            classify_redirect("state=s-1", "s-1", Expect::StateOnly),
+            CallbackVerdict::Finish(Ok(_))
+        ));
+        assert!(matches!(
+            classify_redirect("state=other", "s-1", Expect::StateOnly),
+            CallbackVerdict::Ignore(_)
+        ));
+        assert!(matches!(
+            classify_redirect("state=s-1", "s-1", Expect::Code),
+            CallbackVerdict::Ignore(_)
+        ));
     }
 
     #[tokio::test]
@@ -334,7 +565,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            waiter.await.unwrap().unwrap_err().code(),
+            waiter.await.unwrap().map(|_| ()).unwrap_err().code(),
             "authorization_failed"
         );
 
@@ -342,6 +573,7 @@ mod tests {
         let err = listener
             .wait_for_code(Secret::new("st"), Duration::from_millis(50))
             .await
+            .map(|_| ())
             .unwrap_err();
         assert_eq!(err.code(), "sign_in_timed_out");
     }

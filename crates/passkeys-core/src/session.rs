@@ -12,7 +12,7 @@ use async_trait::async_trait;
 
 use crate::browser::Browser;
 use crate::error::{Error, Result};
-use crate::oidc::{Oidc, SignedIn};
+use crate::oidc::{BrowserLogout, Oidc, SignInOptions, SignedIn};
 use crate::secret::Secret;
 use crate::tokens::{store_key, SessionLock, TokenSet, TokenStore};
 use crate::zitadel::{AccessTokenSource, ZitadelClient};
@@ -50,6 +50,24 @@ pub struct LogoutReport {
     pub revoked: bool,
     /// Why revocation failed, if it did (the local tokens are forgotten anyway).
     pub revoke_error: Option<String>,
+    /// What happened to the sign-in session in the browser. ZITADEL keeps it after a
+    /// revocation, so without RP-initiated logout the next sign-in returns the same person.
+    pub browser: BrowserLogout,
+}
+
+impl LogoutReport {
+    /// A sentence for people about the browser session, when there is something to say.
+    pub fn browser_note(&self) -> Option<&'static str> {
+        match self.browser {
+            BrowserLogout::Confirmed | BrowserLogout::Skipped => None,
+            BrowserLogout::Unconfirmed => Some(
+                "The browser did not come back from ZITADEL's logout page. If you want to sign in as someone else, finish signing out there, or ask your ZITADEL administrator to add http://127.0.0.1/callback as a Post Logout URI on the app.",
+            ),
+            BrowserLogout::NotSupported => Some(
+                "Your browser may still be signed in to ZITADEL (the instance offers no logout endpoint, or no ID token was kept). To sign in as someone else, use the account choice when signing in.",
+            ),
+        }
+    }
 }
 
 impl Session {
@@ -58,10 +76,10 @@ impl Session {
         oidc: Oidc,
         store: Arc<dyn TokenStore>,
         browser: &dyn Browser,
-        timeout: Duration,
+        options: &SignInOptions,
         show_url: &(dyn Fn(&str) + Send + Sync),
     ) -> Result<(Arc<Session>, SignedIn)> {
-        let (tokens, who) = oidc.sign_in(browser, timeout, show_url).await?;
+        let (tokens, who) = oidc.sign_in(browser, options, show_url).await?;
         let key = store_key(&oidc.issuer().as_str, oidc.client_id());
         store.save(&key, &tokens)?;
         Ok((
@@ -90,22 +108,41 @@ impl Session {
         }))
     }
 
-    /// Forgets the stored tokens of `oidc`'s issuer and client id, revoking them first.
-    pub async fn logout(oidc: &Oidc, store: &dyn TokenStore) -> Result<LogoutReport> {
+    /// Signs out: revokes the stored tokens (RFC 7009), forgets them, and with a `browser`
+    /// also ends the sign-in session in the browser (RP-initiated logout, waiting at most
+    /// `browser_timeout` for the browser to come back), so the next sign-in may be someone else.
+    pub async fn logout(
+        oidc: &Oidc,
+        store: &dyn TokenStore,
+        browser: Option<&dyn Browser>,
+        browser_timeout: Duration,
+    ) -> Result<LogoutReport> {
         let key = store_key(&oidc.issuer().as_str, oidc.client_id());
         let Some(tokens) = store.load(&key)? else {
             return Ok(LogoutReport {
                 was_signed_in: false,
                 revoked: false,
                 revoke_error: None,
+                browser: BrowserLogout::Skipped,
             });
         };
         let revoke = oidc.revoke(&tokens).await;
         store.delete(&key)?;
+        let browser = match browser {
+            Some(b) => oidc
+                .end_browser_session(tokens.id_token.as_ref(), b, browser_timeout)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!("browser logout failed: {e}");
+                    BrowserLogout::Unconfirmed
+                }),
+            None => BrowserLogout::Skipped,
+        };
         Ok(LogoutReport {
             was_signed_in: true,
             revoked: revoke.is_ok(),
             revoke_error: revoke.err().map(|e| e.to_string()),
+            browser,
         })
     }
 

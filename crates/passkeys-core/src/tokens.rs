@@ -284,41 +284,188 @@ impl TokenStore for FileStore {
 }
 
 /// Tokens in the OS keychain (service `passkey-enroll`, account = issuer|client id).
-#[derive(Debug, Clone, Default)]
-pub struct KeyringStore;
+///
+/// A real ZITADEL token set is 1.3–2.5 k characters (a four-entry `aud`, opaque or JWE tokens;
+/// docs/zitadel-fidelity.md T23), more than the Windows Credential Manager holds in one secret
+/// (2,560 bytes = 1,280 UTF-16 units; `keyring` refuses larger with `TooLong`). So the encoded
+/// set is split into pieces of at most [`KEYCHAIN_PIECE_CHARS`] characters on every platform:
+/// the entry `account` holds `passkeys-pieces:v1:N:` and the first piece, the entries
+/// `account#2` … `account#N` the rest.
+#[derive(Clone)]
+pub struct KeyringStore {
+    slots: Arc<dyn SecretSlots>,
+}
+
+impl std::fmt::Debug for KeyringStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyringStore").finish_non_exhaustive()
+    }
+}
+
+impl Default for KeyringStore {
+    fn default() -> Self {
+        KeyringStore {
+            slots: Arc::new(OsKeychain),
+        }
+    }
+}
+
+/// The most characters kept in one keychain secret (ASCII JSON: one UTF-16 unit each), well
+/// under the Windows limit of 1,280 UTF-16 units.
+pub const KEYCHAIN_PIECE_CHARS: usize = 1000;
+
+/// At most this many pieces (a token set larger than 32 k characters is refused).
+const MAX_PIECES: usize = 32;
+
+const PIECES_PREFIX: &str = "passkeys-pieces:v1:";
 
 const KEYRING_SERVICE: &str = "passkey-enroll";
+
+/// Named secret slots: the OS keychain, or a stand-in in tests.
+pub trait SecretSlots: Send + Sync {
+    /// The secret in `account`, if any.
+    fn get(&self, account: &str) -> Result<Option<Secret>>;
+    /// Stores `value` in `account`, replacing what was there.
+    fn set(&self, account: &str, value: &str) -> Result<()>;
+    /// Removes `account` (no error when it does not exist).
+    fn delete(&self, account: &str) -> Result<()>;
+}
+
+struct OsKeychain;
 
 fn keyring_err(e: keyring::Error) -> Error {
     Error::Keychain(e.to_string())
 }
 
-impl TokenStore for KeyringStore {
-    fn load(&self, key: &str) -> Result<Option<TokenSet>> {
-        let entry = keyring::Entry::new(KEYRING_SERVICE, key).map_err(keyring_err)?;
+impl SecretSlots for OsKeychain {
+    fn get(&self, account: &str) -> Result<Option<Secret>> {
+        let entry = keyring::Entry::new(KEYRING_SERVICE, account).map_err(keyring_err)?;
         match entry.get_password() {
-            Ok(data) => {
-                let data = Secret::new(data);
-                decode(data.expose().as_bytes(), Path::new("OS keychain entry")).map(Some)
-            }
+            Ok(data) => Ok(Some(Secret::new(data))),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(keyring_err(e)),
         }
     }
 
-    fn save(&self, key: &str, tokens: &TokenSet) -> Result<()> {
-        let entry = keyring::Entry::new(KEYRING_SERVICE, key).map_err(keyring_err)?;
-        entry
-            .set_password(encode(tokens)?.expose())
-            .map_err(keyring_err)
+    fn set(&self, account: &str, value: &str) -> Result<()> {
+        let entry = keyring::Entry::new(KEYRING_SERVICE, account).map_err(keyring_err)?;
+        entry.set_password(value).map_err(keyring_err)
     }
 
-    fn delete(&self, key: &str) -> Result<()> {
-        let entry = keyring::Entry::new(KEYRING_SERVICE, key).map_err(keyring_err)?;
+    fn delete(&self, account: &str) -> Result<()> {
+        let entry = keyring::Entry::new(KEYRING_SERVICE, account).map_err(keyring_err)?;
         match entry.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(keyring_err(e)),
         }
+    }
+}
+
+fn piece_account(key: &str, n: usize) -> String {
+    format!("{key}#{n}")
+}
+
+/// Splits at character boundaries into pieces of at most `max` characters.
+fn split_pieces(data: &str, max: usize) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let mut rest = data;
+    while !rest.is_empty() {
+        let end = rest
+            .char_indices()
+            .nth(max)
+            .map(|(i, _)| i)
+            .unwrap_or(rest.len());
+        let (head, tail) = rest.split_at(end);
+        pieces.push(head);
+        rest = tail;
+    }
+    pieces
+}
+
+/// Reads `passkeys-pieces:v1:N:` from the head entry: the number of pieces and the first one.
+fn parse_head(head: &str) -> Option<(usize, &str)> {
+    let rest = head.strip_prefix(PIECES_PREFIX)?;
+    let (n, first) = rest.split_once(':')?;
+    let n: usize = n.parse().ok()?;
+    (1..=MAX_PIECES).contains(&n).then_some((n, first))
+}
+
+impl KeyringStore {
+    /// A store over the given slots (tests use a stand-in with the Windows size limit).
+    pub fn with_slots(slots: Arc<dyn SecretSlots>) -> Self {
+        KeyringStore { slots }
+    }
+
+    fn corrupt(reason: &str) -> Error {
+        Error::CorruptFile {
+            path: PathBuf::from("OS keychain entry"),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+impl TokenStore for KeyringStore {
+    fn load(&self, key: &str) -> Result<Option<TokenSet>> {
+        let Some(head) = self.slots.get(key)? else {
+            return Ok(None);
+        };
+        let Some((n, first)) = parse_head(head.expose()) else {
+            // A single entry written by earlier versions.
+            return decode(head.expose().as_bytes(), Path::new("OS keychain entry")).map(Some);
+        };
+        let mut data = Secret::new(first.to_string());
+        for i in 2..=n {
+            let piece = self
+                .slots
+                .get(&piece_account(key, i))?
+                .ok_or_else(|| Self::corrupt("a piece of the stored tokens is missing"))?;
+            data = Secret::new(format!("{}{}", data.expose(), piece.expose()));
+        }
+        decode(data.expose().as_bytes(), Path::new("OS keychain entry")).map(Some)
+    }
+
+    fn save(&self, key: &str, tokens: &TokenSet) -> Result<()> {
+        let data = encode(tokens)?;
+        let pieces = split_pieces(data.expose(), KEYCHAIN_PIECE_CHARS);
+        if pieces.len() > MAX_PIECES {
+            return Err(Error::Keychain(format!(
+                "the tokens are too large for the keychain ({} characters); use --token-store file",
+                data.expose().len()
+            )));
+        }
+        let old = self
+            .slots
+            .get(key)
+            .ok()
+            .flatten()
+            .and_then(|h| parse_head(h.expose()).map(|(n, _)| n))
+            .unwrap_or(1);
+        // Pieces first, the head last: a reader never sees a head whose pieces are missing.
+        for (i, piece) in pieces.iter().enumerate().skip(1) {
+            self.slots.set(&piece_account(key, i + 1), piece)?;
+        }
+        let first = pieces.first().copied().unwrap_or("");
+        let head = Secret::new(format!("{PIECES_PREFIX}{}:{first}", pieces.len().max(1)));
+        self.slots.set(key, head.expose())?;
+        for i in pieces.len().max(1) + 1..=old {
+            self.slots.delete(&piece_account(key, i))?;
+        }
+        Ok(())
+    }
+
+    fn delete(&self, key: &str) -> Result<()> {
+        let n = self
+            .slots
+            .get(key)
+            .ok()
+            .flatten()
+            .and_then(|h| parse_head(h.expose()).map(|(n, _)| n))
+            .unwrap_or(1);
+        self.slots.delete(key)?;
+        for i in 2..=n {
+            self.slots.delete(&piece_account(key, i))?;
+        }
+        Ok(())
     }
 
     fn describe(&self) -> String {
@@ -363,7 +510,7 @@ impl TokenStore for MemoryStore {
 /// Opens the store of the given kind.
 pub fn open_store(kind: TokenStoreKind) -> Result<Arc<dyn TokenStore>> {
     Ok(match kind {
-        TokenStoreKind::Keyring => Arc::new(KeyringStore),
+        TokenStoreKind::Keyring => Arc::new(KeyringStore::default()),
         TokenStoreKind::File => Arc::new(FileStore::new(state_dir()?.join("tokens"))),
         TokenStoreKind::Memory => Arc::new(MemoryStore::default()),
     })
@@ -430,6 +577,107 @@ mod tests {
     fn debug_output_never_shows_tokens() {
         let text = format!("{:?}", sample());
         assert!(!text.contains("SECRET"), "{text}");
+    }
+
+    /// A stand-in for the Windows Credential Manager: refuses secrets over 1,280 UTF-16 units,
+    /// as `keyring` 3.6 does with `TooLong` (CRED_MAX_CREDENTIAL_BLOB_SIZE = 2,560 bytes).
+    #[derive(Default)]
+    struct WindowsLikeSlots {
+        map: Mutex<HashMap<String, String>>,
+    }
+
+    impl SecretSlots for WindowsLikeSlots {
+        fn get(&self, account: &str) -> Result<Option<Secret>> {
+            Ok(self
+                .map
+                .lock()
+                .unwrap()
+                .get(account)
+                .cloned()
+                .map(Secret::new))
+        }
+        fn set(&self, account: &str, value: &str) -> Result<()> {
+            if value.encode_utf16().count() > 1280 {
+                return Err(Error::Keychain("TooLong".into()));
+            }
+            self.map
+                .lock()
+                .unwrap()
+                .insert(account.to_string(), value.to_string());
+            Ok(())
+        }
+        fn delete(&self, account: &str) -> Result<()> {
+            self.map.lock().unwrap().remove(account);
+            Ok(())
+        }
+    }
+
+    /// A token set shaped like real ZITADEL's after PR #12017: ≈300-character JWE access and
+    /// refresh tokens and an ID token with a four-entry `aud` (docs/zitadel-fidelity.md T23).
+    fn realistic(size_hint: usize) -> TokenSet {
+        let jwe = |n: usize| {
+            format!(
+                "eyJhbGciOiJBMjU2R0NNS1ciLCJlbmMiOiJBMjU2R0NNIn0.{}.{}.{}.{}",
+                "k".repeat(n / 4),
+                "i".repeat(16),
+                "c".repeat(n / 2),
+                "t".repeat(22)
+            )
+        };
+        TokenSet {
+            access_token: Secret::new(jwe(300)),
+            refresh_token: Some(Secret::new(jwe(300))),
+            id_token: Some(Secret::new(format!(
+                "eyJhbGciOiJSUzI1NiIsImtpZCI6IjMxODExNDEzNjQxNDI2MDk4NCIsInR5cCI6IkpXVCJ9.{}.{}",
+                "p".repeat(size_hint),
+                "s".repeat(342)
+            ))),
+            expires_at: Some(1_900_000_000),
+            scope: None,
+        }
+    }
+
+    #[test]
+    fn keychain_holds_realistic_token_sets_within_the_windows_limit() {
+        for size in [700, 1300, 2500, 9000] {
+            let slots = Arc::new(WindowsLikeSlots::default());
+            let store = KeyringStore::with_slots(slots.clone());
+            let tokens = realistic(size);
+            assert!(encode(&tokens).unwrap().expose().len() > 1280);
+            store.save("k", &tokens).unwrap();
+            assert_eq!(store.load("k").unwrap(), Some(tokens.clone()));
+            // A smaller set replaces it without leaving stale pieces behind.
+            store.save("k", &sample()).unwrap();
+            assert_eq!(store.load("k").unwrap(), Some(sample()));
+            assert_eq!(slots.map.lock().unwrap().len(), 1, "size {size}");
+            store.save("k", &tokens).unwrap();
+            store.delete("k").unwrap();
+            assert!(slots.map.lock().unwrap().is_empty());
+            assert_eq!(store.load("k").unwrap(), None);
+        }
+    }
+
+    #[test]
+    fn keychain_reads_single_entries_of_earlier_versions_and_reports_missing_pieces() {
+        let slots = Arc::new(WindowsLikeSlots::default());
+        let store = KeyringStore::with_slots(slots.clone());
+        slots.set("k", encode(&sample()).unwrap().expose()).unwrap();
+        assert_eq!(store.load("k").unwrap(), Some(sample()));
+        store.save("k", &realistic(2500)).unwrap();
+        slots.delete("k#2").unwrap();
+        let err = store.load("k").unwrap_err();
+        assert_eq!(err.code(), "corrupt_file");
+        assert!(!err.to_string().contains("kkkk"), "{err}");
+    }
+
+    #[test]
+    fn pieces_split_on_character_boundaries() {
+        assert_eq!(split_pieces("abcdé", 2), vec!["ab", "cd", "é"]);
+        assert!(split_pieces("", 2).is_empty());
+        assert_eq!(parse_head("passkeys-pieces:v1:3:abc"), Some((3, "abc")));
+        assert_eq!(parse_head("passkeys-pieces:v1:0:abc"), None);
+        assert_eq!(parse_head("passkeys-pieces:v1:99:abc"), None);
+        assert_eq!(parse_head("{\"version\":1}"), None);
     }
 
     #[test]

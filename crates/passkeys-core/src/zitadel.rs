@@ -77,7 +77,7 @@ impl ApiErrorKind {
             ApiErrorKind::CredentialUnparsable => "ZITADEL could not read the passkey this app sent; this is a bug in Passkey Enroll, please report it with the log (`-v`)",
             ApiErrorKind::CredentialRejected => "ZITADEL rejected the new passkey (challenge, origin, rpId or user verification did not match); check that the issuer URL is the instance's public URL and try again",
             ApiErrorKind::NotFound => "ZITADEL has no such passkey; run `passkeys list` to see the current ones",
-            ApiErrorKind::MfaRequired => "ZITADEL requires a sign-in with a second factor for this; sign out and sign in again with your second factor",
+            ApiErrorKind::MfaRequired => "your account has a second factor (or your organisation requires one) and this session was signed in without it, so ZITADEL refuses the request; sign in again with your second factor: `passkeys login --prompt login`",
             ApiErrorKind::PermissionDenied => "your account is not allowed to do this; ask your ZITADEL administrator",
             ApiErrorKind::InvalidArgument => "ZITADEL refused the request as invalid",
             ApiErrorKind::Unavailable => "ZITADEL is busy or unavailable; try again in a moment",
@@ -141,6 +141,12 @@ impl ApiError {
             Some("WEBAU-3Vb9s") => ApiErrorKind::CredentialRejected,
             Some("AUTHZ-Kl3p0") => ApiErrorKind::MfaRequired,
             Some("COMMAND-DAfb2") => ApiErrorKind::NotFound,
+            // Before v2.60 an expired or superseded token was answered with 403 (gRPC 7)
+            // `Errors.OIDCSession.Token.Expired` / `…Token.Invalid` (zitadel/zitadel#8392, fixed
+            // by PR #8476): a token problem, not a permission problem.
+            _ if status == 403 && is_token_message(&server_message) => {
+                ApiErrorKind::Unauthenticated
+            }
             _ => match (status, grpc_code) {
                 (401, _) | (_, Some(16)) => ApiErrorKind::Unauthenticated,
                 (404, _) | (_, Some(5)) => ApiErrorKind::NotFound,
@@ -158,6 +164,13 @@ impl ApiError {
             server_message,
         }
     }
+}
+
+/// True for the messages ZITADEL gives a dead access token (`Errors.Token.Invalid`,
+/// `Errors.OIDCSession.Token.Expired`, `Errors.OIDCSession.Token.Invalid`), keyed on the i18n key
+/// the auth interceptor leaves untranslated.
+fn is_token_message(message: &str) -> bool {
+    message.contains("Errors.OIDCSession.Token") || message.contains("Errors.Token.Invalid")
 }
 
 /// `AuthFactorState` (contract §1.3).
@@ -360,7 +373,9 @@ impl ZitadelClient {
             }
             let err = ApiError::from_response(status, &bytes);
             tracing::debug!(status, id = ?err.id, message = %err.server_message, "ZITADEL API error");
-            if status == 401 && attempt == 0 {
+            // 401, or 403 with a token message on instances before v2.60: refresh once and
+            // retry (the server did nothing), then report.
+            if err.kind == ApiErrorKind::Unauthenticated && attempt == 0 {
                 token = self.tokens.refresh_after_unauthorized(&token).await?;
                 continue;
             }
@@ -558,6 +573,33 @@ mod tests {
                 r#"{"code":7,"message":"mfa required (AUTHZ-Kl3p0)"}"#,
                 ApiErrorKind::MfaRequired,
                 Some("AUTHZ-Kl3p0"),
+            ),
+            // Before v2.60: an expired or superseded token is 403 (gRPC 7), refreshed like a 401.
+            (
+                403,
+                r#"{"code":7,"message":"Errors.OIDCSession.Token.Expired (OIDCS-2nh3x)","details":[{"@type":"type.googleapis.com/zitadel.v1.ErrorDetail","id":"OIDCS-2nh3x","message":"Errors.OIDCSession.Token.Expired"}]}"#,
+                ApiErrorKind::Unauthenticated,
+                Some("OIDCS-2nh3x"),
+            ),
+            (
+                403,
+                r#"{"code":7,"message":"Errors.OIDCSession.Token.Invalid"}"#,
+                ApiErrorKind::Unauthenticated,
+                None,
+            ),
+            // A webview-originated call (never made by this app): not a token problem.
+            (
+                403,
+                r#"{"code":7,"message":"Errors.OriginNotAllowed (AUTH-DZG21)"}"#,
+                ApiErrorKind::PermissionDenied,
+                Some("AUTH-DZG21"),
+            ),
+            // v3 relational errors carry a `slug` instead of an `id` (fidelity E7).
+            (
+                404,
+                r#"{"code":5,"message":"user not found (user.not_found)","details":[{"@type":"type.googleapis.com/zitadel.error.v2.ErrorDetail","slug":"user.not_found","message":"user not found"}]}"#,
+                ApiErrorKind::NotFound,
+                None,
             ),
             (
                 404,

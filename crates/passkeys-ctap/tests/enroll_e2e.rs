@@ -41,7 +41,7 @@ async fn signed_in(sandbox: &Sandbox) -> ZitadelClient {
         oidc,
         Arc::new(MemoryStore::default()),
         &browser,
-        Duration::from_secs(30),
+        &passkeys_core::oidc::SignInOptions::new(Duration::from_secs(30)),
         &|_| {},
     )
     .await

@@ -52,7 +52,7 @@ async fn admin(sandbox: &Sandbox) -> HelpdeskClient {
         oidc,
         Arc::new(MemoryStore::default()),
         &browser,
-        Duration::from_secs(30),
+        &passkeys_core::oidc::SignInOptions::new(Duration::from_secs(30)),
         &|_| {},
     )
     .await

@@ -246,7 +246,7 @@ async fn signed_in(sandbox: &passkeys_sandbox::Sandbox) -> passkeys_core::zitade
         oidc,
         Arc::new(MemoryStore::default()),
         &browser,
-        Duration::from_secs(30),
+        &passkeys_core::oidc::SignInOptions::new(Duration::from_secs(30)),
         &|_| {},
     )
     .await
