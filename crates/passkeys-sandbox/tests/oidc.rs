@@ -258,21 +258,6 @@ async fn full_code_flow_with_pkce_and_valid_id_token() {
     sb.shutdown().await;
 }
 
-/// Header and payload of a compact JWS.
-fn jwt_parts(jwt: &str) -> (Value, Value) {
-    use base64::Engine as _;
-    let parts: Vec<&str> = jwt.split('.').collect();
-    let dec = |s: &str| -> Value {
-        serde_json::from_slice(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(s)
-                .unwrap(),
-        )
-        .unwrap()
-    };
-    (dec(parts[0]), dec(parts[1]))
-}
-
 #[tokio::test]
 async fn no_refresh_token_without_offline_access() {
     let sb = start().await;
