@@ -485,20 +485,16 @@ impl Inspector {
         self.shared.with(|s| {
             let ks = s.keys.as_mut().ok_or("no keys")?;
             if web {
-                // The next key is the one after the active key in the list.
-                let pos = ks.keys.iter().position(|k| k.kid == ks.active).unwrap_or(0);
-                let next = ks
-                    .keys
-                    .get(pos + 1)
-                    .map(|k| k.kid.clone())
-                    .unwrap_or_else(|| fresh.kid.clone());
-                let old = ks.keys.remove(pos);
-                ks.active = next;
-                ks.keys.push(fresh);
-                ks.keys.push(old);
-                // Order: active, next, older keys.
-                let active = ks.active.clone();
-                ks.keys.sort_by_key(|k| k.kid != active);
+                // Order [active, next, older…]: the next key becomes active, the fresh key is
+                // the new next key, the old active key joins the older ones.
+                if ks.keys.len() < 2 {
+                    ks.keys.push(fresh);
+                } else {
+                    let old = ks.keys.remove(0);
+                    ks.keys.insert(1, fresh);
+                    ks.keys.push(old);
+                }
+                ks.active = ks.keys[0].kid.clone();
             } else {
                 ks.active = fresh.kid.clone();
                 ks.keys.insert(0, fresh);
