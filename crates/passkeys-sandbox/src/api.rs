@@ -208,13 +208,31 @@ pub(crate) async fn network_faults(
 // Authentication (contract §1.1, §4.3, §6.6)
 
 struct Ctx {
-    last_login: SystemTime,
     /// The signed-in user (the token's subject).
     user_id: String,
 }
 
-/// Applies one-shot faults, then checks `Authorization: Bearer <token>`: the token must be
-/// live, unexpired and granted with the ZITADEL audience scope.
+/// The request's issuer as set by `oidc::instance_host` (D1/D2).
+pub(crate) fn request_issuer(sh: &Shared, headers: &HeaderMap) -> String {
+    headers
+        .get(crate::oidc::ISSUER_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| sh.issuer.clone())
+}
+
+/// E3: the app's allowed origins: the origins of its redirect URIs plus additional origins.
+fn origin_allowed(sh: &Shared, origin: &str) -> bool {
+    ["http://localhost", "http://127.0.0.1", "http://[::1]"].contains(&origin)
+        || sh.cfg.additional_origins.iter().any(|o| o == origin)
+}
+
+/// Applies one-shot faults, then checks the request as ZITADEL's auth interceptor does
+/// (`authz/context.go` `VerifyTokenAndCreateCtxData`, `token_verifier.go`):
+/// `Authorization: Bearer <token>` live and unexpired (E2: 401 `AUTH-7fs1e`, or 403 code 7 on
+/// pre-2.60 instances), granted with the ZITADEL audience scope, an `Origin` header (if any)
+/// among the app's origins (E3 `AUTH-DZG21`), an existing `x-zitadel-orgid` (I11 `AUTH-Bs7Ds`),
+/// and a second factor in the sign-in when the user has one set up (E3 `AUTHZ-Kl3p0`).
 fn authenticate(sh: &Shared, headers: &HeaderMap) -> Result<Ctx, ApiError> {
     let fault = sh.with(|s| {
         if s.take_fault(Fault::ServerError) {
@@ -239,17 +257,64 @@ fn authenticate(sh: &Shared, headers: &HeaderMap) -> Result<Ctx, ApiError> {
         .ok()
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(|| ApiError::zitadel(16, "AUTH-toLo1", "invalid auth header"))?;
+    let issuer = request_issuer(sh, headers);
     let now = SystemTime::now();
-    sh.with(|s| {
-        let session = crate::oidc::session_of(s, token, now).ok_or_else(ApiError::token_invalid)?;
+    let pre_260 = sh.cfg.pre_2_60_forbidden;
+    let (user_id, amr) = sh.with(|s| {
+        use crate::oidc::TokenProblem;
+        let session = match crate::oidc::check_access_token(s, token, &issuer, now) {
+            Ok(session) => session,
+            // E2 / I13: before v2.60.0 (PR #8476) expired and superseded tokens were 403.
+            // (The error ID is not in the checklist; the sandbox marks it as its own.)
+            Err(TokenProblem::Expired) if pre_260 => {
+                return Err(ApiError::zitadel(
+                    7,
+                    "OIDCS-sandbox-expired",
+                    "Errors.OIDCSession.Token.Expired",
+                ))
+            }
+            Err(TokenProblem::Superseded) if pre_260 => {
+                return Err(ApiError::zitadel(
+                    7,
+                    "OIDCS-sandbox-invalid",
+                    "Errors.OIDCSession.Token.Invalid",
+                ))
+            }
+            Err(_) => return Err(ApiError::token_invalid()),
+        };
+        // E2: missing ZITADEL project in `aud` ⇒ 401.
         if !session.scopes.iter().any(|x| x == crate::ZITADEL_AUD_SCOPE) {
             return Err(ApiError::token_invalid());
         }
-        Ok(Ctx {
-            last_login: s.last_login.unwrap_or(session.auth_time),
-            user_id: session.user_id.clone(),
-        })
-    })
+        Ok((session.user_id.clone(), session.amr.clone()))
+    })?;
+    // E3 / I10: a present Origin header must be an allowed origin.
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or("");
+        if !origin_allowed(sh, origin) {
+            return Err(ApiError::zitadel(
+                7,
+                "AUTH-DZG21",
+                "Errors.OriginNotAllowed",
+            ));
+        }
+    }
+    // I11: x-zitadel-orgid is optional; a non-existent org ⇒ 403.
+    if let Some(org) = headers.get("x-zitadel-orgid") {
+        if org.to_str().ok() != Some(crate::DEMO_ORG_ID) {
+            return Err(ApiError::zitadel(
+                7,
+                "AUTH-Bs7Ds",
+                "Organisation doesn't exist",
+            ));
+        }
+    }
+    // E3 / I14: a user with a second factor signed in without it.
+    let needs_mfa = sh.with(|s| s.user(&user_id).is_some_and(|u| u.otp.is_some()));
+    if needs_mfa && !amr.iter().any(|a| a == "mfa") {
+        return Err(ApiError::zitadel(7, "AUTHZ-Kl3p0", "mfa required"));
+    }
+    Ok(Ctx { user_id })
 }
 
 /// RP ID and origin of the request as ZITADEL v1 computes them (contract §2.2, §3.3): the Host
@@ -307,14 +372,35 @@ async fn healthz() -> Json<Value> {
     Json(json!({}))
 }
 
-/// A2: GetMyUser (contract §8.3).
-async fn get_my_user(State(sh): Sh, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+/// A2: GetMyUser (U5/U6): `{"user":{…}}` only (no `lastLogin`), `preferredLanguage` `"und"`
+/// when unset, `phone: {}`, `passwordChanged`, zero values omitted (`displayName` when empty,
+/// `isEmailVerified` when false). ZITADEL `grpc/auth/user.go` `GetMyUser`, `user/converter.go`.
+async fn get_my_user(State(sh): Sh, headers: HeaderMap) -> Result<Response, ApiError> {
     let ctx = authenticate(&sh, &headers)?;
     let created = SystemTime::UNIX_EPOCH + Duration::from_secs(1_782_892_800); // 2026-07-01
     let (seq, user) = sh.with(|s| (s.sequence, s.user(&ctx.user_id).cloned()));
     let user = user.ok_or_else(ApiError::token_invalid)?;
     let login_name = user.login_name();
-    Ok(Json(json!({
+    let mut profile = serde_json::Map::new();
+    profile.insert("firstName".into(), user.first_name.clone().into());
+    profile.insert("lastName".into(), user.last_name.clone().into());
+    let display = user.display_name();
+    if !display.is_empty() {
+        profile.insert("displayName".into(), display.into());
+    }
+    profile.insert(
+        "preferredLanguage".into(),
+        user.preferred_language
+            .clone()
+            .unwrap_or_else(|| "und".into())
+            .into(),
+    );
+    let mut email = serde_json::Map::new();
+    email.insert("email".into(), user.email().into());
+    if user.email_verified {
+        email.insert("isEmailVerified".into(), true.into());
+    }
+    let body = json!({
         "user": {
             "id": user.id,
             "details": {
@@ -328,17 +414,31 @@ async fn get_my_user(State(sh): Sh, headers: HeaderMap) -> Result<Json<Value>, A
             "loginNames": [login_name],
             "preferredLoginName": login_name,
             "human": {
-                "profile": {
-                    "firstName": user.first_name,
-                    "lastName": user.last_name,
-                    "displayName": user.display_name(),
-                    "preferredLanguage": "en",
-                },
-                "email": {"email": user.email(), "isEmailVerified": true},
+                "profile": profile,
+                "email": email,
+                "phone": {},
+                "passwordChanged": rfc3339(created),
             },
         },
-        "lastLogin": rfc3339(ctx.last_login),
-    })))
+    });
+    Ok(proto_json(&body))
+}
+
+/// U8/U4: a protojson-like reply: Go escaping of `<>&`, and whitespace that varies between
+/// calls (protobuf-go inserts random spaces) so no client compares bytes.
+pub(crate) fn proto_json(body: &Value) -> Response {
+    let compact = crate::keys::go_escape(&body.to_string());
+    let text = if rand::random::<bool>() {
+        compact.replacen("\":", "\": ", 1)
+    } else {
+        compact
+    };
+    let mut resp = (StatusCode::OK, text).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
 }
 
 /// A3: ListMyPasswordless: READY tokens only; `{}` when there are none.
@@ -830,7 +930,8 @@ async fn add_passwordless_link(
     empty_message(&body)?;
     let now = SystemTime::now();
     let (code_id, seq) = sh.with(|s| (s.next_id(), s.next_sequence()));
-    let mut link = url::Url::parse(&format!("{}/ui/login/login/passwordless/init", sh.issuer))
+    let issuer = request_issuer(&sh, &headers);
+    let mut link = url::Url::parse(&format!("{issuer}/ui/login/login/passwordless/init"))
         .map_err(|_| ApiError::zitadel(13, "COMMAND-sandbox", "Errors.Internal"))?;
     link.query_pairs_mut()
         .append_pair("userID", &ctx.user_id)

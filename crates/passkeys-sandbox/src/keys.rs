@@ -1,116 +1,199 @@
-//! The ID-token signing key (RS256) and the JWKS (contract §6.1 `/oauth/v2/keys`).
+//! Signing keys and JWS creation/verification (T11, T17, T19, T20, V5).
 //!
-//! A fresh RSA-2048 key is generated with the `rsa` crate at start; signing goes through
-//! openidconnect's `CoreRsaPrivateSigningKey` / `CoreIdToken::new`.
+//! Every signature is made and checked by a library: `openidconnect`'s RSA signing key, `p256`
+//! (ES256) and `ed25519-dalek` (EdDSA); verification goes through `openidconnect`'s
+//! `CoreJsonWebKey`. Only the JOSE framing (base64url of header and payload) is done here, so
+//! the header can carry `typ: JWT` and the payload ZITADEL's claim set and order.
+
+use std::time::SystemTime;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use openidconnect::core::{
-    CoreGenderClaim, CoreIdToken, CoreIdTokenClaims, CoreJwsSigningAlgorithm,
-    CoreRsaPrivateSigningKey,
-};
-use openidconnect::{
-    AccessToken, Audience, EmptyAdditionalClaims, EndUserEmail, EndUserFamilyName,
-    EndUserGivenName, EndUserName, EndUserUsername, IssuerUrl, JsonWebKeyId, Nonce, StandardClaims,
-    SubjectIdentifier,
-};
+use openidconnect::core::{CoreJsonWebKey, CoreJwsSigningAlgorithm, CoreRsaPrivateSigningKey};
+use openidconnect::{JsonWebKey as _, JsonWebKeyId, PrivateSigningKey as _};
+use rand::RngCore as _;
 use rsa::pkcs1::{EncodeRsaPrivateKey as _, LineEnding};
 use rsa::traits::PublicKeyParts as _;
+use sha2::{Digest as _, Sha256, Sha512};
 
-/// What goes into an ID token besides the fixed user claims.
-pub(crate) struct IdTokenInput<'a> {
-    pub issuer: &'a str,
-    pub client_id: &'a str,
-    pub subject: &'a str,
-    pub nonce: Option<&'a str>,
-    pub auth_time: i64,
-    pub issued_at: i64,
-    pub expires_at: i64,
-    pub access_token: &'a str,
-    pub profile: bool,
-    pub email: bool,
-    /// The signed-in user (profile and e-mail claims).
-    pub user: &'a crate::users::SandboxUser,
+use crate::profile::SigningAlg;
+
+enum Signer {
+    Rsa(Box<CoreRsaPrivateSigningKey>),
+    Es256(Box<p256::ecdsa::SigningKey>),
+    EdDsa(Box<ed25519_dalek::SigningKey>),
 }
 
-pub(crate) struct SigningKey {
-    key: CoreRsaPrivateSigningKey,
-    jwks: serde_json::Value,
+/// One key pair of the instance.
+pub(crate) struct Key {
+    pub kid: String,
+    pub alg: SigningAlg,
+    signer: Signer,
+    jwk: serde_json::Value,
+    verifier: CoreJsonWebKey,
+    #[allow(dead_code)]
+    pub created: SystemTime,
 }
 
-impl SigningKey {
-    /// Generates a fresh RSA-2048 key (blocking; run it on a blocking thread).
-    pub fn generate() -> Result<SigningKey, String> {
-        let mut rng = rand::rngs::OsRng;
-        let private = rsa::RsaPrivateKey::new(&mut rng, 2048).map_err(|e| e.to_string())?;
-        let public = private.to_public_key();
-        let kid = crate::state::random_token(12);
-        let jwks = serde_json::json!({
-            "keys": [{
-                "use": "sig",
-                "kty": "RSA",
-                "kid": kid,
-                "alg": "RS256",
-                "n": URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
-                "e": URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
-            }]
-        });
-        let pem = private
-            .to_pkcs1_pem(LineEnding::LF)
-            .map_err(|e| e.to_string())?;
-        let key = CoreRsaPrivateSigningKey::from_pem(&pem, Some(JsonWebKeyId::new(kid.clone())))?;
-        Ok(SigningKey { key, jwks })
-    }
+/// A numeric-string key id like ZITADEL's (T11: `"318114136414260984"`).
+fn numeric_id() -> String {
+    let n = 300_000_000_000_000_000u64 + rand::rngs::OsRng.next_u64() % 99_999_999_999_999_999;
+    n.to_string()
+}
 
-    pub fn jwks(&self) -> &serde_json::Value {
-        &self.jwks
-    }
-
-    /// Signs an ID token for `input.user` (RS256, `kid` in the header, `at_hash` set).
-    pub fn id_token(&self, input: &IdTokenInput<'_>) -> Result<String, String> {
-        let issuer = IssuerUrl::new(input.issuer.to_string()).map_err(|e| e.to_string())?;
-        let ts = |secs: i64| {
-            chrono::DateTime::from_timestamp(secs, 0).ok_or_else(|| "bad timestamp".to_string())
+impl Key {
+    /// Generates a key (RSA is slow: run it on a blocking thread).
+    pub fn generate(alg: SigningAlg) -> Result<Key, String> {
+        let kid = numeric_id();
+        let (signer, jwk) = match alg {
+            SigningAlg::Rs256 => {
+                let private = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
+                    .map_err(|e| e.to_string())?;
+                let public = private.to_public_key();
+                let jwk = serde_json::json!({
+                    "use": "sig", "kty": "RSA", "kid": kid, "alg": "RS256",
+                    "n": URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
+                    "e": URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
+                });
+                let pem = private
+                    .to_pkcs1_pem(LineEnding::LF)
+                    .map_err(|e| e.to_string())?;
+                let key =
+                    CoreRsaPrivateSigningKey::from_pem(&pem, Some(JsonWebKeyId::new(kid.clone())))?;
+                (Signer::Rsa(Box::new(key)), jwk)
+            }
+            SigningAlg::Es256 => {
+                let key = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
+                let point = key.verifying_key().to_encoded_point(false);
+                let (Some(x), Some(y)) = (point.x(), point.y()) else {
+                    return Err("P-256 point without coordinates".into());
+                };
+                let jwk = serde_json::json!({
+                    "use": "sig", "kty": "EC", "kid": kid, "crv": "P-256", "alg": "ES256",
+                    "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y),
+                });
+                (Signer::Es256(Box::new(key)), jwk)
+            }
+            SigningAlg::EdDsa => {
+                let mut seed = [0u8; 32];
+                rand::rngs::OsRng.fill_bytes(&mut seed);
+                let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+                let jwk = serde_json::json!({
+                    "use": "sig", "kty": "OKP", "kid": kid, "crv": "Ed25519", "alg": "EdDSA",
+                    "x": URL_SAFE_NO_PAD.encode(key.verifying_key().to_bytes()),
+                });
+                (Signer::EdDsa(Box::new(key)), jwk)
+            }
         };
-        let mut standard =
-            StandardClaims::<CoreGenderClaim>::new(SubjectIdentifier::new(input.subject.into()));
-        if input.profile {
-            standard = standard
-                .set_name(Some(EndUserName::new(input.user.display_name()).into()))
-                .set_given_name(Some(
-                    EndUserGivenName::new(input.user.first_name.clone()).into(),
-                ))
-                .set_family_name(Some(
-                    EndUserFamilyName::new(input.user.last_name.clone()).into(),
-                ))
-                .set_preferred_username(Some(EndUserUsername::new(input.user.login_name())));
-        }
-        if input.email {
-            standard = standard
-                .set_email(Some(EndUserEmail::new(input.user.email())))
-                .set_email_verified(Some(true));
-        }
-        let claims = CoreIdTokenClaims::new(
-            issuer,
-            vec![Audience::new(input.client_id.to_string())],
-            ts(input.expires_at)?,
-            ts(input.issued_at)?,
-            standard,
-            EmptyAdditionalClaims {},
-        )
-        .set_auth_time(Some(ts(input.auth_time)?))
-        .set_nonce(input.nonce.map(|n| Nonce::new(n.to_string())))
-        .set_authorized_party(Some(openidconnect::ClientId::new(
-            input.client_id.to_string(),
-        )));
-        let token = CoreIdToken::new(
-            claims,
-            &self.key,
-            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
-            Some(&AccessToken::new(input.access_token.to_string())),
-            None,
-        )
-        .map_err(|e| e.to_string())?;
-        Ok(token.to_string())
+        let verifier: CoreJsonWebKey =
+            serde_json::from_value(jwk.clone()).map_err(|e| e.to_string())?;
+        Ok(Key {
+            kid,
+            alg,
+            signer,
+            jwk,
+            verifier,
+            created: SystemTime::now(),
+        })
     }
+
+    fn core_alg(&self) -> CoreJwsSigningAlgorithm {
+        match self.alg {
+            SigningAlg::Rs256 => CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            SigningAlg::Es256 => CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+            SigningAlg::EdDsa => CoreJwsSigningAlgorithm::EdDsa,
+        }
+    }
+
+    fn sign_bytes(&self, msg: &[u8]) -> Result<Vec<u8>, String> {
+        match &self.signer {
+            Signer::Rsa(k) => k.sign(&self.core_alg(), msg).map_err(|e| e.to_string()),
+            Signer::Es256(k) => {
+                use p256::ecdsa::signature::Signer as _;
+                let sig: p256::ecdsa::Signature = k.sign(msg);
+                Ok(sig.to_bytes().to_vec())
+            }
+            Signer::EdDsa(k) => {
+                use ed25519_dalek::Signer as _;
+                Ok(k.sign(msg).to_bytes().to_vec())
+            }
+        }
+    }
+
+    /// A compact JWS of `payload_json` with header `{"alg","kid","typ":"JWT"}` (T11).
+    pub fn sign_jwt(&self, payload_json: &str) -> Result<String, String> {
+        let header = serde_json::json!({"alg": self.alg.name(), "kid": self.kid, "typ": "JWT"});
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(payload_json)
+        );
+        let sig = self.sign_bytes(input.as_bytes())?;
+        Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
+    }
+
+    /// `at_hash` (T17): left half of SHA-256 (RS256/ES256) or SHA-512 (EdDSA), base64url.
+    pub fn at_hash(&self, access_token: &str) -> String {
+        let digest: Vec<u8> = match self.alg {
+            SigningAlg::EdDsa => Sha512::digest(access_token.as_bytes()).to_vec(),
+            _ => Sha256::digest(access_token.as_bytes()).to_vec(),
+        };
+        URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
+    }
+}
+
+/// The instance's keys: in the JWKS order (active first, then the next key, then older keys
+/// kept for verification).
+pub(crate) struct KeySet {
+    pub keys: Vec<Key>,
+    pub active: String,
+}
+
+impl KeySet {
+    pub fn active(&self) -> Option<&Key> {
+        self.keys.iter().find(|k| k.kid == self.active)
+    }
+
+    pub fn jwks(&self) -> serde_json::Value {
+        serde_json::json!({"keys": self.keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>()})
+    }
+
+    /// Verifies a compact JWS made with one of the keys still in the set; returns its payload.
+    /// Expiry is not checked (V5: expired `id_token_hint`s are accepted).
+    pub fn verify(&self, jws: &str) -> Option<serde_json::Value> {
+        let mut parts = jws.split('.');
+        let (h, p, s) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        let header: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(h).ok()?).ok()?;
+        let kid = header.get("kid")?.as_str()?;
+        let key = self.keys.iter().find(|k| k.kid == kid)?;
+        if header.get("alg")?.as_str()? != key.alg.name() {
+            return None;
+        }
+        let sig = URL_SAFE_NO_PAD.decode(s).ok()?;
+        key.verifier
+            .verify_signature(&key.core_alg(), format!("{h}.{p}").as_bytes(), &sig)
+            .ok()?;
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p).ok()?).ok()
+    }
+}
+
+/// Go's `encoding/json` escaping (T18, U4): `<`, `>`, `&`, U+2028 and U+2029 as `\uXXXX`. Safe
+/// on any JSON text: these characters only occur inside strings.
+pub(crate) fn go_escape(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            _ => out.push(c),
+        }
+    }
+    out
 }

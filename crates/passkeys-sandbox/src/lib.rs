@@ -24,24 +24,27 @@ pub mod browser;
 mod keys;
 mod oidc;
 mod pages;
+mod profile;
 mod state;
 mod users;
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use profile::{AccessTokenType, RefreshGrant, SigningAlg, TokenFormat, ZitadelVersion};
 pub use state::{Fault, PasskeyInfo, PasskeyState};
 pub use users::{
     default_users, SandboxUser, ADMIN_PASSWORD, ADMIN_USERNAME, ADMIN_USER_ID, ALICE_PASSWORD,
-    ALICE_USERNAME, ALICE_USER_ID, PERMISSION_CREDENTIAL_WRITE, PERMISSION_PASSKEY_WRITE,
-    PERMISSION_USER_READ, PERMISSION_USER_WRITE,
+    ALICE_USERNAME, ALICE_USER_ID, BLANK_PASSWORD, BLANK_USERNAME, BLANK_USER_ID, MFA_OTP,
+    MFA_PASSWORD, MFA_USERNAME, MFA_USER_ID, PERMISSION_CREDENTIAL_WRITE, PERMISSION_PASSKEY_WRITE,
+    PERMISSION_USER_READ, PERMISSION_USER_WRITE, ZOE_PASSWORD, ZOE_USERNAME, ZOE_USER_ID,
 };
 
 /// Login name of the sandbox's only user, shown as a hint on the sign-in page.
@@ -68,9 +71,49 @@ pub struct SandboxConfig {
     /// Registered redirect paths. Any loopback host and port is accepted with one of these paths
     /// and no query (contract §6.3, case C09). Default: `["/callback"]`.
     pub redirect_paths: Vec<String>,
-    /// The users who can sign in. Default: [`default_users`] (demo, alice, admin). The demo
-    /// user ([`DEMO_USER_ID`]) should stay in the list: the v1 demo flows use it.
+    /// The users who can sign in. Default: [`default_users`] (demo, alice, admin, mfa, zoe,
+    /// blank). The demo user ([`DEMO_USER_ID`]) should stay in the list: the v1 demo flows use
+    /// it.
     pub users: Vec<SandboxUser>,
+    /// Which ZITADEL release line to imitate (keys, discovery algs). Default: v4.
+    pub version: ZitadelVersion,
+    /// Pre-v2.60 behaviour (E2, I13): expired or superseded access tokens answer 403 code 7
+    /// on the Auth API instead of 401.
+    pub pre_2_60_forbidden: bool,
+    /// App setting "User Info inside ID Token" (T12): profile/e-mail claims in the ID token.
+    pub userinfo_in_id_token: bool,
+    /// App setting "Auth Token Type" (T21).
+    pub access_token_type: AccessTokenType,
+    /// App grant type `REFRESH_TOKEN` (T10).
+    pub refresh_grant: RefreshGrant,
+    /// Algorithm of the signing keys (T11, web keys).
+    pub signing_alg: SigningAlg,
+    /// App setting "clock skew" (T16, 0–5 s): `iat` and `auth_time` are backdated and `exp`
+    /// extended by it. Default 0.
+    pub clock_skew: Duration,
+    /// Shape of codes, access and refresh tokens (T4, T21, T22).
+    pub token_format: TokenFormat,
+    /// Registered post-logout redirect paths (V4; native loopback rule: same path and query,
+    /// any loopback host and port). Default `["/callback"]`.
+    pub post_logout_redirect_paths: Vec<String>,
+    /// Client ids of the other apps of the project (T13). The first one precedes ours in `aud`.
+    pub sibling_client_ids: Vec<String>,
+    /// The project id (in `aud`, T13).
+    pub project_id: String,
+    /// The ZITADEL project id (in `aud` with [`ZITADEL_AUD_SCOPE`], T13).
+    pub zitadel_project_id: String,
+    /// Instance domains (host names without port) the sandbox answers on; each is its own
+    /// issuer (D1, D2). Other hosts get 404 text/plain (D16). Default `localhost`, `127.0.0.1`.
+    pub instance_hosts: Vec<String>,
+    /// Additional allowed origins of the app (E3); the origins of the redirect URIs
+    /// (`http://localhost`, `http://127.0.0.1`, `http://[::1]`) are always allowed.
+    pub additional_origins: Vec<String>,
+    /// `Cache-Control: max-age` of the JWKS (T19, `OIDC.JWKSCacheControlMaxAge`; 0 ⇒ no-store).
+    pub jwks_max_age: u64,
+    /// Refresh token idle lifetime (R6, default 30 d).
+    pub refresh_idle_ttl: Duration,
+    /// Refresh token absolute lifetime (R6, default 90 d).
+    pub refresh_absolute_ttl: Duration,
 }
 
 impl Default for SandboxConfig {
@@ -81,6 +124,23 @@ impl Default for SandboxConfig {
             access_token_ttl: Duration::from_secs(12 * 60 * 60),
             redirect_paths: vec!["/callback".to_string()],
             users: default_users(),
+            version: ZitadelVersion::V4,
+            pre_2_60_forbidden: false,
+            userinfo_in_id_token: false,
+            access_token_type: AccessTokenType::Bearer,
+            refresh_grant: RefreshGrant::Enabled,
+            signing_alg: SigningAlg::Rs256,
+            clock_skew: Duration::ZERO,
+            token_format: TokenFormat::Opaque,
+            post_logout_redirect_paths: vec!["/callback".to_string()],
+            sibling_client_ids: vec!["312345678901234999".to_string()],
+            project_id: "312345678901230001".to_string(),
+            zitadel_project_id: "312345678901200002".to_string(),
+            instance_hosts: vec!["localhost".to_string(), "127.0.0.1".to_string()],
+            additional_origins: Vec::new(),
+            jwks_max_age: 300,
+            refresh_idle_ttl: Duration::from_secs(720 * 3600),
+            refresh_absolute_ttl: Duration::from_secs(2160 * 3600),
         }
     }
 }
@@ -137,18 +197,34 @@ impl Sandbox {
         let issuer_str = format!("http://localhost:{port}");
         let issuer =
             url::Url::parse(&issuer_str).map_err(|e| SandboxError::Other(e.to_string()))?;
-        let signing_key = tokio::task::spawn_blocking(keys::SigningKey::generate)
-            .await
-            .map_err(|e| SandboxError::Key(e.to_string()))?
-            .map_err(SandboxError::Key)?;
+        // T19/T20: web keys (v4) start with an active and a next key; legacy keys (v2/v3) with
+        // one RS256 key. Generated in parallel on blocking threads (RSA is slow).
+        let (alg, count) = if config.version.web_keys() {
+            (config.signing_alg, 2)
+        } else {
+            (SigningAlg::Rs256, 1)
+        };
+        let jobs: Vec<_> = (0..count)
+            .map(|_| tokio::task::spawn_blocking(move || keys::Key::generate(alg)))
+            .collect();
+        let mut generated = Vec::new();
+        for job in jobs {
+            generated.push(
+                job.await
+                    .map_err(|e| SandboxError::Key(e.to_string()))?
+                    .map_err(SandboxError::Key)?,
+            );
+        }
+        let active = generated
+            .first()
+            .map(|k| k.kid.clone())
+            .ok_or_else(|| SandboxError::Key("no key".into()))?;
+        let keyset = keys::KeySet {
+            keys: generated,
+            active,
+        };
 
-        let shared = Arc::new(state::Shared::new(
-            issuer_str,
-            config.client_id.clone(),
-            config.access_token_ttl,
-            config.redirect_paths.clone(),
-            signing_key,
-        ));
+        let shared = Arc::new(state::Shared::new(issuer_str, config.clone(), keyset));
         shared.with(|s| s.users = config.users.clone());
         let app = router(shared.clone());
         let (stop, stop_rx) = watch::channel(false);
@@ -256,6 +332,10 @@ fn router(shared: Arc<state::Shared>) -> Router {
         )))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            oidc::instance_host,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             time_requests,
@@ -371,5 +451,108 @@ impl Inspector {
     /// Number of live (not revoked, not rotated away) access tokens, expired ones included.
     pub fn live_access_tokens(&self) -> usize {
         self.shared.with(|s| s.access_tokens.len())
+    }
+
+    /// The key ids in the JWKS, in order (active key first).
+    pub fn signing_kids(&self) -> Vec<String> {
+        self.shared.with(|s| {
+            s.keys
+                .as_ref()
+                .map(|k| k.keys.iter().map(|k| k.kid.clone()).collect())
+                .unwrap_or_default()
+        })
+    }
+
+    /// The key id new tokens are signed with.
+    pub fn active_kid(&self) -> String {
+        self.shared
+            .with(|s| s.keys.as_ref().map(|k| k.active.clone()))
+            .unwrap_or_default()
+    }
+
+    /// Rotates the signing key (T20). Web keys (v4): the next key becomes active and a new next
+    /// key is created. Legacy keys (v2/v3): a new key is created and becomes active. The old
+    /// public key stays in the JWKS until [`Self::remove_inactive_keys`]. Returns the new
+    /// active key id. Blocks while an RSA key is generated (well under a second).
+    pub fn rotate_signing_key(&self) -> Result<String, String> {
+        let alg = if self.shared.cfg.version.web_keys() {
+            self.shared.cfg.signing_alg
+        } else {
+            SigningAlg::Rs256
+        };
+        let fresh = keys::Key::generate(alg)?;
+        let web = self.shared.cfg.version.web_keys();
+        self.shared.with(|s| {
+            let ks = s.keys.as_mut().ok_or("no keys")?;
+            if web {
+                // Order [active, next, older…]: the next key becomes active, the fresh key is
+                // the new next key, the old active key joins the older ones.
+                if ks.keys.len() < 2 {
+                    ks.keys.push(fresh);
+                } else {
+                    let old = ks.keys.remove(0);
+                    ks.keys.insert(1, fresh);
+                    ks.keys.push(old);
+                }
+                ks.active = ks.keys[0].kid.clone();
+            } else {
+                ks.active = fresh.kid.clone();
+                ks.keys.insert(0, fresh);
+            }
+            Ok(ks.active.clone())
+        })
+    }
+
+    /// Deletes every key that is neither active nor the next key (v4: deleted web keys; v2/v3:
+    /// public keys past their 30 h). Tokens and `id_token_hint`s signed with them no longer
+    /// verify (T20, V5, zitadel/zitadel#7035).
+    pub fn remove_inactive_keys(&self) {
+        let keep = if self.shared.cfg.version.web_keys() {
+            2
+        } else {
+            1
+        };
+        self.shared.with(|s| {
+            if let Some(ks) = s.keys.as_mut() {
+                ks.keys.truncate(keep);
+            }
+        });
+    }
+
+    /// Adds an app to the project at run time: its client id joins the `aud` of every later ID
+    /// token (T13, I1: "one value added after the app was built").
+    pub fn add_project_app(&self, client_id: &str) {
+        self.shared
+            .with(|s| s.added_apps.push(client_id.to_string()));
+    }
+
+    /// Makes every refresh token idle-expired (R6): the next refresh answers R3's body.
+    pub fn expire_refresh_tokens(&self) {
+        self.shared.with(|s| {
+            for session in s.sessions.values_mut() {
+                session.refresh_issued = SystemTime::UNIX_EPOCH;
+            }
+        });
+    }
+
+    /// Number of live login (browser SSO) sessions (T3, V6).
+    pub fn login_sessions(&self) -> usize {
+        self.shared.with(|s| s.login_sessions.len())
+    }
+
+    /// Terminates every login session of `user_id` (as the user's "log out everywhere"); their
+    /// tokens die too (V6).
+    pub fn terminate_login_sessions_of(&self, user_id: &str) {
+        self.shared.with(|s| {
+            let sids: Vec<String> = s
+                .login_sessions
+                .iter()
+                .filter(|(_, l)| l.user_id == user_id)
+                .map(|(k, _)| k.clone())
+                .collect();
+            for sid in sids {
+                s.terminate_login_session(&sid);
+            }
+        });
     }
 }

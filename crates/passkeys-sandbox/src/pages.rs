@@ -55,21 +55,47 @@ button {{ margin-top: 1.5rem; width: 100%; padding: .7rem; border: 0; border-rad
 }
 
 /// The sign-in page shown by `/oauth/v2/authorize` (and again after a failed attempt).
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn login(auth_request_id: &str, username: &str, error: Option<&str>) -> String {
+    login_page(auth_request_id, username, error, &[])
+}
+
+/// The sign-in page; `accounts` lists the browser's signed-in accounts (the account picker of
+/// `prompt=select_account` or several sessions, T3).
+pub(crate) fn login_page(
+    auth_request_id: &str,
+    username: &str,
+    error: Option<&str>,
+    accounts: &[String],
+) -> String {
     let error_html = match error {
         Some(e) => format!(r#"<p class="error" id="error">{}</p>"#, esc(e)),
         None => String::new(),
     };
+    let accounts_html = if accounts.is_empty() {
+        String::new()
+    } else {
+        let items: Vec<String> = accounts
+            .iter()
+            .map(|a| format!("<li>{}</li>", esc(a)))
+            .collect();
+        format!(
+            "<p id=\"accounts\">Signed in on this browser (choose one by entering its login name):</p><ul>{}</ul>\n",
+            items.join("")
+        )
+    };
     let body = format!(
         r#"<h1>Sign in</h1>
 <p class="muted">Passkey Enroll sandbox: a local stand-in for ZITADEL.</p>
-{error_html}
+{error_html}{accounts_html}
 <form method="post" action="/login" id="login">
 <input type="hidden" name="{field}" value="{id}">
 <label for="username">Login name</label>
 <input type="text" id="username" name="username" value="{username}" autocomplete="username" autofocus required>
 <label for="password">Password</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required>
+<label for="otp">One-time code (only if you set up a second factor)</label>
+<input type="text" id="otp" name="otp" value="" autocomplete="one-time-code" inputmode="numeric">
 <button type="submit">Sign in</button>
 </form>
 <p class="hint">Demo account: login name <b>{demo_user}</b>, password <b>{demo_pass}</b>.</p>

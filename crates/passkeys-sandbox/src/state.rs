@@ -1,7 +1,7 @@
 //! In-memory state of the sandbox: authorization requests, codes, OIDC sessions and tokens
 //! (contract §6), the demo user's passkeys (contract §1.4, §8.2) and the test hooks.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
@@ -10,7 +10,7 @@ use base64::Engine as _;
 use rand::RngCore as _;
 use webauthn_rs_core::proto::{Credential, RegistrationState};
 
-use crate::keys::SigningKey;
+use crate::keys::KeySet;
 
 /// A fault injected through [`crate::Inspector::set_fault`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +34,12 @@ pub enum Fault {
         /// Delay in milliseconds.
         millis: u64,
     },
+    /// The next JWKS request answers `{"keys":[]}` (T20: seen during legacy key rotation,
+    /// zitadel/zitadel#7714, #7206).
+    EmptyJwksOnce,
+    /// The next token request answers 500 `{"error":"server_error","error_description":
+    /// "Errors.Internal"}` (E9, zitadel/zitadel#7765).
+    TokenServerError,
 }
 
 /// State of a passkey as seen by [`crate::Inspector::passkeys`]
@@ -79,13 +85,21 @@ impl Passkey {
     }
 }
 
+/// A PKCE challenge as stored at authorize (T1: no method ⇒ `plain`).
+#[derive(Clone)]
+pub(crate) struct Challenge {
+    pub value: String,
+    pub plain: bool,
+}
+
+#[derive(Clone)]
 pub(crate) struct AuthRequest {
     pub client_id: String,
     pub redirect_uri: String,
     pub state: Option<String>,
     pub nonce: Option<String>,
     pub scopes: Vec<String>,
-    pub code_challenge: String,
+    pub code_challenge: Option<Challenge>,
     pub created: SystemTime,
 }
 
@@ -95,9 +109,19 @@ pub(crate) struct CodeGrant {
     pub redirect_uri: String,
     pub nonce: Option<String>,
     pub scopes: Vec<String>,
-    pub code_challenge: String,
+    pub code_challenge: Option<Challenge>,
     pub auth_time: SystemTime,
     pub expires: SystemTime,
+    /// The login (browser) session the code came from (`sid`, T17).
+    pub sid: String,
+    pub amr: Vec<String>,
+}
+
+/// A login session of a browser (ZITADEL user session; its id is the `sid` claim, T3, V6).
+pub(crate) struct LoginSession {
+    pub user_id: String,
+    pub auth_time: SystemTime,
+    pub amr: Vec<String>,
 }
 
 pub(crate) struct Session {
@@ -108,11 +132,21 @@ pub(crate) struct Session {
     pub auth_time: SystemTime,
     pub access_token: Option<String>,
     pub refresh_token: Option<String>,
+    /// The login session (`sid`).
+    pub sid: String,
+    pub amr: Vec<String>,
+    /// Creation of the OIDC session (refresh absolute lifetime, R6).
+    pub created: SystemTime,
+    /// Issue time of the current refresh token (refresh idle lifetime, R6).
+    pub refresh_issued: SystemTime,
 }
 
 pub(crate) struct AccessTokenRec {
     pub session_id: String,
     pub expires: SystemTime,
+    /// The issuer the token was minted under (JWT access tokens only work there, D2).
+    pub issuer: String,
+    pub jwt: bool,
 }
 
 /// A v2 passkey registration code (CreatePasskeyRegistrationLink, contract §5.1).
@@ -146,6 +180,20 @@ pub(crate) struct Inner {
     pub sequence: u64,
     pub next_id: u64,
     pub last_login: Option<SystemTime>,
+    /// Signing keys (T19, T20).
+    pub keys: Option<KeySet>,
+    /// Login sessions by `sid`.
+    pub login_sessions: HashMap<String, LoginSession>,
+    /// Browser (user agent cookie) → its login sessions, oldest first (T3).
+    pub user_agents: HashMap<String, Vec<String>>,
+    /// Codes already exchanged (T7 `Errors.AuthRequest.NoCode`).
+    pub used_codes: HashSet<String>,
+    /// Refresh tokens replaced by rotation or revoked (R3, told apart from garbage).
+    pub dead_refresh_tokens: HashSet<String>,
+    /// Access tokens superseded by a refresh (E2 pre-2.60: 403 instead of 401).
+    pub superseded_access_tokens: HashSet<String>,
+    /// Client ids of apps added to the project at run time (T13, I1).
+    pub added_apps: Vec<String>,
 }
 
 impl Inner {
@@ -229,8 +277,44 @@ impl Inner {
             }
             if let Some(rt) = session.refresh_token {
                 self.refresh_tokens.remove(&rt);
+                self.dead_refresh_tokens.insert(rt);
             }
         }
+    }
+
+    /// Terminates a login session (V6): its OIDC sessions and their tokens die, and no browser
+    /// keeps it.
+    pub fn terminate_login_session(&mut self, sid: &str) {
+        self.login_sessions.remove(sid);
+        let ids: Vec<String> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.sid == sid)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in ids {
+            self.end_session(&id);
+        }
+        for list in self.user_agents.values_mut() {
+            list.retain(|x| x != sid);
+        }
+    }
+
+    /// The live login sessions of a browser (T3).
+    pub fn browser_sessions(&self, user_agent: &str) -> Vec<String> {
+        self.user_agents
+            .get(user_agent)
+            .map(|l| {
+                l.iter()
+                    .filter(|sid| {
+                        self.login_sessions
+                            .get(*sid)
+                            .is_some_and(|ls| self.user(&ls.user_id).is_some())
+                    })
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Drops stale authorization requests and codes so the maps cannot grow without bound.
@@ -247,34 +331,30 @@ impl Inner {
 
 /// Everything the request handlers share.
 pub(crate) struct Shared {
+    /// The default issuer, `http://localhost:PORT`.
     pub issuer: String,
     pub client_id: String,
     pub access_token_ttl: Duration,
     pub redirect_paths: Vec<String>,
-    pub signing_key: SigningKey,
+    pub cfg: crate::SandboxConfig,
     inner: Mutex<Inner>,
 }
 
 impl Shared {
-    pub fn new(
-        issuer: String,
-        client_id: String,
-        access_token_ttl: Duration,
-        redirect_paths: Vec<String>,
-        signing_key: SigningKey,
-    ) -> Self {
+    pub fn new(issuer: String, cfg: crate::SandboxConfig, keys: KeySet) -> Self {
         let inner = Inner {
             sequence: 400,
             next_id: 218_663_000_000_000_000
                 + u64::from(rand::thread_rng().next_u32() % 1_000_000) * 1000,
+            keys: Some(keys),
             ..Inner::default()
         };
         Shared {
             issuer,
-            client_id,
-            access_token_ttl,
-            redirect_paths,
-            signing_key,
+            client_id: cfg.client_id.clone(),
+            access_token_ttl: cfg.access_token_ttl,
+            redirect_paths: cfg.redirect_paths.clone(),
+            cfg,
             inner: Mutex::new(inner),
         }
     }
@@ -294,6 +374,38 @@ pub(crate) fn random_token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::rngs::OsRng.fill_bytes(&mut buf);
     URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// A random base64url string of `chars` characters that contains `-` or `_` (T4, T21, T22:
+/// ZITADEL's opaque codes and tokens are base64url and usually contain both).
+pub(crate) fn opaque_token(chars: usize) -> String {
+    loop {
+        let t: String = random_token(chars.div_ceil(4) * 3 + 3)
+            .chars()
+            .take(chars)
+            .collect();
+        if t.contains(['-', '_']) {
+            return t;
+        }
+    }
+}
+
+/// A JWE-compact-shaped token (5 parts, 4 dots, ≈300 characters; T21, T22 after PR #12017).
+/// Random content: the client must never parse it.
+pub(crate) fn jwe_token() -> String {
+    let header = URL_SAFE_NO_PAD.encode(format!(
+        r#"{{"alg":"A256GCMKW","enc":"A256GCM","iv":"{}","kid":"{}","tag":"{}"}}"#,
+        random_token(12),
+        rand::thread_rng().next_u64() % 1_000_000_000_000_000_000,
+        random_token(16)
+    ));
+    format!(
+        "{header}.{}.{}.{}.{}",
+        random_token(32),
+        random_token(12),
+        random_token(70),
+        random_token(16)
+    )
 }
 
 /// A random alphanumeric string (for the passwordless init code, contract §1.4: length 12).

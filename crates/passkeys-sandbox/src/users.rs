@@ -25,6 +25,28 @@ pub const ADMIN_PASSWORD: &str = "admin";
 /// User id of [`ADMIN_USERNAME`].
 pub const ADMIN_USER_ID: &str = "218662596918640899";
 
+/// Login name of the user with a TOTP second factor (E3).
+pub const MFA_USERNAME: &str = "mfa";
+/// Password of [`MFA_USERNAME`].
+pub const MFA_PASSWORD: &str = "mfa";
+/// The one-time code the sandbox accepts for [`MFA_USERNAME`] (a fixed code stands in for TOTP).
+pub const MFA_OTP: &str = "123456";
+/// User id of [`MFA_USERNAME`].
+pub const MFA_USER_ID: &str = "218662596918640900";
+/// Login name of the user whose names need escaping (`Zoë & Co`), with an unverified e-mail
+/// and no language (U2, U4, T18).
+pub const ZOE_USERNAME: &str = "zoe";
+/// Password of [`ZOE_USERNAME`].
+pub const ZOE_PASSWORD: &str = "zoe";
+/// User id of [`ZOE_USERNAME`].
+pub const ZOE_USER_ID: &str = "218662596918640901";
+/// Login name of the user with an empty display name (U6).
+pub const BLANK_USERNAME: &str = "blank";
+/// Password of [`BLANK_USERNAME`].
+pub const BLANK_PASSWORD: &str = "blank";
+/// User id of [`BLANK_USERNAME`].
+pub const BLANK_USER_ID: &str = "218662596918640902";
+
 /// The domain part of sandbox login names (`user@sandbox.localhost`).
 pub const LOGIN_DOMAIN: &str = "sandbox.localhost";
 
@@ -43,6 +65,16 @@ pub struct SandboxUser {
     pub last_name: String,
     /// Role permissions (e.g. [`PERMISSION_CREDENTIAL_WRITE`]). Acting on oneself needs none.
     pub permissions: Vec<String>,
+    /// A second factor (TOTP) is set up: the one-time code the sign-in page accepts. Signing in
+    /// with the password alone then gives tokens the Auth API refuses with 403
+    /// `mfa required (AUTHZ-Kl3p0)` (E3).
+    pub otp: Option<String>,
+    /// Preferred language (`None`: not set ⇒ userinfo `locale: null`, GetMyUser `"und"`; U2, U5).
+    pub preferred_language: Option<String>,
+    /// Whether the e-mail address is verified (U2: `email_verified` omitted when false).
+    pub email_verified: bool,
+    /// A display name set explicitly (may be `""`, U6); `None`: "First Last".
+    pub custom_display_name: Option<String>,
 }
 
 impl SandboxUser {
@@ -55,7 +87,35 @@ impl SandboxUser {
             first_name: first.to_string(),
             last_name: last.to_string(),
             permissions: Vec::new(),
+            otp: None,
+            preferred_language: None,
+            email_verified: true,
+            custom_display_name: None,
         }
+    }
+
+    /// The same user with a TOTP second factor whose current code is `code`.
+    pub fn with_otp(mut self, code: &str) -> Self {
+        self.otp = Some(code.to_string());
+        self
+    }
+
+    /// The same user with a preferred language (e.g. `"de"`).
+    pub fn with_language(mut self, language: &str) -> Self {
+        self.preferred_language = Some(language.to_string());
+        self
+    }
+
+    /// The same user with an unverified e-mail address.
+    pub fn with_unverified_email(mut self) -> Self {
+        self.email_verified = false;
+        self
+    }
+
+    /// The same user with the display name `name` (`""` allowed, U6).
+    pub fn with_display_name(mut self, name: &str) -> Self {
+        self.custom_display_name = Some(name.to_string());
+        self
     }
 
     /// The same user holding `permissions`.
@@ -74,9 +134,12 @@ impl SandboxUser {
         self.login_name()
     }
 
-    /// "First Last".
+    /// The display name: set explicitly, else "First Last".
     pub fn display_name(&self) -> String {
-        format!("{} {}", self.first_name, self.last_name)
+        match &self.custom_display_name {
+            Some(n) => n.clone(),
+            None => format!("{} {}", self.first_name, self.last_name),
+        }
     }
 
     /// Whether the user holds `permission`.
@@ -90,8 +153,10 @@ impl SandboxUser {
     }
 }
 
-/// demo (no permissions; the behaviour of the single-user sandbox), alice (no permissions)
-/// and admin (the four user permissions, like ZITADEL's IAM_USER_MANAGER role).
+/// demo (no permissions; the behaviour of the single-user sandbox), alice (no permissions),
+/// admin (the four user permissions, like ZITADEL's IAM_USER_MANAGER role), mfa (a TOTP second
+/// factor, code [`MFA_OTP`]), zoe (`Zoë & Co`, unverified e-mail, no language) and blank (empty
+/// display name). Only alice has a preferred language (`en`).
 pub fn default_users() -> Vec<SandboxUser> {
     vec![
         SandboxUser::new(
@@ -107,7 +172,8 @@ pub fn default_users() -> Vec<SandboxUser> {
             ALICE_PASSWORD,
             "Alice",
             "Example",
-        ),
+        )
+        .with_language("en"),
         SandboxUser::new(
             ADMIN_USER_ID,
             ADMIN_USERNAME,
@@ -121,5 +187,12 @@ pub fn default_users() -> Vec<SandboxUser> {
             PERMISSION_USER_READ,
             PERMISSION_USER_WRITE,
         ]),
+        SandboxUser::new(MFA_USER_ID, MFA_USERNAME, MFA_PASSWORD, "Mia", "Factor")
+            .with_otp(MFA_OTP),
+        SandboxUser::new(ZOE_USER_ID, ZOE_USERNAME, ZOE_PASSWORD, "Zoë", "Co")
+            .with_display_name("Zoë & Co")
+            .with_unverified_email(),
+        SandboxUser::new(BLANK_USER_ID, BLANK_USERNAME, BLANK_PASSWORD, "Bo", "Blank")
+            .with_display_name(""),
     ]
 }

@@ -112,8 +112,18 @@ async fn get_my_user_shape() {
     assert_eq!(u["human"]["profile"]["firstName"], "Demo");
     assert_eq!(u["human"]["profile"]["lastName"], "User");
     assert_eq!(u["human"]["email"]["email"], "demo@sandbox.localhost");
+    assert_eq!(u["human"]["email"]["isEmailVerified"], true);
     assert!(u["details"]["sequence"].is_string());
-    assert!(b["lastLogin"].as_str().unwrap().ends_with('Z'));
+    // U5: no lastLogin; "und" when no language is set; phone present and empty;
+    // passwordChanged.
+    assert!(b.get("lastLogin").is_none(), "{b}");
+    assert_eq!(b.as_object().unwrap().len(), 1);
+    assert_eq!(u["human"]["profile"]["preferredLanguage"], "und");
+    assert_eq!(u["human"]["phone"], json!({}));
+    assert!(u["human"]["passwordChanged"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
 }
 
 #[tokio::test]
@@ -691,5 +701,10 @@ async fn odd_inputs_never_break_the_server() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200, "falls back to the issuer's host");
+    // D16: an unknown instance host is 404 text/plain, like ZITADEL's instance interceptor.
+    assert_eq!(r.status(), 404);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
 }

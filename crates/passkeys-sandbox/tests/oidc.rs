@@ -8,54 +8,82 @@ use openidconnect::{ClientId, IssuerUrl, Nonce};
 use passkeys_sandbox::{browser, Fault, DEMO_USER_ID};
 use serde_json::Value;
 
+/// D1–D15: the v4 discovery document of Appendix A, in Go struct order.
 #[tokio::test]
 async fn discovery_document() {
     let sb = start().await;
     let iss = sb.issuer().as_str().trim_end_matches('/').to_string();
     assert!(iss.starts_with("http://localhost:"));
-    let d: Value = http()
+    let resp = http()
         .get(url(&sb, "/.well-known/openid-configuration"))
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
+    assert_eq!(resp.headers()["content-type"], "application/json");
+    let text = resp.text().await.unwrap();
+    assert!(text.starts_with(&format!(r#"{{"issuer":"{iss}","authorization_endpoint""#)));
+    let d: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(d["issuer"], iss.as_str());
+    for (k, path) in [
+        ("authorization_endpoint", "/oauth/v2/authorize"),
+        ("token_endpoint", "/oauth/v2/token"),
+        ("introspection_endpoint", "/oauth/v2/introspect"),
+        ("userinfo_endpoint", "/oidc/v1/userinfo"),
+        ("revocation_endpoint", "/oauth/v2/revoke"),
+        ("end_session_endpoint", "/oidc/v1/end_session"),
+        (
+            "device_authorization_endpoint",
+            "/oauth/v2/device_authorization",
+        ),
+        ("jwks_uri", "/oauth/v2/keys"),
+    ] {
+        assert_eq!(d[k], format!("{iss}{path}"), "{k}");
+    }
+    use serde_json::json as j;
     assert_eq!(
-        d["authorization_endpoint"],
-        format!("{iss}/oauth/v2/authorize")
+        d["response_types_supported"],
+        j!(["code", "id_token", "id_token token"])
     );
-    assert_eq!(d["token_endpoint"], format!("{iss}/oauth/v2/token"));
-    assert_eq!(d["userinfo_endpoint"], format!("{iss}/oidc/v1/userinfo"));
-    assert_eq!(d["jwks_uri"], format!("{iss}/oauth/v2/keys"));
-    assert_eq!(d["revocation_endpoint"], format!("{iss}/oauth/v2/revoke"));
     assert_eq!(
-        d["end_session_endpoint"],
-        format!("{iss}/oidc/v1/end_session")
+        d["response_modes_supported"],
+        j!(["query", "fragment", "form_post"])
     );
-    assert_eq!(d["response_types_supported"], serde_json::json!(["code"]));
-    assert_eq!(d["subject_types_supported"], serde_json::json!(["public"]));
+    assert_eq!(d["subject_types_supported"], j!(["public"]));
     assert_eq!(
         d["id_token_signing_alg_values_supported"],
-        serde_json::json!(["RS256"])
+        j!(["EdDSA", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512"])
+    );
+    assert_eq!(d["code_challenge_methods_supported"], j!(["S256"]));
+    let methods = j!([
+        "none",
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt"
+    ]);
+    assert_eq!(d["token_endpoint_auth_methods_supported"], methods);
+    assert_eq!(d["revocation_endpoint_auth_methods_supported"], methods);
+    assert_eq!(
+        d["introspection_endpoint_auth_methods_supported"],
+        j!(["client_secret_basic", "private_key_jwt"])
     );
     assert_eq!(
-        d["code_challenge_methods_supported"],
-        serde_json::json!(["S256"])
+        d["scopes_supported"],
+        j!([
+            "openid",
+            "profile",
+            "email",
+            "phone",
+            "address",
+            "offline_access"
+        ])
     );
-    assert_eq!(
-        d["token_endpoint_auth_methods_supported"],
-        serde_json::json!(["none"])
-    );
-    assert!(d["grant_types_supported"]
-        .as_array()
-        .unwrap()
-        .contains(&"refresh_token".into()));
-    assert!(d["scopes_supported"]
-        .as_array()
-        .unwrap()
-        .contains(&"urn:zitadel:iam:org:project:id:zitadel:aud".into()));
+    assert_eq!(d["grant_types_supported"].as_array().unwrap().len(), 6);
+    assert_eq!(d["claims_supported"].as_array().unwrap().len(), 24);
+    assert_eq!(d["ui_locales_supported"].as_array().unwrap().len(), 22);
+    assert_eq!(d["request_parameter_supported"], true);
+    assert_eq!(d["request_uri_parameter_supported"], false);
+    assert_eq!(d["backchannel_logout_supported"], true);
+    assert_eq!(d["backchannel_logout_session_supported"], true);
     // openidconnect can consume it.
     let _: openidconnect::core::CoreProviderMetadata = serde_json::from_value(d).unwrap();
     sb.shutdown().await;
@@ -96,17 +124,27 @@ fn pkce_vector() {
     assert_eq!(c, CHALLENGE);
 }
 
+/// T9, T11–T18: the token reply and ZITADEL's ID token (multi-audience, no name claims).
 #[tokio::test]
 async fn full_code_flow_with_pkce_and_valid_id_token() {
     let sb = start().await;
-    let t = tokens(&sb, FULL_SCOPE).await;
+    let resp = {
+        let (code, redirect_uri) = get_code(&sb, FULL_SCOPE).await;
+        exchange(&sb, &code, &redirect_uri, VERIFIER).await
+    };
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    assert_eq!(resp.headers()["pragma"], "no-cache");
+    let t: Value = resp.json().await.unwrap();
     assert_eq!(t["token_type"], "Bearer");
-    assert_eq!(t["expires_in"], 12 * 3600);
-    assert_eq!(t["scope"], FULL_SCOPE);
+    // T9: expires_in = ttl − 1, and no `scope` member.
+    assert_eq!(t["expires_in"], 12 * 3600 - 1);
+    assert!(t.get("scope").is_none(), "{t}");
     assert!(t["refresh_token"].as_str().is_some_and(|s| !s.is_empty()));
     assert_eq!(sb.inspect().token_calls("authorization_code"), 1);
 
-    // The ID token verifies with openidconnect against the JWKS.
+    // The ID token verifies with openidconnect against the JWKS once the extra audiences are
+    // accepted (T14: the default verifier refuses them, zitadel/zitadel#9200).
     let jwks: CoreJsonWebKeySet = http()
         .get(url(&sb, "/oauth/v2/keys"))
         .send()
@@ -115,47 +153,88 @@ async fn full_code_flow_with_pkce_and_valid_id_token() {
         .json()
         .await
         .unwrap();
+    let strict = CoreIdTokenVerifier::new_public_client(
+        ClientId::new(sb.client_id().to_string()),
+        IssuerUrl::new(origin(&sb)).unwrap(),
+        jwks.clone(),
+    );
+    let id_token: CoreIdToken = t["id_token"].as_str().unwrap().parse().unwrap();
+    let nonce = Nonce::new("n-0S6_WzA2Mj".into());
+    let refused = id_token.claims(&strict, &nonce).unwrap_err().to_string();
+    assert!(refused.contains("not a trusted audience"), "{refused}");
     let verifier = CoreIdTokenVerifier::new_public_client(
         ClientId::new(sb.client_id().to_string()),
         IssuerUrl::new(origin(&sb)).unwrap(),
         jwks,
-    );
-    let id_token: CoreIdToken = t["id_token"].as_str().unwrap().parse().unwrap();
-    let claims = id_token
-        .claims(&verifier, &Nonce::new("n-0S6_WzA2Mj".into()))
-        .unwrap();
+    )
+    .set_other_audience_verifier_fn(|_| true);
+    let claims = id_token.claims(&verifier, &nonce).unwrap();
     assert_eq!(claims.subject().as_str(), DEMO_USER_ID);
-    assert_eq!(
-        claims.preferred_username().unwrap().as_str(),
-        "demo@sandbox.localhost"
-    );
-    assert_eq!(
-        claims.name().unwrap().get(None).unwrap().as_str(),
-        "Demo User"
-    );
-    assert!(claims.email().is_some());
+    // T12: no profile/e-mail claims by default.
+    assert!(claims.preferred_username().is_none());
+    assert!(claims.name().is_none());
+    assert!(claims.email().is_none());
     assert!(claims.auth_time().is_some());
     assert_eq!(claims.authorized_party().unwrap().as_str(), sb.client_id());
 
-    // Raw header and payload: kid, aud as an array.
-    use base64::Engine as _;
-    let parts: Vec<&str> = t["id_token"].as_str().unwrap().split('.').collect();
-    let dec = |s: &str| -> Value {
-        serde_json::from_slice(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(s)
-                .unwrap(),
-        )
-        .unwrap()
-    };
-    let header = dec(parts[0]);
-    let payload = dec(parts[1]);
+    // Raw header and payload.
+    let (header, payload) = jwt_parts(t["id_token"].as_str().unwrap());
     assert_eq!(header["alg"], "RS256");
-    assert!(header["kid"].as_str().is_some());
-    assert_eq!(payload["aud"], serde_json::json!([sb.client_id()]));
+    assert_eq!(header["typ"], "JWT");
+    let kid = header["kid"].as_str().unwrap();
+    assert!(
+        kid.len() >= 15 && kid.bytes().all(|b| b.is_ascii_digit()),
+        "{kid}"
+    );
+    // T13: [sibling, ours, project, ZITADEL project]; ours is not first.
+    let aud: Vec<&str> = payload["aud"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(aud.len(), 4, "{aud:?}");
+    assert_eq!(aud[1], sb.client_id());
+    assert_ne!(aud[0], sb.client_id());
     assert_eq!(payload["iss"], origin(&sb).as_str());
+    assert_eq!(payload["azp"], sb.client_id());
+    assert_eq!(payload["client_id"], sb.client_id());
+    // T15: password login.
+    assert_eq!(payload["amr"], serde_json::json!(["pwd"]));
+    assert!(payload["sid"].as_str().is_some_and(|s| !s.is_empty()));
+    assert_eq!(payload["at_hash"].as_str().unwrap().len(), 22);
+    // T12: exactly ZITADEL's claim set.
+    let mut keys: Vec<&str> = payload
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "amr",
+            "at_hash",
+            "aud",
+            "auth_time",
+            "azp",
+            "client_id",
+            "exp",
+            "iat",
+            "iss",
+            "nonce",
+            "sid",
+            "sub"
+        ]
+    );
+    // T16: exp − iat = ttl (no skew by default).
+    assert_eq!(
+        payload["exp"].as_i64().unwrap() - payload["iat"].as_i64().unwrap(),
+        12 * 3600
+    );
 
-    // userinfo
+    // userinfo (U2)
     let at = t["access_token"].as_str().unwrap();
     let ui: Value = http()
         .get(url(&sb, "/oidc/v1/userinfo"))
@@ -168,6 +247,7 @@ async fn full_code_flow_with_pkce_and_valid_id_token() {
         .unwrap();
     assert_eq!(ui["sub"], DEMO_USER_ID);
     assert_eq!(ui["email"], "demo@sandbox.localhost");
+    assert_eq!(ui["name"], "Demo User");
     let bad = http()
         .post(url(&sb, "/oidc/v1/userinfo"))
         .bearer_auth("nope")
@@ -230,6 +310,7 @@ async fn padded_challenge_never_matches() {
     assert_eq!(resp.status(), 400);
 }
 
+/// T7: a used code is `invalid_request` `Errors.AuthRequest.NoCode`, never `invalid_grant`.
 #[tokio::test]
 async fn code_is_single_use() {
     let sb = start().await;
@@ -241,7 +322,8 @@ async fn code_is_single_use() {
     let again = exchange(&sb, &code, &redirect_uri, VERIFIER).await;
     assert_eq!(again.status(), 400);
     let body: Value = again.json().await.unwrap();
-    assert_eq!(body["error"], "invalid_grant");
+    assert_eq!(body["error"], "invalid_request");
+    assert_eq!(body["error_description"], "Errors.AuthRequest.NoCode");
     assert_eq!(sb.inspect().token_calls("authorization_code"), 2);
 }
 
@@ -289,6 +371,7 @@ async fn any_loopback_host_and_port_accepted() {
     }
 }
 
+/// T1/T2: a redirect_uri that matches no registered one is refused with JSON 400, no redirect.
 #[tokio::test]
 async fn non_loopback_or_wrong_path_refused_without_redirect() {
     let sb = start().await;
@@ -304,9 +387,13 @@ async fn non_loopback_or_wrong_path_refused_without_redirect() {
         let resp = http().get(&au).send().await.unwrap();
         assert_eq!(resp.status(), 400, "{ru}");
         assert!(resp.headers().get("location").is_none(), "{ru}");
-        let page = resp.text().await.unwrap();
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request", "{ru}");
         assert!(
-            page.contains("The requested redirect_uri is missing in the client configuration"),
+            body["error_description"]
+                .as_str()
+                .unwrap()
+                .starts_with("The requested redirect_uri is missing in the client configuration"),
             "{ru}"
         );
     }
@@ -323,7 +410,7 @@ async fn non_loopback_or_wrong_path_refused_without_redirect() {
     )
     .await
     .unwrap_err();
-    assert!(err.contains("redirect_uri is missing"), "{err}");
+    assert!(err.contains("400"), "{err}");
 }
 
 #[tokio::test]
@@ -342,39 +429,79 @@ async fn unknown_client_refused_without_redirect() {
     assert!(resp.headers().get("location").is_none());
 }
 
+/// T1: authorize accepts a request without PKCE (then the token request must not send a
+/// verifier, T6) and without `openid` (then no ID token).
 #[tokio::test]
-async fn missing_pkce_or_openid_redirects_with_error() {
+async fn authorize_without_pkce_or_openid_is_accepted() {
     let sb = start().await;
-    let ru = "http://127.0.0.1:5555/callback";
+    let cb = Callback::bind_v4().await;
+    let ru = cb.redirect_uri();
     let mut u = url::Url::parse(&url(&sb, "/oauth/v2/authorize")).unwrap();
     u.query_pairs_mut()
         .append_pair("client_id", sb.client_id())
-        .append_pair("redirect_uri", ru)
+        .append_pair("redirect_uri", &ru)
         .append_pair("response_type", "code")
-        .append_pair("scope", "openid")
+        .append_pair(
+            "scope",
+            "profile email urn:zitadel:iam:org:project:id:zitadel:aud",
+        )
         .append_pair("state", "a b&c");
-    let resp = http().get(u.as_str()).send().await.unwrap();
-    assert_eq!(resp.status(), 302);
-    let loc = url::Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
-    let q: std::collections::HashMap<_, _> = loc.query_pairs().into_owned().collect();
-    assert_eq!(q["error"], "invalid_request");
+    browser::complete_login(u.as_str(), "demo", "demo")
+        .await
+        .unwrap();
+    let q = cb.params().await;
     assert_eq!(q["state"], "a b&c");
+    // T6: no challenge stored + a verifier ⇒ "code_verifier unexpectedly provided".
+    let r = exchange(&sb, &q["code"], &ru, VERIFIER).await;
+    assert_eq!(r.status(), 400);
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["error"], "invalid_request");
+    assert_eq!(
+        b["error_description"],
+        "code_verifier unexpectedly provided"
+    );
+    let r = http()
+        .post(url(&sb, "/oauth/v2/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", q["code"].as_str()),
+            ("redirect_uri", ru.as_str()),
+            ("client_id", sb.client_id()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let t: Value = r.json().await.unwrap();
+    assert!(t.get("id_token").is_none(), "{t}");
 
-    let au = authorize_url(&sb, ru, "profile email", CHALLENGE, "s");
-    let resp = http().get(&au).send().await.unwrap();
-    assert_eq!(resp.status(), 302);
-    assert!(resp.headers()["location"]
-        .to_str()
-        .unwrap()
-        .contains("error=invalid_scope"));
+    // A challenge without a method is stored as plain: the verifier is the challenge itself.
+    let cb = Callback::bind_v4().await;
+    let ru = cb.redirect_uri();
+    let au = authorize_url(
+        &sb,
+        &ru,
+        FULL_SCOPE,
+        "plain-challenge-0123456789-0123456789-0123",
+        "s",
+    )
+    .replace("&code_challenge_method=S256", "");
+    browser::complete_login(&au, "demo", "demo").await.unwrap();
+    let code = cb.params().await["code"].clone();
+    let r = exchange(
+        &sb,
+        &code,
+        &ru,
+        "plain-challenge-0123456789-0123456789-0123",
+    )
+    .await;
+    assert_eq!(r.status(), 200);
 
-    let au = authorize_url(&sb, ru, FULL_SCOPE, CHALLENGE, "s").replace("S256", "plain");
+    // No scope at all: JSON 400.
+    let au = authorize_url(&sb, "http://127.0.0.1:5555/callback", "", CHALLENGE, "s");
     let resp = http().get(&au).send().await.unwrap();
-    assert_eq!(resp.status(), 302);
-    assert!(resp.headers()["location"]
-        .to_str()
-        .unwrap()
-        .contains("error=invalid_request"));
+    assert_eq!(resp.status(), 400);
+    assert!(resp.headers().get("location").is_none());
 }
 
 #[tokio::test]
@@ -433,10 +560,16 @@ async fn refresh_rotates_and_kills_old_tokens() {
     assert!(h.get("www-authenticate").is_some());
     let (s, _, _) = api(&sb, reqwest::Method::GET, "/auth/v1/users/me", &at2, None).await;
     assert_eq!(s, 200);
+    // R2/R3: reuse fails with invalid_request and does not revoke the session.
     let r = refresh(rt1).await;
     assert_eq!(r.status(), 400);
     let b: Value = r.json().await.unwrap();
-    assert_eq!(b["error"], "invalid_grant");
+    assert_eq!(
+        b,
+        serde_json::json!({"error":"invalid_request","error_description":"Errors.OIDCSession.RefreshTokenInvalid"})
+    );
+    let (s, _, _) = api(&sb, reqwest::Method::GET, "/auth/v1/users/me", &at2, None).await;
+    assert_eq!(s, 200, "the reuse attempt left the session alive");
 
     // expire_access_tokens → 401, refresh → works again.
     sb.inspect().expire_access_tokens();
@@ -496,34 +629,49 @@ async fn revoke_refresh_token_ends_the_session() {
     assert_eq!(r.status(), 200);
 }
 
+/// V4/V5: the post-logout redirect needs an identified client and a registered URI.
 #[tokio::test]
-async fn end_session_redirects_to_loopback_only() {
+async fn end_session_redirects_to_registered_uris_only() {
     let sb = start().await;
-    let resp = http()
-        .get(url(
-            &sb,
-            "/oidc/v1/end_session?post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A4000%2Fbye&state=s1",
-        ))
-        .send()
-        .await
-        .unwrap();
+    let es = |q: &str| {
+        let u = url(&sb, &format!("/oidc/v1/end_session?{q}"));
+        async move { http().get(u).send().await.unwrap() }
+    };
+    let cid = "client_id=passkeys-cli%40sandbox";
+    let resp = es(&format!(
+        "{cid}&post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A4000%2Fcallback&state=s1"
+    ))
+    .await;
     assert_eq!(resp.status(), 302);
     assert_eq!(
         resp.headers()["location"].to_str().unwrap(),
-        "http://127.0.0.1:4000/bye?state=s1"
+        "http://127.0.0.1:4000/callback?state=s1"
     );
-    let resp = http()
-        .get(url(
-            &sb,
-            "/oidc/v1/end_session?post_logout_redirect_uri=https%3A%2F%2Fevil.example%2F",
-        ))
-        .send()
-        .await
-        .unwrap();
+    // Unregistered path or host ⇒ 400 JSON.
+    for bad in [
+        "http%3A%2F%2F127.0.0.1%3A4000%2Fbye",
+        "https%3A%2F%2Fevil.example%2Fcallback",
+    ] {
+        let resp = es(&format!("{cid}&post_logout_redirect_uri={bad}")).await;
+        assert_eq!(resp.status(), 400, "{bad}");
+        let b: Value = resp.json().await.unwrap();
+        assert_eq!(b["error"], "invalid_request");
+        assert_eq!(b["error_description"], "post_logout_redirect_uri invalid");
+    }
+    // No client identified: the URI is ignored, the default page is shown.
+    let resp = es("post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A4000%2Fcallback").await;
     assert_eq!(resp.status(), 200);
     assert!(resp.text().await.unwrap().contains("Signed out"));
+    // A bad hint ⇒ 400 "id_token_hint invalid".
+    let resp = es("id_token_hint=abc.def.ghi").await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["error_description"],
+        "id_token_hint invalid"
+    );
 }
 
+/// T7/T8: unknown client 400 `invalid_client`; garbage code `invalid_request`.
 #[tokio::test]
 async fn token_endpoint_errors() {
     let sb = start().await;
@@ -548,8 +696,11 @@ async fn token_endpoint_errors() {
     ])
     .await
     .unwrap();
-    assert_eq!(r.status(), 401);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_client");
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        serde_json::json!({"error":"invalid_client","error_description":"no active client not found"})
+    );
     let r = post(vec![
         ("grant_type", "authorization_code".into()),
         ("code", "bogus".into()),
@@ -560,7 +711,10 @@ async fn token_endpoint_errors() {
     .await
     .unwrap();
     assert_eq!(r.status(), 400);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_grant");
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        serde_json::json!({"error":"invalid_request","error_description":"Errors.User.Code.Invalid"})
+    );
     assert_eq!(sb.inspect().token_calls("authorization_code"), 2);
     assert_eq!(sb.inspect().token_calls("password"), 1);
 }

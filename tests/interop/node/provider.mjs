@@ -3,7 +3,7 @@
 // crates/passkeys-cli/tests/interop_oidc.rs; prints one JSON line {"issuer","client_id"} on
 // stdout once it listens, and exits when its stdin closes (so it never outlives the test).
 //
-//   node provider.mjs [--port N] [--access-token-ttl SECS] [--tamper MODE]
+//   node provider.mjs [--port N] [--access-token-ttl SECS] [--tamper MODE] [--audience MODE]
 //
 // The client: public (token_endpoint_auth_method none), application_type native, redirect URI
 // http://127.0.0.1/callback (oidc-provider accepts any port for loopback redirect URIs of native
@@ -17,6 +17,13 @@
 // - GET /auth/v1/users/me: a minimal ZITADEL-shaped GetMyUser whose bearer token is judged by
 //   oidc-provider's own token store (so `passkeys whoami` exercises refresh end to end);
 // - GET /__interop/events: what the provider saw (token grants, revocations, destroyed tokens).
+//
+// --audience multi (default) re-signs every ID token of a token response the way ZITADEL shapes
+// it (docs/zitadel-fidelity.md T13/T14, zitadel/zitadel#9200): `aud` is an array of a sibling
+// app's client id, ours (not first), the project id and, when the
+// urn:zitadel:iam:org:project:id:zitadel:aud scope was granted, the ZITADEL project id; `azp`
+// is our client id. Signed with the provider's own key, so the signature stays valid.
+// --audience single keeps oidc-provider's single-audience ID tokens.
 //
 // --tamper changes the id_token of authorization_code token responses after oidc-provider
 // signed it: `signature` (one bit of the signature flipped), `payload` (sub changed, signature
@@ -34,6 +41,7 @@ const { values: args } = parseArgs({
     port: { type: 'string', default: '0' },
     'access-token-ttl': { type: 'string', default: '3600' },
     tamper: { type: 'string', default: '' },
+    audience: { type: 'string', default: 'multi' },
   },
 });
 
@@ -50,6 +58,15 @@ if (!TAMPER_MODES.has(args.tamper)) {
   process.stderr.write(`unknown --tamper ${args.tamper}\n`);
   process.exit(2);
 }
+if (!['multi', 'single'].includes(args.audience)) {
+  process.stderr.write(`unknown --audience ${args.audience}\n`);
+  process.exit(2);
+}
+// ZITADEL-like ids for the multi-audience ID token (T13).
+const SIBLING_APP_ID = '312345678901234999';
+const PROJECT_ID = '312345678901230001';
+const ZITADEL_PROJECT_ID = '312345678901200002';
+const ZITADEL_AUD_SCOPE = 'urn:zitadel:iam:org:project:id:zitadel:aud';
 
 const events = [];
 const record = (type, detail = {}) => events.push({ type, at: Date.now(), ...detail });
@@ -102,6 +119,19 @@ function tamperIdToken(jwt, mode) {
     default:
       return jwt;
   }
+}
+
+// T13/T14: aud = [sibling app, our client, project, ZITADEL project (with the scope)], azp = us.
+function zitadelAudience(jwt, scope) {
+  const [h, p] = jwt.split('.');
+  const claims = JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
+  const aud = [SIBLING_APP_ID, CLIENT_ID, PROJECT_ID];
+  if (String(scope || '').split(' ').includes(ZITADEL_AUD_SCOPE)) aud.push(ZITADEL_PROJECT_ID);
+  claims.aud = aud;
+  claims.azp = CLIENT_ID;
+  const payload = b64urlJson(claims);
+  const sig = crypto.sign('sha256', Buffer.from(`${h}.${payload}`), signingKey);
+  return `${h}.${payload}.${sig.toString('base64url')}`;
 }
 
 // Listen first (port 0 picks a free one), so the issuer can carry the real port.
@@ -263,6 +293,15 @@ provider.use(async (ctx, next) => {
   }
 
   await next();
+
+  if (args.audience === 'multi' && ctx.path === '/token' && ctx.status === 200
+    && ctx.body?.id_token) {
+    const entities = ctx.oidc?.entities || {};
+    const scope = entities.AuthorizationCode?.scope ?? entities.RefreshToken?.scope
+      ?? ctx.oidc?.params?.scope ?? '';
+    ctx.body = { ...ctx.body, id_token: zitadelAudience(ctx.body.id_token, scope) };
+    record('id_token.zitadel_audience', { grant_type: ctx.oidc?.params?.grant_type });
+  }
 
   if (args.tamper && ctx.path === '/token' && ctx.status === 200 && ctx.body?.id_token
     && ctx.oidc?.params?.grant_type === 'authorization_code') {

@@ -262,3 +262,18 @@ pub async fn register(sb: &Sandbox, token: &str, name: &str) -> String {
 pub fn error_id(body: &Value) -> Option<&str> {
     body["details"][0]["id"].as_str()
 }
+
+/// Header and payload of a compact JWS.
+pub fn jwt_parts(jwt: &str) -> (Value, Value) {
+    use base64::Engine as _;
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let dec = |s: &str| -> Value {
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(s)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    (dec(parts[0]), dec(parts[1]))
+}
