@@ -177,7 +177,12 @@ impl Session {
             *current = stored;
             return Ok(current.access_token.clone());
         }
-        let refresh_token = stored.refresh_token.clone().ok_or(Error::SessionExpired)?;
+        let Some(refresh_token) = stored.refresh_token.clone() else {
+            // No refresh token (the app lacks the Refresh Token grant, fidelity T10): the
+            // expired tokens are of no further use.
+            self.store.delete(&self.key)?;
+            return Err(Error::SessionExpired);
+        };
         tracing::debug!("refreshing the access token");
         match self.oidc.refresh(&refresh_token).await {
             Ok(fresh) => {

@@ -1,23 +1,57 @@
-//! `passkeys-sandbox-browser URL`: a `$BROWSER` stand-in that signs the sandbox's demo user in.
+//! `passkeys-sandbox-browser URL`: a `$BROWSER` stand-in for the sandbox, for scripts and tests
+//! on machines with no browser: `BROWSER=passkeys-sandbox-browser passkeys login`.
 //!
-//! For scripts and tests against `passkeys sandbox`, on machines with no browser:
-//! `BROWSER=passkeys-sandbox-browser passkeys login`. It fetches the sign-in page, submits the
-//! demo credentials (or `PASSKEYS_SANDBOX_USER` / `PASSKEYS_SANDBOX_PASSWORD`) and follows the
-//! redirect back to the app's loopback address.
+//! - An authorize URL: fetches the sign-in page, submits the demo credentials (or
+//!   `PASSKEYS_SANDBOX_USER` / `PASSKEYS_SANDBOX_PASSWORD`; a password ending in `#otp=CODE` also
+//!   fills in the one-time code) and follows the redirect back to the app's loopback address.
+//!   When the browser already has one sign-in session at the sandbox and the request has no
+//!   `prompt`, the sandbox answers silently, as ZITADEL does.
+//! - An `end_session` URL (RP-initiated logout): follows it, ending the browser's session, and
+//!   delivers the post-logout redirect.
+//!
+//! Cookies persist between runs in the JSON file `PASSKEYS_SANDBOX_BROWSER_PROFILE` when it is
+//! set (one browser shared by several commands); otherwise each run is a fresh private window.
 
 use std::process::ExitCode;
+
+use passkeys_sandbox::browser::BrowserProfile;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let Some(url) = std::env::args().nth(1) else {
-        eprintln!("usage: passkeys-sandbox-browser AUTHORIZE_URL");
+        eprintln!("usage: passkeys-sandbox-browser URL");
         return ExitCode::from(2);
     };
-    let user = std::env::var("PASSKEYS_SANDBOX_USER")
-        .unwrap_or_else(|_| passkeys_sandbox::DEMO_USERNAME.into());
-    let password = std::env::var("PASSKEYS_SANDBOX_PASSWORD")
-        .unwrap_or_else(|_| passkeys_sandbox::DEMO_PASSWORD.into());
-    match passkeys_sandbox::browser::complete_login(&url, &user, &password).await {
+    let profile = match std::env::var_os("PASSKEYS_SANDBOX_BROWSER_PROFILE") {
+        Some(path) => match BrowserProfile::persistent(path) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("passkeys-sandbox-browser: {e}");
+                return ExitCode::from(1);
+            }
+        },
+        None => BrowserProfile::new(),
+    };
+    let is_logout = url::Url::parse(&url)
+        .map(|u| u.path().ends_with("/end_session"))
+        .unwrap_or(false);
+    let result = if is_logout {
+        profile.end_session(&url).await.map(|_| ())
+    } else {
+        let user = std::env::var("PASSKEYS_SANDBOX_USER")
+            .unwrap_or_else(|_| passkeys_sandbox::DEMO_USERNAME.into());
+        let password = std::env::var("PASSKEYS_SANDBOX_PASSWORD")
+            .unwrap_or_else(|_| passkeys_sandbox::DEMO_PASSWORD.into());
+        profile
+            .complete_login(&url, &user, &password)
+            .await
+            .map(|outcome| {
+                if !outcome.form_shown {
+                    eprintln!("passkeys-sandbox-browser: signed in silently with the browser's existing session");
+                }
+            })
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("passkeys-sandbox-browser: {e}");

@@ -50,7 +50,12 @@ impl Run {
 
 impl Env {
     pub async fn new() -> Env {
-        let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+        Self::with_config(SandboxConfig::default()).await
+    }
+
+    /// A sandbox with `config` (e.g. one of `SandboxConfig::profiles()`).
+    pub async fn with_config(config: SandboxConfig) -> Env {
+        let sandbox = Sandbox::start(config).await.unwrap();
         Env {
             sandbox,
             dir: tempfile::tempdir().unwrap(),
@@ -85,6 +90,12 @@ impl Env {
             .env("PASSKEYS_STATE_DIR", self.state_dir())
             .env("PASSKEYS_CONFIG", self.dir.path().join("no-config.toml"))
             .env("BROWSER", BROWSER)
+            // One browser for the whole test: its ZITADEL session cookie survives between
+            // commands, as in a person's browser (fidelity T3).
+            .env(
+                "PASSKEYS_SANDBOX_BROWSER_PROFILE",
+                self.dir.path().join("browser-profile.json"),
+            )
             .stdin(std::process::Stdio::null());
         cmd
     }
