@@ -246,7 +246,43 @@ fn demo_enrollment_through_the_commands() {
 
     let report = app.ok("sign_out", json!({}));
     assert_eq!(report["was_signed_in"], true);
+    // The demo's scripted browser has no ZITADEL session to end.
+    assert_eq!(report["browser"], "skipped");
     assert_eq!(app.err("me", json!({}))["code"], "not_signed_in");
+
+    // "Sign in as someone else" (prompt=select_account) and the second-factor retry
+    // (prompt=login) reach the sandbox through the same command.
+    for prompt in ["select_account", "login"] {
+        assert_eq!(
+            app.ok("sign_in", json!({"onUrl": CHANNEL, "prompt": prompt})),
+            Value::Null
+        );
+        app.ok("me", json!({}));
+        app.ok("sign_out", json!({}));
+    }
+    let err = app.err("sign_in", json!({"onUrl": CHANNEL, "prompt": "consent"}));
+    assert!(err.to_string().contains("prompt"), "{err}");
+}
+
+/// ZITADEL answers API calls that carry a webview `Origin` (tauri://localhost) with 403
+/// `AUTH-DZG21` (fidelity E3, I10): every call to the instance is made from Rust. The CSP keeps
+/// it so: the webview may talk to the IPC bridge only.
+#[test]
+fn the_webview_cannot_call_the_instance_directly() {
+    let conf: Value =
+        serde_json::from_str(include_str!("../tauri.conf.json")).expect("tauri.conf.json");
+    let csp = conf["app"]["security"]["csp"].as_str().unwrap();
+    let connect = csp
+        .split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("connect-src"))
+        .expect("a connect-src directive");
+    for source in connect.split_whitespace().skip(1) {
+        assert!(
+            matches!(source, "ipc:" | "http://ipc.localhost" | "'self'"),
+            "the webview may connect to {source}"
+        );
+    }
 }
 
 #[test]
