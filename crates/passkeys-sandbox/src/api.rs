@@ -457,27 +457,35 @@ async fn get_my_user(State(sh): Sh, headers: HeaderMap) -> Result<Response, ApiE
     if user.email_verified {
         email.insert("isEmailVerified".into(), true.into());
     }
-    let body = json!({
-        "user": {
-            "id": user.id,
-            "details": {
-                "sequence": seq.to_string(),
-                "creationDate": rfc3339(created),
-                "changeDate": rfc3339(created),
-                "resourceOwner": crate::DEMO_ORG_ID,
-            },
-            "state": "USER_STATE_ACTIVE",
-            "userName": user.username,
-            "loginNames": [login_name],
-            "preferredLoginName": login_name,
-            "human": {
+    let kind = if user.is_machine() {
+        // U5: `machine{name,description?,hasSecret?,accessTokenType?}` (zero values omitted).
+        ("machine", json!({"name": user.first_name}))
+    } else {
+        (
+            "human",
+            json!({
                 "profile": profile,
                 "email": email,
                 "phone": {},
                 "passwordChanged": rfc3339(created),
-            },
+            }),
+        )
+    };
+    let mut u = json!({
+        "id": user.id,
+        "details": {
+            "sequence": seq.to_string(),
+            "creationDate": rfc3339(created),
+            "changeDate": rfc3339(created),
+            "resourceOwner": crate::DEMO_ORG_ID,
         },
+        "state": "USER_STATE_ACTIVE",
+        "userName": user.username,
+        "loginNames": [login_name],
+        "preferredLoginName": login_name,
     });
+    u[kind.0] = kind.1;
+    let body = json!({ "user": u });
     Ok(proto_json(&body))
 }
 

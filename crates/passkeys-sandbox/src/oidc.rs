@@ -698,7 +698,7 @@ async fn login(State(sh): Sh, headers: HeaderMap, body: Bytes) -> Response {
     let user = sh.with(|s| {
         s.users
             .iter()
-            .find(|u| u.is_named(&username) && u.password == password)
+            .find(|u| u.is_named(&username) && u.password == password && !u.is_machine())
             .cloned()
     });
     let Some(user) = user else {
@@ -1026,6 +1026,15 @@ pub(crate) fn user_claims(
     let has = |x: &str| scopes.iter().any(|s| s == x);
     let mut claims = serde_json::Map::new();
     claims.insert("sub".into(), user.id.clone().into());
+    if user.is_machine() {
+        // U3: machine users: name, updated_at, preferred_username; nothing for `email`.
+        if has("profile") {
+            claims.insert("name".into(), user.first_name.clone().into());
+            claims.insert("updated_at".into(), 1_782_892_800i64.into());
+            claims.insert("preferred_username".into(), user.username.clone().into());
+        }
+        return claims;
+    }
     if has("profile") {
         let mut put = |k: &str, v: String| {
             if !v.is_empty() {
@@ -1147,6 +1156,12 @@ fn token_response(
     let body = serde_json::to_string(&reply).map_err(|_| server())?;
     let mut resp = json_response(StatusCode::OK, format!("{body}\n"));
     no_store(&mut resp);
+    // T9: further headers seen live (PR #7419 capture).
+    let h = resp.headers_mut();
+    h.insert(header::EXPIRES, HeaderValue::from_static("0"));
+    h.append(header::VARY, HeaderValue::from_static("Origin"));
+    h.append(header::VARY, HeaderValue::from_static("Cookie"));
+    h.insert("x-robots-tag", HeaderValue::from_static("none"));
     Ok(resp)
 }
 

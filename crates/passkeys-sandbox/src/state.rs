@@ -240,7 +240,10 @@ impl Inner {
             .checked_sub(Duration::from_secs(1))
             .unwrap_or(SystemTime::UNIX_EPOCH);
         for rec in self.access_tokens.values_mut() {
-            rec.expires = past;
+            // Machine users' personal access tokens are not issued tokens.
+            if !rec.session_id.starts_with("pat-") {
+                rec.expires = past;
+            }
         }
     }
 

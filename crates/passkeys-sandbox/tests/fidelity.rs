@@ -1270,3 +1270,77 @@ async fn t18_claim_encoding() {
         .unwrap();
     assert!(raw.starts_with(br#"{"iss":"#));
 }
+
+/// U3, U5: a machine user with a personal access token: userinfo gives name, updated_at and
+/// preferred_username only; GetMyUser has `machine` instead of `human`.
+#[tokio::test]
+async fn u3_machine_user_with_pat() {
+    use passkeys_sandbox::{MACHINE_PAT, MACHINE_USER_ID};
+    let sb = start().await;
+    let ui: Value = http()
+        .get(url(&sb, "/oidc/v1/userinfo"))
+        .bearer_auth(MACHINE_PAT)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ui["sub"], MACHINE_USER_ID);
+    assert_eq!(ui["name"], "Build Bot");
+    assert!(ui["updated_at"].is_i64());
+    assert!(ui.get("email").is_none());
+    assert!(ui.get("locale").is_none());
+    let (st, b, _) = api(&sb, Method::GET, "/auth/v1/users/me", MACHINE_PAT, None).await;
+    assert_eq!(st, 200);
+    assert_eq!(b["user"]["machine"]["name"], "Build Bot");
+    assert!(b["user"].get("human").is_none());
+    // It cannot use the sign-in page.
+    let cb = Callback::bind_v4().await;
+    let au = authorize_url(&sb, &cb.redirect_uri(), FULL_SCOPE, CHALLENGE, "x");
+    assert!(
+        passkeys_sandbox::browser::complete_login(&au, "build-bot", "")
+            .await
+            .is_err()
+    );
+}
+
+/// P3, I18: the v1 RP ID is the host of the API call: a registration begun through one
+/// instance domain does not verify through the other.
+#[tokio::test]
+async fn p3_i18_rp_id_bound_to_the_api_host() {
+    let sb = start().await;
+    let at = access_token(&sb).await;
+    let (opts, _) = add(&sb, &at).await;
+    assert_eq!(opts["publicKey"]["rp"]["id"], "localhost");
+    let mut st = soft_token();
+    let cred = soft_register(&mut st, &opts, &origin(&sb));
+    let other =
+        url(&sb, "/auth/v1/users/me/passwordless/_verify").replace("localhost", "127.0.0.1");
+    let r = http()
+        .post(other)
+        .bearer_auth(&at)
+        .json(&verify_body(&cred, "key"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 500);
+    assert_eq!(error_id(&r.json().await.unwrap()), Some("WEBAU-3Vb9s"));
+    // Through the registering host it works.
+    let (st2, b) = verify(&sb, &at, verify_body(&cred, "key")).await;
+    assert_eq!(st2, 200, "{b}");
+}
+
+/// T9: the headers of the token reply.
+#[tokio::test]
+async fn t9_token_reply_headers() {
+    let sb = start().await;
+    let (code, ru) = get_code(&sb, FULL_SCOPE).await;
+    let r = exchange(&sb, &code, &ru, VERIFIER).await;
+    let h = r.headers();
+    assert_eq!(h["cache-control"], "no-store");
+    assert_eq!(h["pragma"], "no-cache");
+    assert_eq!(h["content-type"], "application/json");
+    assert_eq!(h["x-robots-tag"], "none");
+    assert_eq!(h.get_all("vary").iter().count(), 2);
+}
