@@ -182,8 +182,24 @@ pub(crate) async fn network_faults(
     if let Some(delay) = sh.with(|s| s.take_slow_reply()) {
         tokio::time::sleep(delay).await;
     }
+    // E9: a proxy's HTML error page, or ZITADEL's quota answer.
+    if sh.with(|s| s.take_fault(Fault::ProxyBadGateway)) {
+        let mut resp = (
+            StatusCode::BAD_GATEWAY,
+            Html("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"),
+        )
+            .into_response();
+        resp.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return resp;
+    }
+    if sh.with(|s| s.take_fault(Fault::QuotaExhausted)) {
+        return ApiError::zitadel(8, "QUOTA-vjAy8", "Quota.Access.Exhausted").into_response();
+    }
+    let slug = sh.with(|s| s.take_fault(Fault::SlugErrorDetail));
     let is_verify = request.uri().path().ends_with("/passwordless/_verify");
     let response = next.run(request).await;
+    let response = protojson_whitespace(response, slug).await;
     if is_verify
         && response.status().is_success()
         && sh.with(|s| s.take_fault(Fault::ResetAfterVerify))
@@ -202,6 +218,47 @@ pub(crate) async fn network_faults(
         return Response::from_parts(parts, axum::body::Body::from_stream(broken));
     }
     response
+}
+
+/// U8: grpc-gateway's protojson output has deliberately unstable whitespace (protobuf-go
+/// `detrand`): randomly insert a space after the first `:` of JSON replies, so no client
+/// compares bytes. With `slug` (E7), an error's `zitadel.v1.ErrorDetail` becomes the v3
+/// `zitadel.error.v2.ErrorDetail` with a `slug` instead of `id`.
+async fn protojson_whitespace(response: Response, slug: bool) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return Response::from_parts(parts, axum::body::Body::empty());
+    };
+    let mut text = String::from_utf8_lossy(&bytes).into_owned();
+    if slug && !parts.status.is_success() {
+        if let Ok(mut v) = serde_json::from_str::<Value>(&text) {
+            if let Some(d) = v.get_mut("details").and_then(|d| d.get_mut(0)) {
+                let id = d.get("id").cloned().unwrap_or(Value::Null);
+                let message = d.get("message").cloned().unwrap_or(Value::Null);
+                *d = json!({
+                    "@type": "type.googleapis.com/zitadel.error.v2.ErrorDetail",
+                    "slug": "sandbox.error",
+                    "message": message,
+                    "details": {"id": id},
+                });
+                text = v.to_string();
+            }
+        }
+    }
+    if rand::random::<bool>() {
+        text = text.replacen("\":", "\": ", 1);
+    }
+    let mut parts = parts;
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(text))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -400,45 +457,42 @@ async fn get_my_user(State(sh): Sh, headers: HeaderMap) -> Result<Response, ApiE
     if user.email_verified {
         email.insert("isEmailVerified".into(), true.into());
     }
-    let body = json!({
-        "user": {
-            "id": user.id,
-            "details": {
-                "sequence": seq.to_string(),
-                "creationDate": rfc3339(created),
-                "changeDate": rfc3339(created),
-                "resourceOwner": crate::DEMO_ORG_ID,
-            },
-            "state": "USER_STATE_ACTIVE",
-            "userName": user.username,
-            "loginNames": [login_name],
-            "preferredLoginName": login_name,
-            "human": {
+    let kind = if user.is_machine() {
+        // U5: `machine{name,description?,hasSecret?,accessTokenType?}` (zero values omitted).
+        ("machine", json!({"name": user.first_name}))
+    } else {
+        (
+            "human",
+            json!({
                 "profile": profile,
                 "email": email,
                 "phone": {},
                 "passwordChanged": rfc3339(created),
-            },
+            }),
+        )
+    };
+    let mut u = json!({
+        "id": user.id,
+        "details": {
+            "sequence": seq.to_string(),
+            "creationDate": rfc3339(created),
+            "changeDate": rfc3339(created),
+            "resourceOwner": crate::DEMO_ORG_ID,
         },
+        "state": "USER_STATE_ACTIVE",
+        "userName": user.username,
+        "loginNames": [login_name],
+        "preferredLoginName": login_name,
     });
+    u[kind.0] = kind.1;
+    let body = json!({ "user": u });
     Ok(proto_json(&body))
 }
 
-/// U8/U4: a protojson-like reply: Go escaping of `<>&`, and whitespace that varies between
-/// calls (protobuf-go inserts random spaces) so no client compares bytes.
+/// A JSON reply (protojson does not HTML-escape; the whitespace varies, see
+/// `protojson_whitespace`).
 pub(crate) fn proto_json(body: &Value) -> Response {
-    let compact = crate::keys::go_escape(&body.to_string());
-    let text = if rand::random::<bool>() {
-        compact.replacen("\":", "\": ", 1)
-    } else {
-        compact
-    };
-    let mut resp = (StatusCode::OK, text).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    resp
+    Json(body.clone()).into_response()
 }
 
 /// A3: ListMyPasswordless: READY tokens only; `{}` when there are none.

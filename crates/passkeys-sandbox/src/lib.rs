@@ -42,9 +42,10 @@ pub use profile::{AccessTokenType, RefreshGrant, SigningAlg, TokenFormat, Zitade
 pub use state::{Fault, PasskeyInfo, PasskeyState};
 pub use users::{
     default_users, SandboxUser, ADMIN_PASSWORD, ADMIN_USERNAME, ADMIN_USER_ID, ALICE_PASSWORD,
-    ALICE_USERNAME, ALICE_USER_ID, BLANK_PASSWORD, BLANK_USERNAME, BLANK_USER_ID, MFA_OTP,
-    MFA_PASSWORD, MFA_USERNAME, MFA_USER_ID, PERMISSION_CREDENTIAL_WRITE, PERMISSION_PASSKEY_WRITE,
-    PERMISSION_USER_READ, PERMISSION_USER_WRITE, ZOE_PASSWORD, ZOE_USERNAME, ZOE_USER_ID,
+    ALICE_USERNAME, ALICE_USER_ID, BLANK_PASSWORD, BLANK_USERNAME, BLANK_USER_ID, MACHINE_PAT,
+    MACHINE_USERNAME, MACHINE_USER_ID, MFA_OTP, MFA_PASSWORD, MFA_USERNAME, MFA_USER_ID,
+    PERMISSION_CREDENTIAL_WRITE, PERMISSION_PASSKEY_WRITE, PERMISSION_USER_READ,
+    PERMISSION_USER_WRITE, ZOE_PASSWORD, ZOE_USERNAME, ZOE_USER_ID,
 };
 
 /// Login name of the sandbox's only user, shown as a hint on the sign-in page.
@@ -224,8 +225,46 @@ impl Sandbox {
             active,
         };
 
+        let issuer_str_for_pat = issuer_str.clone();
         let shared = Arc::new(state::Shared::new(issuer_str, config.clone(), keyset));
-        shared.with(|s| s.users = config.users.clone());
+        shared.with(|s| {
+            s.users = config.users.clone();
+            // U3: machine users' personal access tokens, valid until the sandbox stops.
+            let now = SystemTime::now();
+            for u in config.users.iter().filter(|u| u.is_machine()) {
+                let Some(pat) = u.machine_pat.clone() else {
+                    continue;
+                };
+                let session_id = format!("pat-{}", u.id);
+                s.sessions.insert(
+                    session_id.clone(),
+                    state::Session {
+                        user_id: u.id.clone(),
+                        client_id: config.client_id.clone(),
+                        scopes: ["openid", "profile", "email", ZITADEL_AUD_SCOPE]
+                            .map(String::from)
+                            .to_vec(),
+                        nonce: None,
+                        auth_time: now,
+                        access_token: Some(pat.clone()),
+                        refresh_token: None,
+                        sid: String::new(),
+                        amr: Vec::new(),
+                        created: now,
+                        refresh_issued: now,
+                    },
+                );
+                s.access_tokens.insert(
+                    pat,
+                    state::AccessTokenRec {
+                        session_id,
+                        expires: state::later(now, Duration::from_secs(100 * 365 * 24 * 3600)),
+                        issuer: issuer_str_for_pat.clone(),
+                        jwt: false,
+                    },
+                );
+            }
+        });
         let app = router(shared.clone());
         let (stop, stop_rx) = watch::channel(false);
 
@@ -449,8 +488,14 @@ impl Inspector {
     }
 
     /// Number of live (not revoked, not rotated away) access tokens, expired ones included.
+    /// Machine users' personal access tokens are not counted.
     pub fn live_access_tokens(&self) -> usize {
-        self.shared.with(|s| s.access_tokens.len())
+        self.shared.with(|s| {
+            s.access_tokens
+                .values()
+                .filter(|r| !r.session_id.starts_with("pat-"))
+                .count()
+        })
     }
 
     /// The key ids in the JWKS, in order (active key first).

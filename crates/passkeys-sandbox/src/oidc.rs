@@ -160,7 +160,30 @@ fn json_response(status: StatusCode, body: String) -> Response {
 /// The discovery document in Go struct order (D15) with v4's values (Appendix A); v2/v3
 /// profiles list only RS256 (D11) and no back-channel logout flags (D14).
 async fn discovery(State(sh): Sh, Extension(Issuer(iss)): Extension<Issuer>) -> Response {
-    let wrong = sh.with(|s| s.has_fault(Fault::WrongDiscoveryIssuer));
+    let (wrong, no_port, https) = sh.with(|s| {
+        (
+            s.has_fault(Fault::WrongDiscoveryIssuer),
+            s.has_fault(Fault::IssuerWithoutPort),
+            s.has_fault(Fault::IssuerHttps),
+        )
+    });
+    // D1 faults: a proxy that drops the port (#11380) or TLS terminated before ZITADEL with
+    // the scheme reported wrongly (#8675, #12065): issuer and endpoints change together.
+    let iss = if no_port || https {
+        let mut u = url::Url::parse(&iss).ok();
+        if let Some(u) = u.as_mut() {
+            if no_port {
+                let _ = u.set_port(None);
+            }
+            if https {
+                let _ = u.set_scheme("https");
+            }
+        }
+        u.map(|u| u.as_str().trim_end_matches('/').to_string())
+            .unwrap_or(iss)
+    } else {
+        iss
+    };
     let issuer = if wrong {
         format!("{iss}/not-this-issuer")
     } else {
@@ -555,10 +578,11 @@ async fn authorize(State(sh): Sh, headers: HeaderMap, RawQuery(query): RawQuery)
     // (ZITADEL `nextStepsUser`: "a single active user session was found, use that
     // automatically"); several ⇒ account picker.
     let sessions = sh.with(|s| s.browser_sessions(&ua));
+    let jwe = sh.cfg.token_format == TokenFormat::Jwe;
     let forced = has_prompt("login") || has_prompt("select_account") || has_prompt("create");
     let mut resp = if !forced && sessions.len() == 1 {
         let sid = sessions[0].clone();
-        match sh.with(|s| issue_code(s, &req, &sid, now)) {
+        match sh.with(|s| issue_code(s, &req, &sid, now, jwe)) {
             Some(code) => {
                 tracing::info!("sandbox SSO: reusing the browser's session");
                 callback_redirect(&req, &code)
@@ -606,11 +630,17 @@ async fn authorize(State(sh): Sh, headers: HeaderMap, RawQuery(query): RawQuery)
 }
 
 /// Creates a code for `req` from the login session `sid`.
-fn issue_code(s: &mut Inner, req: &AuthRequest, sid: &str, now: SystemTime) -> Option<String> {
+fn issue_code(
+    s: &mut Inner,
+    req: &AuthRequest,
+    sid: &str,
+    now: SystemTime,
+    jwe: bool,
+) -> Option<String> {
     let ls = s.login_sessions.get(sid)?;
     let (user_id, auth_time, amr) = (ls.user_id.clone(), ls.auth_time, ls.amr.clone());
     // T4: long base64url codes with '-'/'_' (SQLPage#965), or JWE-shaped (PR #12017).
-    let code = opaque_code(s);
+    let code = if jwe { jwe_token() } else { opaque_token(46) };
     s.last_login = Some(now);
     s.issued_codes.push(code.clone());
     s.codes.insert(
@@ -629,11 +659,6 @@ fn issue_code(s: &mut Inner, req: &AuthRequest, sid: &str, now: SystemTime) -> O
         },
     );
     Some(code)
-}
-
-fn opaque_code(s: &Inner) -> String {
-    let _ = s;
-    opaque_token(46)
 }
 
 fn callback_redirect(req: &AuthRequest, code: &str) -> Response {
@@ -673,7 +698,7 @@ async fn login(State(sh): Sh, headers: HeaderMap, body: Bytes) -> Response {
     let user = sh.with(|s| {
         s.users
             .iter()
-            .find(|u| u.is_named(&username) && u.password == password)
+            .find(|u| u.is_named(&username) && u.password == password && !u.is_machine())
             .cloned()
     });
     let Some(user) = user else {
@@ -695,6 +720,7 @@ async fn login(State(sh): Sh, headers: HeaderMap, body: Bytes) -> Response {
         );
     };
     let now = SystemTime::now();
+    let jwe = sh.cfg.token_format == TokenFormat::Jwe;
     let (ua, new_ua) = match cookie(&headers, UA_COOKIE) {
         Some(ua) => (ua, false),
         None => (random_token(16), true),
@@ -727,7 +753,7 @@ async fn login(State(sh): Sh, headers: HeaderMap, body: Bytes) -> Response {
             .entry(ua.clone())
             .or_default()
             .push(sid.clone());
-        issue_code(s, &req, &sid, now)
+        issue_code(s, &req, &sid, now, jwe)
     });
     let Some(code) = code else {
         return html(
@@ -1000,6 +1026,15 @@ pub(crate) fn user_claims(
     let has = |x: &str| scopes.iter().any(|s| s == x);
     let mut claims = serde_json::Map::new();
     claims.insert("sub".into(), user.id.clone().into());
+    if user.is_machine() {
+        // U3: machine users: name, updated_at, preferred_username; nothing for `email`.
+        if has("profile") {
+            claims.insert("name".into(), user.first_name.clone().into());
+            claims.insert("updated_at".into(), 1_782_892_800i64.into());
+            claims.insert("preferred_username".into(), user.username.clone().into());
+        }
+        return claims;
+    }
     if has("profile") {
         let mut put = |k: &str, v: String| {
             if !v.is_empty() {
@@ -1121,6 +1156,12 @@ fn token_response(
     let body = serde_json::to_string(&reply).map_err(|_| server())?;
     let mut resp = json_response(StatusCode::OK, format!("{body}\n"));
     no_store(&mut resp);
+    // T9: further headers seen live (PR #7419 capture).
+    let h = resp.headers_mut();
+    h.insert(header::EXPIRES, HeaderValue::from_static("0"));
+    h.append(header::VARY, HeaderValue::from_static("Origin"));
+    h.append(header::VARY, HeaderValue::from_static("Cookie"));
+    h.insert("x-robots-tag", HeaderValue::from_static("none"));
     Ok(resp)
 }
 

@@ -37,6 +37,19 @@ pub enum Fault {
     /// The next JWKS request answers `{"keys":[]}` (T20: seen during legacy key rotation,
     /// zitadel/zitadel#7714, #7206).
     EmptyJwksOnce,
+    /// While set, discovery's issuer and endpoints lack the port (D1, zitadel/zitadel#11380:
+    /// a proxy dropped it).
+    IssuerWithoutPort,
+    /// While set, discovery's issuer and endpoints say `https` (D1, #8675/#12065: TLS
+    /// terminated in front with the scheme forwarded wrongly).
+    IssuerHttps,
+    /// The next Auth API call is answered by a proxy: 502 with an HTML body (E9, I12).
+    ProxyBadGateway,
+    /// The next Auth API call answers 429 `Quota.Access.Exhausted (QUOTA-vjAy8)` (E9).
+    QuotaExhausted,
+    /// The next Auth API error detail uses the v3 relational-backend shape
+    /// (`zitadel.error.v2.ErrorDetail` with `slug`, E7).
+    SlugErrorDetail,
     /// The next token request answers 500 `{"error":"server_error","error_description":
     /// "Errors.Internal"}` (E9, zitadel/zitadel#7765).
     TokenServerError,
@@ -227,7 +240,10 @@ impl Inner {
             .checked_sub(Duration::from_secs(1))
             .unwrap_or(SystemTime::UNIX_EPOCH);
         for rec in self.access_tokens.values_mut() {
-            rec.expires = past;
+            // Machine users' personal access tokens are not issued tokens.
+            if !rec.session_id.starts_with("pat-") {
+                rec.expires = past;
+            }
         }
     }
 

@@ -47,6 +47,15 @@ pub const BLANK_PASSWORD: &str = "blank";
 /// User id of [`BLANK_USERNAME`].
 pub const BLANK_USER_ID: &str = "218662596918640902";
 
+/// User name of the machine user (U3).
+pub const MACHINE_USERNAME: &str = "build-bot";
+/// User id of the machine user.
+pub const MACHINE_USER_ID: &str = "218662596918640903";
+/// The machine user's personal access token (an opaque access token with the ZITADEL
+/// audience, valid until the sandbox stops).
+pub const MACHINE_PAT: &str =
+    "sandbox-pat-Qm9vdHN0cmFwLXBhdC1mb3ItdGhlLW1hY2hpbmUtdXNlci1vZi10aGUtc2FuZGJveA";
+
 /// The domain part of sandbox login names (`user@sandbox.localhost`).
 pub const LOGIN_DOMAIN: &str = "sandbox.localhost";
 
@@ -75,6 +84,9 @@ pub struct SandboxUser {
     pub email_verified: bool,
     /// A display name set explicitly (may be `""`, U6); `None`: "First Last".
     pub custom_display_name: Option<String>,
+    /// A machine user (U3): `first_name` is its name; it has no e-mail and cannot use the
+    /// sign-in page; it calls with this personal access token (PAT).
+    pub machine_pat: Option<String>,
 }
 
 impl SandboxUser {
@@ -91,7 +103,21 @@ impl SandboxUser {
             preferred_language: None,
             email_verified: true,
             custom_display_name: None,
+            machine_pat: None,
         }
+    }
+
+    /// A machine user named `name` that authenticates with the personal access token `pat`
+    /// (U3). Its password is empty, so the sign-in page never accepts it.
+    pub fn machine(id: &str, username: &str, name: &str, pat: &str) -> Self {
+        let mut u = SandboxUser::new(id, username, "", name, "");
+        u.machine_pat = Some(pat.to_string());
+        u
+    }
+
+    /// Whether this is a machine user.
+    pub fn is_machine(&self) -> bool {
+        self.machine_pat.is_some()
     }
 
     /// The same user with a TOTP second factor whose current code is `code`.
@@ -156,7 +182,8 @@ impl SandboxUser {
 /// demo (no permissions; the behaviour of the single-user sandbox), alice (no permissions),
 /// admin (the four user permissions, like ZITADEL's IAM_USER_MANAGER role), mfa (a TOTP second
 /// factor, code [`MFA_OTP`]), zoe (`Zoë & Co`, unverified e-mail, no language) and blank (empty
-/// display name). Only alice has a preferred language (`en`).
+/// display name), and the machine user build-bot ([`MACHINE_PAT`]). Only alice has a preferred
+/// language (`en`).
 pub fn default_users() -> Vec<SandboxUser> {
     vec![
         SandboxUser::new(
@@ -194,5 +221,6 @@ pub fn default_users() -> Vec<SandboxUser> {
             .with_unverified_email(),
         SandboxUser::new(BLANK_USER_ID, BLANK_USERNAME, BLANK_PASSWORD, "Bo", "Blank")
             .with_display_name(""),
+        SandboxUser::machine(MACHINE_USER_ID, MACHINE_USERNAME, "Build Bot", MACHINE_PAT),
     ]
 }

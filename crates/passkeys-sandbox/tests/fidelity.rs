@@ -1095,3 +1095,252 @@ async fn profiles_all_sign_in() {
         assert_eq!(st, 200, "{name}");
     }
 }
+
+/// D1 faults: discovery without the port, or with `https`, issuer and endpoints alike.
+#[tokio::test]
+async fn d1_issuer_faults() {
+    let sb = start().await;
+    let disco = || async {
+        http()
+            .get(url(&sb, "/.well-known/openid-configuration"))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    sb.inspect().set_fault(Fault::IssuerWithoutPort);
+    let d = disco().await;
+    assert_eq!(d["issuer"], "http://localhost");
+    assert_eq!(d["token_endpoint"], "http://localhost/oauth/v2/token");
+    sb.inspect().clear_faults();
+    sb.inspect().set_fault(Fault::IssuerHttps);
+    let d = disco().await;
+    assert_eq!(
+        d["issuer"],
+        origin(&sb).replace("http://", "https://").as_str()
+    );
+    sb.inspect().clear_faults();
+    assert_eq!(disco().await["issuer"], origin(&sb).as_str());
+}
+
+/// E9: proxy HTML 502 and quota 429 on the Auth API; E7: a `slug` error detail.
+#[tokio::test]
+async fn e7_e9_error_body_faults() {
+    let sb = start().await;
+    let at = access_token(&sb).await;
+    sb.inspect().set_fault(Fault::ProxyBadGateway);
+    let r = http()
+        .get(url(&sb, "/auth/v1/users/me"))
+        .bearer_auth(&at)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 502);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    sb.inspect().set_fault(Fault::QuotaExhausted);
+    let (st, b, _) = api(&sb, Method::GET, "/auth/v1/users/me", &at, None).await;
+    assert_eq!(st, 429);
+    assert_eq!(error_id(&b), Some("QUOTA-vjAy8"));
+    sb.inspect().set_fault(Fault::SlugErrorDetail);
+    let (st, b, _) = api(
+        &sb,
+        Method::DELETE,
+        "/auth/v1/users/me/passwordless/123",
+        &at,
+        None,
+    )
+    .await;
+    assert_eq!(st, 404);
+    assert_eq!(
+        b["details"][0]["@type"],
+        "type.googleapis.com/zitadel.error.v2.ErrorDetail"
+    );
+    assert!(b["details"][0]["slug"].is_string());
+    assert!(b["details"][0].get("id").is_none());
+    assert!(s(&b["message"]).ends_with("(COMMAND-DAfb2)"));
+    let (st, _, _) = api(&sb, Method::GET, "/auth/v1/users/me", &at, None).await;
+    assert_eq!(st, 200);
+}
+
+/// U8: protojson whitespace is not stable between calls.
+#[tokio::test]
+async fn u8_protojson_whitespace_varies() {
+    let sb = start().await;
+    let at = access_token(&sb).await;
+    let mut bodies = std::collections::HashSet::new();
+    for _ in 0..40 {
+        let r = http()
+            .get(url(&sb, "/auth/v1/users/me"))
+            .bearer_auth(&at)
+            .send()
+            .await
+            .unwrap();
+        let text = r.text().await.unwrap();
+        serde_json::from_str::<Value>(&text).unwrap();
+        bodies.insert(text.contains("\": "));
+    }
+    assert_eq!(bodies.len(), 2, "both spellings seen");
+}
+
+/// U7: v2 users carry the always-present optional fields.
+#[tokio::test]
+async fn u7_v2_user_shape() {
+    let sb = start().await;
+    let t = tokens_as(&sb, "zoe", "zoe").await;
+    let (st, b, _) = api(
+        &sb,
+        Method::GET,
+        &format!("/v2/users/{ZOE_USER_ID}"),
+        s(&t["access_token"]),
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{b}");
+    let p = &b["user"]["human"]["profile"];
+    assert_eq!(p["nickName"], "");
+    assert_eq!(p["preferredLanguage"], "und");
+    assert_eq!(p["gender"], "GENDER_UNSPECIFIED");
+    assert_eq!(p["displayName"], "Zoë & Co");
+    assert!(b["user"]["human"]["email"].get("isVerified").is_none());
+    assert_eq!(b["user"]["human"]["phone"], json!({}));
+}
+
+/// T4: JWE-shaped authorization codes in the JWE profile.
+#[tokio::test]
+async fn t4_jwe_shaped_codes() {
+    let sb = start_with(SandboxConfig::profile("jwe-tokens").unwrap()).await;
+    let (code, ru) = get_code(&sb, FULL_SCOPE).await;
+    assert_eq!(code.matches('.').count(), 4, "{code}");
+    assert_eq!(exchange(&sb, &code, &ru, VERIFIER).await.status(), 200);
+}
+
+/// R7: two refreshes racing with the same token: one wins, the other gets R3's body.
+#[tokio::test]
+async fn r7_concurrent_refresh() {
+    let sb = start().await;
+    let t = tokens(&sb, FULL_SCOPE).await;
+    let rt = s(&t["refresh_token"]);
+    let (a, b) = tokio::join!(
+        refresh(&sb, rt, sb.client_id()),
+        refresh(&sb, rt, sb.client_id())
+    );
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 400]);
+    let loser = if a.status() == 400 { a } else { b };
+    assert_eq!(
+        loser.json::<Value>().await.unwrap()["error_description"],
+        "Errors.OIDCSession.RefreshTokenInvalid"
+    );
+}
+
+/// T18: with userinfo in the ID token the payload keys are sorted and `&` is `\u0026`.
+#[tokio::test]
+async fn t18_claim_encoding() {
+    let sb = start_with(SandboxConfig {
+        userinfo_in_id_token: true,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let t = tokens_as(&sb, "zoe", "zoe").await;
+    use base64::Engine as _;
+    let payload = s(&t["id_token"]).split('.').nth(1).unwrap().to_string();
+    let raw = String::from_utf8(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(raw.contains(r"Zoë \u0026 Co"), "{raw}");
+    assert!(raw.starts_with(r#"{"amr":"#), "{raw}");
+    let (_, p) = jwt_parts(s(&t["id_token"]));
+    assert!(p["locale"].is_null());
+    assert!(p.get("email_verified").is_none());
+    // Default settings: struct order, iss first.
+    let sb = start().await;
+    let t = tokens(&sb, FULL_SCOPE).await;
+    let payload = s(&t["id_token"]).split('.').nth(1).unwrap().to_string();
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    assert!(raw.starts_with(br#"{"iss":"#));
+}
+
+/// U3, U5: a machine user with a personal access token: userinfo gives name, updated_at and
+/// preferred_username only; GetMyUser has `machine` instead of `human`.
+#[tokio::test]
+async fn u3_machine_user_with_pat() {
+    use passkeys_sandbox::{MACHINE_PAT, MACHINE_USER_ID};
+    let sb = start().await;
+    let ui: Value = http()
+        .get(url(&sb, "/oidc/v1/userinfo"))
+        .bearer_auth(MACHINE_PAT)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ui["sub"], MACHINE_USER_ID);
+    assert_eq!(ui["name"], "Build Bot");
+    assert!(ui["updated_at"].is_i64());
+    assert!(ui.get("email").is_none());
+    assert!(ui.get("locale").is_none());
+    let (st, b, _) = api(&sb, Method::GET, "/auth/v1/users/me", MACHINE_PAT, None).await;
+    assert_eq!(st, 200);
+    assert_eq!(b["user"]["machine"]["name"], "Build Bot");
+    assert!(b["user"].get("human").is_none());
+    // It cannot use the sign-in page.
+    let cb = Callback::bind_v4().await;
+    let au = authorize_url(&sb, &cb.redirect_uri(), FULL_SCOPE, CHALLENGE, "x");
+    assert!(
+        passkeys_sandbox::browser::complete_login(&au, "build-bot", "")
+            .await
+            .is_err()
+    );
+}
+
+/// P3, I18: the v1 RP ID is the host of the API call: a registration begun through one
+/// instance domain does not verify through the other.
+#[tokio::test]
+async fn p3_i18_rp_id_bound_to_the_api_host() {
+    let sb = start().await;
+    let at = access_token(&sb).await;
+    let (opts, _) = add(&sb, &at).await;
+    assert_eq!(opts["publicKey"]["rp"]["id"], "localhost");
+    let mut st = soft_token();
+    let cred = soft_register(&mut st, &opts, &origin(&sb));
+    let other =
+        url(&sb, "/auth/v1/users/me/passwordless/_verify").replace("localhost", "127.0.0.1");
+    let r = http()
+        .post(other)
+        .bearer_auth(&at)
+        .json(&verify_body(&cred, "key"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 500);
+    assert_eq!(error_id(&r.json().await.unwrap()), Some("WEBAU-3Vb9s"));
+    // Through the registering host it works.
+    let (st2, b) = verify(&sb, &at, verify_body(&cred, "key")).await;
+    assert_eq!(st2, 200, "{b}");
+}
+
+/// T9: the headers of the token reply.
+#[tokio::test]
+async fn t9_token_reply_headers() {
+    let sb = start().await;
+    let (code, ru) = get_code(&sb, FULL_SCOPE).await;
+    let r = exchange(&sb, &code, &ru, VERIFIER).await;
+    let h = r.headers();
+    assert_eq!(h["cache-control"], "no-store");
+    assert_eq!(h["pragma"], "no-cache");
+    assert_eq!(h["content-type"], "application/json");
+    assert_eq!(h["x-robots-tag"], "none");
+    assert_eq!(h.get_all("vary").iter().count(), 2);
+}

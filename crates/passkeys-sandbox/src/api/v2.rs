@@ -101,11 +101,23 @@ fn sorted(v: Value) -> Value {
     }
 }
 
-/// A v2 `User` (subset): id, state, names, human profile and e-mail.
+/// A v2 `User` (U7, ZITADEL `user/v2/convert/human.go`): `nickName`, `displayName`,
+/// `preferredLanguage` and `gender` are proto3 `optional` and therefore always present (`""`,
+/// `"und"`, `"GENDER_UNSPECIFIED"`); `isVerified` only when true; `phone` present.
 fn user_json(u: &SandboxUser) -> Value {
+    let mut email = serde_json::Map::new();
+    email.insert("email".into(), u.email().into());
+    if u.email_verified {
+        email.insert("isVerified".into(), true.into());
+    }
     json!({
         "userId": u.id,
-        "details": {"sequence": "1", "resourceOwner": crate::DEMO_ORG_ID},
+        "details": {
+            "sequence": "1",
+            "changeDate": "2026-07-01T00:00:00Z",
+            "resourceOwner": crate::DEMO_ORG_ID,
+            "creationDate": "2026-07-01T00:00:00Z",
+        },
         "state": "USER_STATE_ACTIVE",
         "username": u.username,
         "loginNames": [u.login_name()],
@@ -114,10 +126,14 @@ fn user_json(u: &SandboxUser) -> Value {
             "profile": {
                 "givenName": u.first_name,
                 "familyName": u.last_name,
+                "nickName": "",
                 "displayName": u.display_name(),
-                "preferredLanguage": "en",
+                "preferredLanguage": u.preferred_language.clone().unwrap_or_else(|| "und".into()),
+                "gender": "GENDER_UNSPECIFIED",
             },
-            "email": {"email": u.email(), "isVerified": true},
+            "email": email,
+            "phone": {},
+            "passwordChanged": "2026-07-01T00:00:00Z",
         },
     })
 }
