@@ -18,11 +18,17 @@ async fn run_cmd(mut cmd: tokio::process::Command) -> Run {
 }
 
 /// Signs in as `user` through the sandbox browser stand-in, with its own state directory.
+/// Signs `user` in from their own computer: their own state directory and their own browser
+/// (a shared browser would silently reuse the other person's ZITADEL session, as ZITADEL does).
 async fn login_as(env: &Env, user: &str, state: &str) {
     let mut cmd = env.command(&["login", "--timeout", "30"]);
     cmd.env("PASSKEYS_SANDBOX_USER", user)
         .env("PASSKEYS_SANDBOX_PASSWORD", user)
-        .env("PASSKEYS_STATE_DIR", env.dir.path().join(state));
+        .env("PASSKEYS_STATE_DIR", env.dir.path().join(state))
+        .env(
+            "PASSKEYS_SANDBOX_BROWSER_PROFILE",
+            env.dir.path().join(format!("browser-{state}.json")),
+        );
     run_cmd(cmd).await.ok();
 }
 
