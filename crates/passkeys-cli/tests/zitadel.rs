@@ -275,3 +275,39 @@ async fn signing_key_rotated_after_discovery() {
         sandbox.shutdown().await;
     }
 }
+
+/// Names come from GetMyUser and userinfo, never from the ID token (fidelity T12, U2, U5, U6):
+/// a display name with `&` and non-ASCII letters (escaped `\u0026` on the wire), a user without
+/// a language (`"und"`, `locale: null`) and an unverified e-mail (`email_verified` absent), and
+/// a user whose display name was cleared (the user name stands in).
+#[tokio::test(flavor = "multi_thread")]
+async fn names_from_getmyuser_and_userinfo_for_unusual_users() {
+    let env = Env::new().await;
+    for (user, password, display, signed_in_as) in [
+        (
+            passkeys_sandbox::ZOE_USERNAME,
+            passkeys_sandbox::ZOE_PASSWORD,
+            "Zoë & Co",
+            "Signed in as Zoë & Co",
+        ),
+        (
+            passkeys_sandbox::BLANK_USERNAME,
+            passkeys_sandbox::BLANK_PASSWORD,
+            "blank",
+            "Signed in as blank",
+        ),
+    ] {
+        let out = env
+            .command(&["login", "--timeout", "30", "--prompt", "select_account"])
+            .env("PASSKEYS_SANDBOX_USER", user)
+            .env("PASSKEYS_SANDBOX_PASSWORD", password)
+            .output()
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains(signed_in_as), "{user}: {stderr}");
+        let me = env.run(&["--json", "whoami"]).await.ok().json();
+        assert_eq!(me["displayName"], display, "{me}");
+    }
+}
