@@ -1,7 +1,8 @@
 // A $BROWSER stand-in for the interop tests: gets the authorization URL as its last argument,
 // keeps its own cookie jar, follows redirects and fills in the provider's login and consent
 // forms (login `alice`, password `wonderland`), until the provider redirects to the app's
-// loopback redirect URI, which it then requests like a browser would.
+// loopback redirect URI, which it then requests like a browser would. Given an end_session URL
+// (`passkeys logout`), it confirms the sign-out and follows the post-logout redirect the same way.
 //
 //   BROWSER="node browser.mjs [--nonce replace|drop] [--password PW]" passkeys login
 //
@@ -101,9 +102,13 @@ for (let step = 0; step < 20; step += 1) {
   const html = await response.text();
   const form = response.ok ? firstForm(html, url) : undefined;
   if (!form) {
-    log(`stuck at ${url.pathname}: HTTP ${response.status}: ${html.slice(0, 300)}`);
+    const text = html.replace(/<style[\s\S]*?<\/style>/gi, '').replace(/<[^>]+>/g, ' ')
+      .replace(/\s+/g, ' ').trim();
+    log(`stuck at ${url.pathname}: HTTP ${response.status}: ${text.slice(0, 400)}`);
     process.exit(1);
   }
+  // oidc-provider's RP-initiated logout page: press "Yes, sign me out".
+  if (form.action.pathname.endsWith('/session/end/confirm')) form.fields.set('logout', 'yes');
   url = form.action;
   method = form.method;
   body = method === 'POST' ? form.fields.toString() : undefined;

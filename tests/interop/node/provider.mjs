@@ -148,6 +148,7 @@ const provider = new Provider(ISSUER, {
     application_type: 'native',
     token_endpoint_auth_method: 'none',
     redirect_uris: ['http://127.0.0.1/callback'],
+    post_logout_redirect_uris: ['http://127.0.0.1/callback'],
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
   }],
@@ -196,6 +197,24 @@ const provider = new Provider(ISSUER, {
     }),
   } : undefined),
 });
+// ZITADEL applies the native-app loopback rule to post-logout redirect URIs too (any port,
+// same path and query; docs/zitadel-fidelity.md V4, T2); oidc-provider compares them exactly.
+// The app's post_logout_redirect_uri carries the listener's ephemeral port.
+const exactPostLogout = provider.Client.prototype.postLogoutRedirectUriAllowed;
+provider.Client.prototype.postLogoutRedirectUriAllowed = function postLogoutAllowed(value) {
+  let requested;
+  try { requested = new URL(value); } catch { return false; }
+  const loopback = ['127.0.0.1', '[::1]', 'localhost'].includes(requested.hostname);
+  if (this.applicationType === 'native' && requested.protocol === 'http:' && loopback) {
+    return this.postLogoutRedirectUris.some((allowed) => {
+      const a = new URL(allowed);
+      return a.protocol === 'http:' && a.pathname === requested.pathname
+        && a.search === requested.search;
+    });
+  }
+  return exactPostLogout.call(this, value);
+};
+
 
 for (const name of ['grant.success', 'grant.error', 'grant.revoked', 'revocation.error',
   'refresh_token.consumed', 'refresh_token.destroyed', 'access_token.destroyed',
@@ -214,6 +233,29 @@ for (const name of ['grant.success', 'grant.error', 'grant.revoked', 'revocation
 }
 
 // Our interaction pages, the ZITADEL-shaped resource endpoint and the test introspection.
+// ZITADEL identifies the app of a multi-audience id_token_hint by its `azp` (docs/
+// zitadel-fidelity.md V5); oidc-provider compares `client_id` with `aud` as a string. So a hint
+// whose `aud` is a ZITADEL-shaped array is narrowed to its `azp` (and re-signed with the same
+// key) before oidc-provider's end_session sees it. The app's request is otherwise untouched.
+provider.use(async (ctx, next) => {
+  if (ctx.path === '/session/end' && typeof ctx.query.id_token_hint === 'string') {
+    const [h, p, sig] = ctx.query.id_token_hint.split('.');
+    let claims;
+    try { claims = JSON.parse(Buffer.from(p, 'base64url').toString('utf8')); } catch { claims = null; }
+    if (claims && Array.isArray(claims.aud) && claims.azp && sig) {
+      const original = crypto.verify('sha256', Buffer.from(`${h}.${p}`), signingKey,
+        Buffer.from(sig, 'base64url'));
+      if (original) {
+        claims.aud = claims.azp;
+        const payload = b64urlJson(claims);
+        const resigned = crypto.sign('sha256', Buffer.from(`${h}.${payload}`), signingKey);
+        ctx.query = { ...ctx.query, id_token_hint: `${h}.${payload}.${resigned.toString('base64url')}` };
+      }
+    }
+  }
+  await next();
+});
+
 provider.use(async (ctx, next) => {
   const match = /^\/interaction\/([\w-]+)(\/(login|consent))?$/.exec(ctx.path);
   if (match) {
