@@ -99,6 +99,10 @@ pub struct SandboxConfig {
     pub post_logout_redirect_paths: Vec<String>,
     /// Client ids of the other apps of the project (T13). The first one precedes ours in `aud`.
     pub sibling_client_ids: Vec<String>,
+    /// Client ids of apps in another project of the instance (V2, T8): known clients, never in
+    /// our tokens' `aud`, without the authorization-code and refresh grants. Revoking our tokens
+    /// with them answers 401 `invalid_client` "token was not issued for this client".
+    pub other_project_client_ids: Vec<String>,
     /// The project id (in `aud`, T13).
     pub project_id: String,
     /// The ZITADEL project id (in `aud` with [`ZITADEL_AUD_SCOPE`], T13).
@@ -135,6 +139,7 @@ impl Default for SandboxConfig {
             token_format: TokenFormat::Opaque,
             post_logout_redirect_paths: vec!["/callback".to_string()],
             sibling_client_ids: vec!["312345678901234999".to_string()],
+            other_project_client_ids: vec!["412345678901234888".to_string()],
             project_id: "312345678901230001".to_string(),
             zitadel_project_id: "312345678901200002".to_string(),
             instance_hosts: vec!["localhost".to_string(), "127.0.0.1".to_string()],

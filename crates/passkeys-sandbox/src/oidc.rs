@@ -831,6 +831,7 @@ fn known_client(
     };
     let known = c == sh.client_id
         || sh.cfg.sibling_client_ids.contains(&c)
+        || sh.cfg.other_project_client_ids.contains(&c)
         || sh.with(|s| s.added_apps.contains(&c));
     if known {
         Ok(c)
@@ -1185,7 +1186,13 @@ async fn token(
     let result = match grant_type.as_str() {
         "" => Err(bad_request("invalid_request", "grant_type missing")),
         "authorization_code" | "refresh_token" => known_client(&sh, &headers, &p).and_then(|c| {
-            if grant_type == "authorization_code" {
+            if sh.cfg.other_project_client_ids.contains(&c) {
+                // T8: an app without this grant type (zitadel/oidc `withClient`).
+                Err(bad_request(
+                    "unauthorized_client",
+                    format!("grant_type \"{grant_type}\" not allowed"),
+                ))
+            } else if grant_type == "authorization_code" {
                 code_grant(&sh, &p, &c, &issuer)
             } else {
                 refresh_grant(&sh, &p, &c, &issuer)
@@ -1467,7 +1474,23 @@ async fn revoke(State(sh): Sh, headers: HeaderMap, body: Bytes) -> Response {
     let Some(token) = nonempty(&p, "token") else {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "token missing");
     };
-    let _ = client;
+    // V2 (#7117): the caller must be in the token's audience (sibling apps are).
+    let foreign = sh.with(|s| {
+        let session_id = s
+            .refresh_tokens
+            .get(token)
+            .cloned()
+            .or_else(|| s.access_tokens.get(token).map(|r| r.session_id.clone()))?;
+        let session = s.sessions.get(&session_id)?;
+        Some(!audience(&sh, s, &session.client_id, &session.scopes).contains(&client))
+    });
+    if foreign == Some(true) {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "token was not issued for this client",
+        );
+    }
     sh.with(|s| {
         if let Some(session_id) = s.refresh_tokens.get(token).cloned() {
             s.end_session(&session_id);

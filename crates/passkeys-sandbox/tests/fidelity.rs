@@ -1344,3 +1344,70 @@ async fn t9_token_reply_headers() {
     assert_eq!(h["x-robots-tag"], "none");
     assert_eq!(h.get_all("vary").iter().count(), 2);
 }
+
+/// V2, I17, T8: an app of another project cannot revoke our tokens (401) and has no code or
+/// refresh grant (400 `unauthorized_client`); a sibling app of our project may revoke them.
+#[tokio::test]
+async fn v2_i17_t8_foreign_and_sibling_clients() {
+    let sb = start().await;
+    let cfg = SandboxConfig::default();
+    let foreign = cfg.other_project_client_ids[0].as_str();
+    let t = tokens(&sb, FULL_SCOPE).await;
+    let revoke = |token: String, client: String| {
+        let u = url(&sb, "/oauth/v2/revoke");
+        async move {
+            http()
+                .post(u)
+                .form(&[("token", token), ("client_id", client)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = revoke(s(&t["access_token"]).into(), foreign.into()).await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"error":"invalid_client","error_description":"token was not issued for this client"})
+    );
+    let r = refresh(&sb, s(&t["refresh_token"]), foreign).await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"error":"unauthorized_client","error_description":"grant_type \"refresh_token\" not allowed"})
+    );
+    let (code, ru) = get_code(&sb, FULL_SCOPE).await;
+    let r = http()
+        .post(url(&sb, "/oauth/v2/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", ru.as_str()),
+            ("client_id", foreign),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "unauthorized_client"
+    );
+    // A sibling app is in `aud`: it may revoke.
+    let r = revoke(
+        s(&t["refresh_token"]).into(),
+        cfg.sibling_client_ids[0].clone(),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let (st, _, _) = api(
+        &sb,
+        Method::GET,
+        "/auth/v1/users/me",
+        s(&t["access_token"]),
+        None,
+    )
+    .await;
+    assert_eq!(st, 401);
+}
