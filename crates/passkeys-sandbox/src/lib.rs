@@ -12,10 +12,20 @@
 //! * the User service v2 passkey endpoints (contract §5, §8.1 B1–B5) with their permission
 //!   rules, for helpdesk (on-behalf) enrollment.
 //!
+//! It answers the way real ZITADEL v4 does (docs/zitadel-fidelity.md, the ledger; row ids such
+//! as T13 are cited next to the code): multi-audience ID tokens without name claims, web keys
+//! (active + next) that rotate, `invalid_request` token errors, a browser SSO session,
+//! RP-initiated logout rules, MFA and Origin 403s, two instance domains (`localhost` and
+//! `127.0.0.1`, each its own issuer). Version- and setting-dependent behaviour is chosen with
+//! [`SandboxConfig`] switches or a named profile from [`SandboxConfig::profiles`].
+//!
 //! The users are [`SandboxConfig::users`]: by default the demo user [`DEMO_USERNAME`] /
-//! [`DEMO_PASSWORD`], a second normal user [`ALICE_USERNAME`] and a helpdesk administrator
-//! [`ADMIN_USERNAME`] who may act on other users' passkeys. Tests drive and observe the
-//! sandbox through an [`Inspector`]; [`browser::complete_login`] plays the person in the browser.
+//! [`DEMO_PASSWORD`], a second normal user [`ALICE_USERNAME`], a helpdesk administrator
+//! [`ADMIN_USERNAME`] who may act on other users' passkeys, and users for edge cases
+//! ([`MFA_USERNAME`], [`ZOE_USERNAME`], [`BLANK_USERNAME`], the machine user
+//! [`MACHINE_USERNAME`]). Tests drive and observe the sandbox through an [`Inspector`];
+//! [`browser::complete_login`] (a fresh browser) and [`browser::BrowserProfile`] (a browser that
+//! keeps its session cookie) play the person in the browser.
 
 #![warn(missing_docs)]
 
