@@ -846,7 +846,6 @@ pub(crate) fn s256(verifier: &str) -> String {
 }
 
 struct Issued {
-    session_id: String,
     user_id: String,
     client_id: String,
     access_token: String,
@@ -964,7 +963,6 @@ fn issue(
         None
     };
     let issued = Issued {
-        session_id: session_id.to_string(),
         user_id,
         client_id,
         access_token: access.clone(),
@@ -1135,7 +1133,6 @@ fn token_response(
     } else {
         None
     };
-    let _ = &issued.session_id;
     // T9: no `scope`, no `state`; expires_in = floor((exp − now)/1s) = ttl − 1.
     #[derive(Serialize)]
     struct Reply {
@@ -1394,16 +1391,6 @@ pub(crate) fn check_access_token<'a>(
         return Err(TokenProblem::Expired);
     }
     s.sessions.get(&rec.session_id).ok_or(TokenProblem::Invalid)
-}
-
-/// The session of a live, unexpired access token (any instance domain for opaque tokens).
-#[allow(dead_code)]
-pub(crate) fn session_of<'a>(s: &'a Inner, token: &str, now: SystemTime) -> Option<&'a Session> {
-    let rec = s.access_tokens.get(token)?;
-    if rec.expires <= now {
-        return None;
-    }
-    s.sessions.get(&rec.session_id)
 }
 
 // ---------------------------------------------------------------------------------------------
