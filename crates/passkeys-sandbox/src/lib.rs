@@ -102,6 +102,12 @@ pub struct SandboxConfig {
     /// App setting "clock skew" (T16, 0–5 s): `iat` and `auth_time` are backdated and `exp`
     /// extended by it. Default 0.
     pub clock_skew: Duration,
+    /// The sandbox's clock relative to the client's, in seconds, for the times written into
+    /// ID tokens and JWT access tokens (I15: positive = the server is ahead, so `iat` lies in
+    /// the client's future; negative with a short `access_token_ttl` gives an `exp` just
+    /// behind the client's clock, T16). Lifetimes checked by the sandbox itself are unaffected.
+    /// Default 0.
+    pub clock_offset_secs: i64,
     /// Shape of codes, access and refresh tokens (T4, T21, T22).
     pub token_format: TokenFormat,
     /// Registered post-logout redirect paths (V4; native loopback rule: same path and query,
@@ -146,6 +152,7 @@ impl Default for SandboxConfig {
             refresh_grant: RefreshGrant::Enabled,
             signing_alg: SigningAlg::Rs256,
             clock_skew: Duration::ZERO,
+            clock_offset_secs: 0,
             token_format: TokenFormat::Opaque,
             post_logout_redirect_paths: vec!["/callback".to_string()],
             sibling_client_ids: vec!["312345678901234999".to_string()],

@@ -927,9 +927,9 @@ fn issue(
             iss: issuer,
             sub: &user_id,
             aud: &aud,
-            exp: unix_secs(later(now, ttl)),
-            iat: unix_secs(now),
-            nbf: unix_secs(now),
+            exp: unix_secs(later(now, ttl)).saturating_add(sh.cfg.clock_offset_secs),
+            iat: unix_secs(now).saturating_add(sh.cfg.clock_offset_secs),
+            nbf: unix_secs(now).saturating_add(sh.cfg.clock_offset_secs),
             client_id: &client_id,
             jti,
         };
@@ -1092,13 +1092,15 @@ fn token_response(
             (aud, at_hash)
         });
         let at_hash = key_result.ok_or_else(server)?;
-        // T16: iat and auth_time backdated by the clock skew, exp extended by it.
-        let back = |t: SystemTime| unix_secs(t.checked_sub(skew).unwrap_or(t));
+        // T16: iat and auth_time backdated by the clock skew, exp extended by it; I15: the
+        // server's clock may differ from the client's (`clock_offset_secs`).
+        let off = sh.cfg.clock_offset_secs;
+        let back = |t: SystemTime| unix_secs(t.checked_sub(skew).unwrap_or(t)).saturating_add(off);
         let claims = IdClaims {
             iss: issuer,
             sub: &user.id,
             aud,
-            exp: unix_secs(later(later(now, ttl), skew)),
+            exp: unix_secs(later(later(now, ttl), skew)).saturating_add(off),
             iat: back(now),
             auth_time: back(issued.auth_time),
             // R4: refreshed ID tokens repeat the original nonce.

@@ -1411,3 +1411,36 @@ async fn v2_i17_t8_foreign_and_sibling_clients() {
     .await;
     assert_eq!(st, 401);
 }
+
+/// I15, T16: a server clock 30 s ahead puts `iat` in the client's future; openidconnect does
+/// not check `iat`, so the token still verifies. A server 10 s behind with a 5 s lifetime gives
+/// an `exp` the client sees as past (no leeway).
+#[tokio::test]
+async fn i15_t16_server_clock_offset() {
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    };
+    let sb = start_with(SandboxConfig {
+        clock_offset_secs: 30,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let t = tokens(&sb, FULL_SCOPE).await;
+    let (_, p) = jwt_parts(s(&t["id_token"]));
+    assert!(p["iat"].as_i64().unwrap() >= now() + 25);
+    verify_id_token(&sb, jwks(&sb).await.0, s(&t["id_token"])).unwrap();
+    let sb = start_with(SandboxConfig {
+        clock_offset_secs: -10,
+        access_token_ttl: std::time::Duration::from_secs(5),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let t = tokens(&sb, FULL_SCOPE).await;
+    let (_, p) = jwt_parts(s(&t["id_token"]));
+    assert!(p["exp"].as_i64().unwrap() < now());
+    let err = verify_id_token(&sb, jwks(&sb).await.0, s(&t["id_token"])).unwrap_err();
+    assert!(err.to_lowercase().contains("expire"), "{err}");
+}
