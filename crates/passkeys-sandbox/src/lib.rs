@@ -108,6 +108,10 @@ pub struct SandboxConfig {
     /// behind the client's clock, T16). Lifetimes checked by the sandbox itself are unaffected.
     /// Default 0.
     pub clock_offset_secs: i64,
+    /// A path prefix for every OAuth/OIDC endpoint (D3: paths are configurable per install,
+    /// `OIDC.CustomEndpoints`), e.g. `"/custom"` ⇒ `/custom/oauth/v2/token`. Discovery stays at
+    /// `/.well-known/openid-configuration`. Default `""` (ZITADEL's default paths).
+    pub endpoint_prefix: String,
     /// Shape of codes, access and refresh tokens (T4, T21, T22).
     pub token_format: TokenFormat,
     /// Registered post-logout redirect paths (V4; native loopback rule: same path and query,
@@ -153,6 +157,7 @@ impl Default for SandboxConfig {
             signing_alg: SigningAlg::Rs256,
             clock_skew: Duration::ZERO,
             clock_offset_secs: 0,
+            endpoint_prefix: String::new(),
             token_format: TokenFormat::Opaque,
             post_logout_redirect_paths: vec!["/callback".to_string()],
             sibling_client_ids: vec!["312345678901234999".to_string()],
@@ -202,6 +207,12 @@ impl Sandbox {
     /// to either), generates a fresh RSA-2048 signing key and spawns the axum server on the
     /// current tokio runtime.
     pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+        if !oidc::valid_prefix(&config.endpoint_prefix) {
+            return Err(SandboxError::Other(format!(
+                "endpoint_prefix {:?} must look like \"/a/b\"",
+                config.endpoint_prefix
+            )));
+        }
         let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, config.port)))
             .await
             .map_err(|source| SandboxError::Bind {
@@ -386,7 +397,7 @@ async fn time_requests(
 }
 
 fn router(shared: Arc<state::Shared>) -> Router {
-    oidc::routes()
+    oidc::routes(&shared.cfg.endpoint_prefix)
         .merge(api::routes().layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             api::network_faults,

@@ -41,18 +41,39 @@ const CODE_TTL: Duration = Duration::from_secs(600);
 /// ZITADEL's user agent cookie (T3, T9 `Set-Cookie: zitadel.useragent=…`).
 pub(crate) const UA_COOKIE: &str = "zitadel.useragent";
 
-pub(crate) fn routes() -> Router<Arc<Shared>> {
-    Router::new()
-        .route("/.well-known/openid-configuration", get(discovery))
+/// The routes; the OAuth/OIDC endpoints live under `prefix` (D3 `OIDC.CustomEndpoints`; `""`
+/// = ZITADEL's default paths). Discovery stays at `/.well-known/openid-configuration`.
+pub(crate) fn routes(prefix: &str) -> Router<Arc<Shared>> {
+    let endpoints = Router::new()
         .route("/oauth/v2/authorize", get(authorize))
-        .route("/login", post(login))
         .route("/oauth/v2/token", post(token))
         .route("/oauth/v2/keys", get(keys))
         .route("/oauth/v2/revoke", post(revoke))
         .route("/oauth/v2/introspect", post(introspect))
         .route("/oauth/v2/device_authorization", post(device_authorization))
         .route("/oidc/v1/userinfo", get(userinfo).post(userinfo))
-        .route("/oidc/v1/end_session", get(end_session).post(end_session))
+        .route("/oidc/v1/end_session", get(end_session).post(end_session));
+    let base = Router::new()
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route("/login", post(login));
+    if prefix.is_empty() {
+        base.merge(endpoints)
+    } else {
+        base.nest(prefix, endpoints)
+    }
+}
+
+/// Whether `prefix` is usable as an endpoint path prefix (`/a/b`, no trailing slash, no route
+/// syntax).
+pub(crate) fn valid_prefix(prefix: &str) -> bool {
+    prefix.is_empty()
+        || (prefix.starts_with('/')
+            && prefix.len() > 1
+            && !prefix.ends_with('/')
+            && !prefix.contains("//")
+            && prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.')))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -189,6 +210,7 @@ async fn discovery(State(sh): Sh, Extension(Issuer(iss)): Extension<Issuer>) -> 
     } else {
         iss.clone()
     };
+    let p = sh.cfg.endpoint_prefix.as_str();
     let v4 = sh.cfg.version.web_keys();
     let algs: &[&str] = if v4 {
         &[
@@ -207,30 +229,30 @@ async fn discovery(State(sh): Sh, Extension(Issuer(iss)): Extension<Issuer>) -> 
         ("issuer", issuer.into()),
         (
             "authorization_endpoint",
-            format!("{iss}/oauth/v2/authorize").into(),
+            format!("{iss}{p}/oauth/v2/authorize").into(),
         ),
-        ("token_endpoint", format!("{iss}/oauth/v2/token").into()),
+        ("token_endpoint", format!("{iss}{p}/oauth/v2/token").into()),
         (
             "introspection_endpoint",
-            format!("{iss}/oauth/v2/introspect").into(),
+            format!("{iss}{p}/oauth/v2/introspect").into(),
         ),
         (
             "userinfo_endpoint",
-            format!("{iss}/oidc/v1/userinfo").into(),
+            format!("{iss}{p}/oidc/v1/userinfo").into(),
         ),
         (
             "revocation_endpoint",
-            format!("{iss}/oauth/v2/revoke").into(),
+            format!("{iss}{p}/oauth/v2/revoke").into(),
         ),
         (
             "end_session_endpoint",
-            format!("{iss}/oidc/v1/end_session").into(),
+            format!("{iss}{p}/oidc/v1/end_session").into(),
         ),
         (
             "device_authorization_endpoint",
-            format!("{iss}/oauth/v2/device_authorization").into(),
+            format!("{iss}{p}/oauth/v2/device_authorization").into(),
         ),
-        ("jwks_uri", format!("{iss}/oauth/v2/keys").into()),
+        ("jwks_uri", format!("{iss}{p}/oauth/v2/keys").into()),
         // D8: the urn:zitadel scopes are accepted but not listed.
         (
             "scopes_supported",

@@ -1444,3 +1444,61 @@ async fn i15_t16_server_clock_offset() {
     let err = verify_id_token(&sb, jwks(&sb).await.0, s(&t["id_token"])).unwrap_err();
     assert!(err.to_lowercase().contains("expire"), "{err}");
 }
+
+/// D3: endpoint paths are configurable; discovery names them, the old paths are gone.
+#[tokio::test]
+async fn d3_custom_endpoint_paths() {
+    assert!(Sandbox::start(SandboxConfig {
+        endpoint_prefix: "nope/".into(),
+        ..SandboxConfig::default()
+    })
+    .await
+    .is_err());
+    let sb = start_with(SandboxConfig {
+        endpoint_prefix: "/custom".into(),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let d: Value = http()
+        .get(url(&sb, "/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        d["token_endpoint"],
+        format!("{}/custom/oauth/v2/token", origin(&sb))
+    );
+    assert_eq!(
+        d["jwks_uri"],
+        format!("{}/custom/oauth/v2/keys", origin(&sb))
+    );
+    let r = http().get(s(&d["jwks_uri"])).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = http().get(url(&sb, "/oauth/v2/keys")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    // A whole sign-in through the discovered endpoints.
+    let cb = Callback::bind_v4().await;
+    let ru = cb.redirect_uri();
+    let au = authorize_url(&sb, &ru, FULL_SCOPE, CHALLENGE, "s")
+        .replace("/oauth/v2/authorize", "/custom/oauth/v2/authorize");
+    passkeys_sandbox::browser::complete_login(&au, "demo", "demo")
+        .await
+        .unwrap();
+    let code = cb.params().await["code"].clone();
+    let r = http()
+        .post(s(&d["token_endpoint"]))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", ru.as_str()),
+            ("client_id", sb.client_id()),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
