@@ -233,7 +233,8 @@ async fn protojson_whitespace(response: Response, slug: bool) -> Response {
     if !is_json {
         return response;
     }
-    let (parts, body) = response.into_parts();
+    let (mut parts, body) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
     let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
         return Response::from_parts(parts, axum::body::Body::empty());
     };
@@ -256,8 +257,6 @@ async fn protojson_whitespace(response: Response, slug: bool) -> Response {
     if rand::random::<bool>() {
         text = text.replacen("\":", "\": ", 1);
     }
-    let mut parts = parts;
-    parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(text))
 }
 

@@ -5,8 +5,6 @@
 //! `CoreJsonWebKey`. Only the JOSE framing (base64url of header and payload) is done here, so
 //! the header can carry `typ: JWT` and the payload ZITADEL's claim set and order.
 
-use std::time::SystemTime;
-
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use openidconnect::core::{CoreJsonWebKey, CoreJwsSigningAlgorithm, CoreRsaPrivateSigningKey};
@@ -31,8 +29,6 @@ pub(crate) struct Key {
     signer: Signer,
     jwk: serde_json::Value,
     verifier: CoreJsonWebKey,
-    #[allow(dead_code)]
-    pub created: SystemTime,
 }
 
 /// A numeric-string key id like ZITADEL's (T11: `"318114136414260984"`).
@@ -93,7 +89,6 @@ impl Key {
             signer,
             jwk,
             verifier,
-            created: SystemTime::now(),
         })
     }
 

@@ -12,10 +12,20 @@
 //! * the User service v2 passkey endpoints (contract §5, §8.1 B1–B5) with their permission
 //!   rules, for helpdesk (on-behalf) enrollment.
 //!
+//! It answers the way real ZITADEL v4 does (docs/zitadel-fidelity.md, the ledger; row ids such
+//! as T13 are cited next to the code): multi-audience ID tokens without name claims, web keys
+//! (active + next) that rotate, `invalid_request` token errors, a browser SSO session,
+//! RP-initiated logout rules, MFA and Origin 403s, two instance domains (`localhost` and
+//! `127.0.0.1`, each its own issuer). Version- and setting-dependent behaviour is chosen with
+//! [`SandboxConfig`] switches or a named profile from [`SandboxConfig::profiles`].
+//!
 //! The users are [`SandboxConfig::users`]: by default the demo user [`DEMO_USERNAME`] /
-//! [`DEMO_PASSWORD`], a second normal user [`ALICE_USERNAME`] and a helpdesk administrator
-//! [`ADMIN_USERNAME`] who may act on other users' passkeys. Tests drive and observe the
-//! sandbox through an [`Inspector`]; [`browser::complete_login`] plays the person in the browser.
+//! [`DEMO_PASSWORD`], a second normal user [`ALICE_USERNAME`], a helpdesk administrator
+//! [`ADMIN_USERNAME`] who may act on other users' passkeys, and users for edge cases
+//! ([`MFA_USERNAME`], [`ZOE_USERNAME`], [`BLANK_USERNAME`], the machine user
+//! [`MACHINE_USERNAME`]). Tests drive and observe the sandbox through an [`Inspector`];
+//! [`browser::complete_login`] (a fresh browser) and [`browser::BrowserProfile`] (a browser that
+//! keeps its session cookie) play the person in the browser.
 
 #![warn(missing_docs)]
 
@@ -92,6 +102,16 @@ pub struct SandboxConfig {
     /// App setting "clock skew" (T16, 0–5 s): `iat` and `auth_time` are backdated and `exp`
     /// extended by it. Default 0.
     pub clock_skew: Duration,
+    /// The sandbox's clock relative to the client's, in seconds, for the times written into
+    /// ID tokens and JWT access tokens (I15: positive = the server is ahead, so `iat` lies in
+    /// the client's future; negative with a short `access_token_ttl` gives an `exp` just
+    /// behind the client's clock, T16). Lifetimes checked by the sandbox itself are unaffected.
+    /// Default 0.
+    pub clock_offset_secs: i64,
+    /// A path prefix for every OAuth/OIDC endpoint (D3: paths are configurable per install,
+    /// `OIDC.CustomEndpoints`), e.g. `"/custom"` ⇒ `/custom/oauth/v2/token`. Discovery stays at
+    /// `/.well-known/openid-configuration`. Default `""` (ZITADEL's default paths).
+    pub endpoint_prefix: String,
     /// Shape of codes, access and refresh tokens (T4, T21, T22).
     pub token_format: TokenFormat,
     /// Registered post-logout redirect paths (V4; native loopback rule: same path and query,
@@ -99,6 +119,10 @@ pub struct SandboxConfig {
     pub post_logout_redirect_paths: Vec<String>,
     /// Client ids of the other apps of the project (T13). The first one precedes ours in `aud`.
     pub sibling_client_ids: Vec<String>,
+    /// Client ids of apps in another project of the instance (V2, T8): known clients, never in
+    /// our tokens' `aud`, without the authorization-code and refresh grants. Revoking our tokens
+    /// with them answers 401 `invalid_client` "token was not issued for this client".
+    pub other_project_client_ids: Vec<String>,
     /// The project id (in `aud`, T13).
     pub project_id: String,
     /// The ZITADEL project id (in `aud` with [`ZITADEL_AUD_SCOPE`], T13).
@@ -132,9 +156,12 @@ impl Default for SandboxConfig {
             refresh_grant: RefreshGrant::Enabled,
             signing_alg: SigningAlg::Rs256,
             clock_skew: Duration::ZERO,
+            clock_offset_secs: 0,
+            endpoint_prefix: String::new(),
             token_format: TokenFormat::Opaque,
             post_logout_redirect_paths: vec!["/callback".to_string()],
             sibling_client_ids: vec!["312345678901234999".to_string()],
+            other_project_client_ids: vec!["412345678901234888".to_string()],
             project_id: "312345678901230001".to_string(),
             zitadel_project_id: "312345678901200002".to_string(),
             instance_hosts: vec!["localhost".to_string(), "127.0.0.1".to_string()],
@@ -180,6 +207,12 @@ impl Sandbox {
     /// to either), generates a fresh RSA-2048 signing key and spawns the axum server on the
     /// current tokio runtime.
     pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+        if !oidc::valid_prefix(&config.endpoint_prefix) {
+            return Err(SandboxError::Other(format!(
+                "endpoint_prefix {:?} must look like \"/a/b\"",
+                config.endpoint_prefix
+            )));
+        }
         let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, config.port)))
             .await
             .map_err(|source| SandboxError::Bind {
@@ -364,7 +397,7 @@ async fn time_requests(
 }
 
 fn router(shared: Arc<state::Shared>) -> Router {
-    oidc::routes()
+    oidc::routes(&shared.cfg.endpoint_prefix)
         .merge(api::routes().layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             api::network_faults,

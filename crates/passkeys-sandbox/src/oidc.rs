@@ -41,18 +41,39 @@ const CODE_TTL: Duration = Duration::from_secs(600);
 /// ZITADEL's user agent cookie (T3, T9 `Set-Cookie: zitadel.useragent=…`).
 pub(crate) const UA_COOKIE: &str = "zitadel.useragent";
 
-pub(crate) fn routes() -> Router<Arc<Shared>> {
-    Router::new()
-        .route("/.well-known/openid-configuration", get(discovery))
+/// The routes; the OAuth/OIDC endpoints live under `prefix` (D3 `OIDC.CustomEndpoints`; `""`
+/// = ZITADEL's default paths). Discovery stays at `/.well-known/openid-configuration`.
+pub(crate) fn routes(prefix: &str) -> Router<Arc<Shared>> {
+    let endpoints = Router::new()
         .route("/oauth/v2/authorize", get(authorize))
-        .route("/login", post(login))
         .route("/oauth/v2/token", post(token))
         .route("/oauth/v2/keys", get(keys))
         .route("/oauth/v2/revoke", post(revoke))
         .route("/oauth/v2/introspect", post(introspect))
         .route("/oauth/v2/device_authorization", post(device_authorization))
         .route("/oidc/v1/userinfo", get(userinfo).post(userinfo))
-        .route("/oidc/v1/end_session", get(end_session).post(end_session))
+        .route("/oidc/v1/end_session", get(end_session).post(end_session));
+    let base = Router::new()
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route("/login", post(login));
+    if prefix.is_empty() {
+        base.merge(endpoints)
+    } else {
+        base.nest(prefix, endpoints)
+    }
+}
+
+/// Whether `prefix` is usable as an endpoint path prefix (`/a/b`, no trailing slash, no route
+/// syntax).
+pub(crate) fn valid_prefix(prefix: &str) -> bool {
+    prefix.is_empty()
+        || (prefix.starts_with('/')
+            && prefix.len() > 1
+            && !prefix.ends_with('/')
+            && !prefix.contains("//")
+            && prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.')))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -189,6 +210,7 @@ async fn discovery(State(sh): Sh, Extension(Issuer(iss)): Extension<Issuer>) -> 
     } else {
         iss.clone()
     };
+    let p = sh.cfg.endpoint_prefix.as_str();
     let v4 = sh.cfg.version.web_keys();
     let algs: &[&str] = if v4 {
         &[
@@ -207,30 +229,30 @@ async fn discovery(State(sh): Sh, Extension(Issuer(iss)): Extension<Issuer>) -> 
         ("issuer", issuer.into()),
         (
             "authorization_endpoint",
-            format!("{iss}/oauth/v2/authorize").into(),
+            format!("{iss}{p}/oauth/v2/authorize").into(),
         ),
-        ("token_endpoint", format!("{iss}/oauth/v2/token").into()),
+        ("token_endpoint", format!("{iss}{p}/oauth/v2/token").into()),
         (
             "introspection_endpoint",
-            format!("{iss}/oauth/v2/introspect").into(),
+            format!("{iss}{p}/oauth/v2/introspect").into(),
         ),
         (
             "userinfo_endpoint",
-            format!("{iss}/oidc/v1/userinfo").into(),
+            format!("{iss}{p}/oidc/v1/userinfo").into(),
         ),
         (
             "revocation_endpoint",
-            format!("{iss}/oauth/v2/revoke").into(),
+            format!("{iss}{p}/oauth/v2/revoke").into(),
         ),
         (
             "end_session_endpoint",
-            format!("{iss}/oidc/v1/end_session").into(),
+            format!("{iss}{p}/oidc/v1/end_session").into(),
         ),
         (
             "device_authorization_endpoint",
-            format!("{iss}/oauth/v2/device_authorization").into(),
+            format!("{iss}{p}/oauth/v2/device_authorization").into(),
         ),
-        ("jwks_uri", format!("{iss}/oauth/v2/keys").into()),
+        ("jwks_uri", format!("{iss}{p}/oauth/v2/keys").into()),
         // D8: the urn:zitadel scopes are accepted but not listed.
         (
             "scopes_supported",
@@ -831,6 +853,7 @@ fn known_client(
     };
     let known = c == sh.client_id
         || sh.cfg.sibling_client_ids.contains(&c)
+        || sh.cfg.other_project_client_ids.contains(&c)
         || sh.with(|s| s.added_apps.contains(&c));
     if known {
         Ok(c)
@@ -845,7 +868,6 @@ pub(crate) fn s256(verifier: &str) -> String {
 }
 
 struct Issued {
-    session_id: String,
     user_id: String,
     client_id: String,
     access_token: String,
@@ -927,9 +949,9 @@ fn issue(
             iss: issuer,
             sub: &user_id,
             aud: &aud,
-            exp: unix_secs(later(now, ttl)),
-            iat: unix_secs(now),
-            nbf: unix_secs(now),
+            exp: unix_secs(later(now, ttl)).saturating_add(sh.cfg.clock_offset_secs),
+            iat: unix_secs(now).saturating_add(sh.cfg.clock_offset_secs),
+            nbf: unix_secs(now).saturating_add(sh.cfg.clock_offset_secs),
             client_id: &client_id,
             jti,
         };
@@ -963,7 +985,6 @@ fn issue(
         None
     };
     let issued = Issued {
-        session_id: session_id.to_string(),
         user_id,
         client_id,
         access_token: access.clone(),
@@ -1093,13 +1114,15 @@ fn token_response(
             (aud, at_hash)
         });
         let at_hash = key_result.ok_or_else(server)?;
-        // T16: iat and auth_time backdated by the clock skew, exp extended by it.
-        let back = |t: SystemTime| unix_secs(t.checked_sub(skew).unwrap_or(t));
+        // T16: iat and auth_time backdated by the clock skew, exp extended by it; I15: the
+        // server's clock may differ from the client's (`clock_offset_secs`).
+        let off = sh.cfg.clock_offset_secs;
+        let back = |t: SystemTime| unix_secs(t.checked_sub(skew).unwrap_or(t)).saturating_add(off);
         let claims = IdClaims {
             iss: issuer,
             sub: &user.id,
             aud,
-            exp: unix_secs(later(later(now, ttl), skew)),
+            exp: unix_secs(later(later(now, ttl), skew)).saturating_add(off),
             iat: back(now),
             auth_time: back(issued.auth_time),
             // R4: refreshed ID tokens repeat the original nonce.
@@ -1134,7 +1157,6 @@ fn token_response(
     } else {
         None
     };
-    let _ = &issued.session_id;
     // T9: no `scope`, no `state`; expires_in = floor((exp − now)/1s) = ttl − 1.
     #[derive(Serialize)]
     struct Reply {
@@ -1185,7 +1207,13 @@ async fn token(
     let result = match grant_type.as_str() {
         "" => Err(bad_request("invalid_request", "grant_type missing")),
         "authorization_code" | "refresh_token" => known_client(&sh, &headers, &p).and_then(|c| {
-            if grant_type == "authorization_code" {
+            if sh.cfg.other_project_client_ids.contains(&c) {
+                // T8: an app without this grant type (zitadel/oidc `withClient`).
+                Err(bad_request(
+                    "unauthorized_client",
+                    format!("grant_type \"{grant_type}\" not allowed"),
+                ))
+            } else if grant_type == "authorization_code" {
                 code_grant(&sh, &p, &c, &issuer)
             } else {
                 refresh_grant(&sh, &p, &c, &issuer)
@@ -1389,16 +1417,6 @@ pub(crate) fn check_access_token<'a>(
     s.sessions.get(&rec.session_id).ok_or(TokenProblem::Invalid)
 }
 
-/// The session of a live, unexpired access token (any instance domain for opaque tokens).
-#[allow(dead_code)]
-pub(crate) fn session_of<'a>(s: &'a Inner, token: &str, now: SystemTime) -> Option<&'a Session> {
-    let rec = s.access_tokens.get(token)?;
-    if rec.expires <= now {
-        return None;
-    }
-    s.sessions.get(&rec.session_id)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Userinfo (U1–U4)
 
@@ -1467,7 +1485,23 @@ async fn revoke(State(sh): Sh, headers: HeaderMap, body: Bytes) -> Response {
     let Some(token) = nonempty(&p, "token") else {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "token missing");
     };
-    let _ = client;
+    // V2 (#7117): the caller must be in the token's audience (sibling apps are).
+    let foreign = sh.with(|s| {
+        let session_id = s
+            .refresh_tokens
+            .get(token)
+            .cloned()
+            .or_else(|| s.access_tokens.get(token).map(|r| r.session_id.clone()))?;
+        let session = s.sessions.get(&session_id)?;
+        Some(!audience(&sh, s, &session.client_id, &session.scopes).contains(&client))
+    });
+    if foreign == Some(true) {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "token was not issued for this client",
+        );
+    }
     sh.with(|s| {
         if let Some(session_id) = s.refresh_tokens.get(token).cloned() {
             s.end_session(&session_id);
