@@ -311,3 +311,23 @@ async fn names_from_getmyuser_and_userinfo_for_unusual_users() {
         assert_eq!(me["displayName"], display, "{me}");
     }
 }
+
+/// ZITADEL's OAuth/OIDC paths are configurable per install (`OIDC.CustomEndpoints`, fidelity
+/// D3), and an `iat` 30 s in the client's future is normal with clock drift (I15): the app
+/// takes every endpoint from discovery and does not check `iat`.
+#[tokio::test(flavor = "multi_thread")]
+async fn custom_endpoint_paths_and_a_clock_ahead_of_ours() {
+    let env = Env::with_config(SandboxConfig {
+        endpoint_prefix: "/custom".into(),
+        clock_offset_secs: 30,
+        ..SandboxConfig::default()
+    })
+    .await;
+    env.login().await;
+    env.sandbox.inspect().expire_access_tokens();
+    env.run(&["whoami"]).await.ok();
+    assert_eq!(env.sandbox.inspect().token_calls("refresh_token"), 1);
+    let report = env.run(&["--json", "logout"]).await.ok().json();
+    assert_eq!(report["revoked"], true);
+    assert_eq!(report["browser"], "confirmed");
+}
