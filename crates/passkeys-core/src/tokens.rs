@@ -396,6 +396,16 @@ impl KeyringStore {
         KeyringStore { slots }
     }
 
+    /// How many entries the tokens stored under `key` use (1 when there is one entry or none).
+    fn stored_pieces(&self, key: &str) -> usize {
+        self.slots
+            .get(key)
+            .ok()
+            .flatten()
+            .and_then(|h| parse_head(h.expose()).map(|(n, _)| n))
+            .unwrap_or(1)
+    }
+
     fn corrupt(reason: &str) -> Error {
         Error::CorruptFile {
             path: PathBuf::from("OS keychain entry"),
@@ -433,13 +443,7 @@ impl TokenStore for KeyringStore {
                 data.expose().len()
             )));
         }
-        let old = self
-            .slots
-            .get(key)
-            .ok()
-            .flatten()
-            .and_then(|h| parse_head(h.expose()).map(|(n, _)| n))
-            .unwrap_or(1);
+        let old = self.stored_pieces(key);
         // Pieces first, the head last: a reader never sees a head whose pieces are missing.
         for (i, piece) in pieces.iter().enumerate().skip(1) {
             self.slots.set(&piece_account(key, i + 1), piece)?;
@@ -454,13 +458,7 @@ impl TokenStore for KeyringStore {
     }
 
     fn delete(&self, key: &str) -> Result<()> {
-        let n = self
-            .slots
-            .get(key)
-            .ok()
-            .flatten()
-            .and_then(|h| parse_head(h.expose()).map(|(n, _)| n))
-            .unwrap_or(1);
+        let n = self.stored_pieces(key);
         self.slots.delete(key)?;
         for i in 2..=n {
             self.slots.delete(&piece_account(key, i))?;
