@@ -385,12 +385,47 @@ fn token_set(
     }
 }
 
+/// Parses a discovery document for `issuer` and checks it: the issuer in it must equal the
+/// configured one exactly (OIDC Discovery §4.3), every endpoint must be on the issuer's origin
+/// ([`check_endpoints`]), and there must be a token endpoint. The reason for a refusal names the
+/// member at fault.
+fn parse_metadata(body: &[u8], issuer: &Issuer) -> std::result::Result<Metadata, String> {
+    let metadata: Metadata =
+        serde_json::from_slice(body).map_err(|e| format!("it is not usable ({e})"))?;
+    if metadata.issuer().as_str() != issuer.as_str {
+        return Err(format!(
+            "unexpected issuer URI `{}` (expected `{}`) (the issuer in the document must equal the URL you gave)",
+            metadata.issuer().as_str(),
+            issuer.as_str
+        ));
+    }
+    check_endpoints(&metadata, &issuer.url)?;
+    if metadata.token_endpoint().is_none() {
+        return Err("the document has no token_endpoint".into());
+    }
+    Ok(metadata)
+}
+
+/// Checks a discovery document for `issuer` as [`Oidc::discover`] does before it reads or
+/// sends anything else (for the fuzz target and tests).
+///
+/// # Errors
+/// [`Error::Discovery`] naming the member at fault.
+pub fn check_discovery_document(body: &[u8], issuer: &Issuer) -> Result<()> {
+    parse_metadata(body, issuer)
+        .map(|_| ())
+        .map_err(|reason| Error::Discovery {
+            issuer: issuer.as_str.clone(),
+            reason,
+        })
+}
+
 /// Checks that every endpoint of the discovery document is on the issuer's origin (scheme,
 /// host and port; issue 12, item 5): ZITADEL serves all of them there, so an endpoint elsewhere
 /// means a tampered or foreign document, and would send tokens (revocation, userinfo), codes
 /// (token) or the person (authorization, end_session) to another server. Each must also be
 /// `https`, or `http` on a loopback issuer ([`require_secure`]). The error names the endpoint.
-pub fn check_endpoints(metadata: &Metadata, issuer: &Url) -> std::result::Result<(), String> {
+fn check_endpoints(metadata: &Metadata, issuer: &Url) -> std::result::Result<(), String> {
     let extra = metadata.additional_metadata();
     let list: [(&str, Option<String>); 9] = [
         (
@@ -475,19 +510,9 @@ impl Oidc {
         if status != reqwest::StatusCode::OK {
             return Err(discovery(format!("HTTP status code {status} at {doc_url}")));
         }
-        let mut metadata: Metadata = serde_json::from_slice(&body)
-            .map_err(|e| discovery(format!("the document at {doc_url} is not usable ({e})")))?;
-        if metadata.issuer() != &issuer_url {
-            return Err(discovery(format!(
-                "unexpected issuer URI `{}` (expected `{}`) (the issuer in the document must equal the URL you gave)",
-                metadata.issuer().as_str(),
-                issuer_url.as_str()
-            )));
-        }
-        check_endpoints(&metadata, &issuer.url).map_err(discovery)?;
-        if metadata.token_endpoint().is_none() {
-            return Err(discovery("the document has no token_endpoint".into()));
-        }
+        let mut metadata = parse_metadata(&body, issuer).map_err(|reason| {
+            discovery(format!("the document at {doc_url} was refused: {reason}"))
+        })?;
         let keys = CoreJsonWebKeySet::fetch_async(
             metadata.jwks_uri(),
             &CappedClient::new(&http, crate::http::JWKS),
@@ -1062,6 +1087,72 @@ mod tests {
             );
             assert_eq!(e.code() == "session_expired", ends, "{code}: {e}");
         }
+    }
+
+    fn zitadel_document(iss: &str) -> serde_json::Value {
+        serde_json::json!({
+            "issuer": iss,
+            "authorization_endpoint": format!("{iss}/oauth/v2/authorize"),
+            "token_endpoint": format!("{iss}/oauth/v2/token"),
+            "introspection_endpoint": format!("{iss}/oauth/v2/introspect"),
+            "userinfo_endpoint": format!("{iss}/oidc/v1/userinfo"),
+            "revocation_endpoint": format!("{iss}/oauth/v2/revoke"),
+            "end_session_endpoint": format!("{iss}/oidc/v1/end_session"),
+            "device_authorization_endpoint": format!("{iss}/oauth/v2/device_authorization"),
+            "jwks_uri": format!("{iss}/oauth/v2/keys"),
+            "response_types_supported": ["code", "id_token", "id_token token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["EdDSA", "RS256"],
+        })
+    }
+
+    /// Issue 12, item 5: every endpoint on the issuer's origin, or the document is refused
+    /// naming the endpoint.
+    #[test]
+    fn discovery_endpoints_off_the_issuer_origin_are_refused_by_name() {
+        let iss = "https://acme-x1y2z3.us1.zitadel.cloud";
+        let issuer = crate::config::parse_issuer(iss).unwrap();
+        let check =
+            |doc: &serde_json::Value| check_discovery_document(doc.to_string().as_bytes(), &issuer);
+        check(&zitadel_document(iss)).unwrap();
+        let local = crate::config::parse_issuer("http://localhost:8080").unwrap();
+        check_discovery_document(
+            zitadel_document("http://localhost:8080")
+                .to_string()
+                .as_bytes(),
+            &local,
+        )
+        .unwrap();
+        for member in [
+            "authorization_endpoint",
+            "token_endpoint",
+            "userinfo_endpoint",
+            "revocation_endpoint",
+            "end_session_endpoint",
+            "jwks_uri",
+            "device_authorization_endpoint",
+            "introspection_endpoint",
+        ] {
+            for elsewhere in [
+                "https://evil.example/x",
+                "https://acme-x1y2z3.us1.zitadel.cloud:8443/x",
+                "http://acme-x1y2z3.us1.zitadel.cloud/x",
+                "https://evil-a1.us1.zitadel.cloud/x",
+                "https://acme-x1y2z3.us1.zitadel.cloud.evil.example/x",
+                "https://u:p@acme-x1y2z3.us1.zitadel.cloud/x",
+                "file:///etc/passwd",
+            ] {
+                let mut doc = zitadel_document(iss);
+                doc[member] = serde_json::json!(elsewhere);
+                let e = check(&doc).unwrap_err();
+                assert_eq!(e.code(), "discovery_failed", "{member} {elsewhere}");
+                assert!(e.to_string().contains(member), "{member} {elsewhere}: {e}");
+            }
+        }
+        // Another issuer in the document.
+        let mut doc = zitadel_document(iss);
+        doc["issuer"] = serde_json::json!("https://evil.example");
+        assert!(check(&doc).unwrap_err().to_string().contains("issuer"));
     }
 
     #[test]
