@@ -271,6 +271,51 @@ async fn refresh_reply_of_400_mb_is_refused_after_64_kib() {
     assert_too_large(&e, "token endpoint", 64);
 }
 
+/// Nothing lost: a refresh that fails on an oversized reply keeps the stored session (the
+/// refresh token may still be good), and no API call is made with the stale token.
+#[tokio::test]
+async fn refresh_reply_of_400_mb_keeps_the_stored_session() {
+    use passkeys_core::session::Session;
+    use passkeys_core::tokens::{store_key, MemoryStore, TokenSet, TokenStore};
+    let dir = tempfile::tempdir().unwrap();
+    // The refresh lock lives in the state directory.
+    std::env::set_var("PASSKEYS_STATE_DIR", dir.path());
+    let server = Server::start(provider(|_, p| {
+        (p == "/oauth/v2/token").then_some(Reply::Huge { announce: false })
+    }))
+    .await;
+    let oidc = discover(&server.base).await.unwrap();
+    let store = Arc::new(MemoryStore::default());
+    let key = store_key(&server.base, "client-1");
+    store
+        .save(
+            &key,
+            &TokenSet {
+                access_token: Secret::new("old-access"),
+                refresh_token: Some(Secret::new("refresh-1")),
+                id_token: None,
+                expires_at: Some(0),
+                scope: None,
+            },
+        )
+        .unwrap();
+    let session = Session::resume(oidc, store.clone()).unwrap();
+    let e = session
+        .zitadel(http_client().unwrap())
+        .list_passkeys()
+        .await
+        .unwrap_err();
+    assert_too_large(&e, "token endpoint", 64);
+    let kept = store.load(&key).unwrap().expect("the session is kept");
+    assert_eq!(kept.refresh_token.unwrap().expose(), "refresh-1");
+    assert_eq!(kept.access_token.expose(), "old-access");
+    assert!(
+        !server.seen().iter().any(|r| r.contains("/auth/v1/")),
+        "{:?}",
+        server.seen()
+    );
+}
+
 #[tokio::test]
 async fn userinfo_reply_of_400_mb_is_refused_after_64_kib() {
     // Sign-in reads userinfo only after a valid ID token; the read itself is the shared capped
