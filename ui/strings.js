@@ -378,6 +378,8 @@ window.STRINGS = {
     session_expired: 'Your session has ended (it expired, was revoked or ended elsewhere). Sign in again.',
     keychain_error: 'The system keychain could not be used to keep you signed in.',
     network_error: 'The instance cannot be reached. Check your network and try again.',
+    response_too_large: 'The server sent far more data than a ZITADEL instance does, so the app stopped reading. Check the instance URL; the server may be misbehaving.',
+    untrusted_link: 'The server sent a link that does not point to the instance’s own site, so it was not opened. Tell your ZITADEL administrator.',
     browser_failed: 'No browser could be opened. Open the sign-in address yourself.',
     not_found: 'That passkey no longer exists. The list was refreshed.',
     mfa_required: 'Your account has a second factor (or your organisation requires one), and this session was signed in without it. Sign in again and use your second factor.',

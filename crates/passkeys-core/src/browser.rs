@@ -1,8 +1,16 @@
 //! Opening the system browser for sign-in (RFC 8252 §4: native apps use an external user-agent).
 //!
-//! [`SystemBrowser`] honours `$BROWSER` as other command-line tools do: a `:`-separated list of
-//! commands, tried in order; `%s` in a command is replaced by the URL, otherwise the URL is
-//! appended as the last argument. Without `$BROWSER`, the platform's default browser is used.
+//! [`SystemBrowser`] honours `$BROWSER` as other command-line tools do (see [`browser_commands`]
+//! for the exact rules, drawn from xdg-utils and Python's `webbrowser`): a list of commands tried
+//! in order, separated by `:` on Unix and `;` on Windows; `%s` in a command is replaced by the
+//! URL, otherwise the URL is appended as the last argument. Without `$BROWSER`, the platform's
+//! default browser is used (the `webbrowser` crate, built with its `hardened` feature: http(s)
+//! only).
+//!
+//! Whatever the caller checked, [`SystemBrowser`] hands a browser only the re-serialised form of
+//! an `https`/`http` URL ([`crate::links::web_url`]): never a file, a script URL or something
+//! that starts with `-` and would be read as a command-line flag (issue 12, item 1). The URL is
+//! always one argument of its own; no shell is involved.
 
 use async_trait::async_trait;
 
@@ -56,11 +64,154 @@ impl Browser for FnBrowser {
 #[derive(Debug, Default, Clone)]
 pub struct SystemBrowser;
 
-/// Splits one `$BROWSER` entry into program and arguments, substituting `%s`.
-fn command_for(entry: &str, url: &str) -> Option<(String, Vec<String>)> {
-    let mut parts = entry.split_whitespace().map(str::to_string);
-    let program = parts.next()?;
-    let mut args: Vec<String> = parts.collect();
+/// The separator between commands in `$BROWSER`: `;` on Windows, where `:` is part of paths
+/// (`C:\...`) and `;` separates `PATH`, as Python's `webbrowser` does (`os.pathsep`); `:` on
+/// Unix (xdg-utils, Python, `man 1 sensible-browser`).
+pub const LIST_SEPARATOR: char = if cfg!(windows) { ';' } else { ':' };
+
+/// The commands in a `$BROWSER` value, each as program and arguments, in the order to try them.
+///
+/// The rules, and why:
+/// - entries are separated by [`LIST_SEPARATOR`]; empty entries are skipped;
+/// - an entry that names an existing file (`is_file`), or has no blank in it, is the program
+///   itself, so `/opt/My Browser/browser` or `C:\Program Files\Mozilla Firefox\firefox.exe`
+///   works unquoted (Python's `webbrowser` takes a whole entry as the program name);
+/// - otherwise the entry is split into words like a command line: on Unix with POSIX shell
+///   quoting (`'…'`, `"…"`, `\`; Python's `shlex.split`, used by its `webbrowser` for entries
+///   with `%s`), on Windows with double quotes only (backslashes are path separators there), so
+///   `firefox --new-window` and `"C:\Program Files\X\x.exe" --new %s` both work. xdg-utils
+///   splits on blanks without quoting; every unquoted entry it accepts is read the same way
+///   here. An entry with an unbalanced quote is skipped;
+/// - a trailing `&` (Python's "run in the background") is dropped: the browser is never waited
+///   for anyway;
+/// - `%s` in an argument is replaced by the URL; without one the URL is appended (both
+///   xdg-utils and Python).
+pub fn browser_commands(
+    value: &str,
+    windows: bool,
+    is_file: &dyn Fn(&str) -> bool,
+) -> Vec<Vec<String>> {
+    let separator = if windows { ';' } else { ':' };
+    value
+        .split(separator)
+        .filter_map(|entry| {
+            let mut entry = entry.trim();
+            if let Some(rest) = entry.strip_suffix('&') {
+                entry = rest.trim_end();
+            }
+            if entry.is_empty() {
+                return None;
+            }
+            if !entry.contains(char::is_whitespace) || is_file(entry) {
+                return Some(vec![entry.to_string()]);
+            }
+            let words = if windows {
+                split_windows(entry)
+            } else {
+                split_posix(entry)
+            }?;
+            (!words.is_empty()).then_some(words)
+        })
+        .collect()
+}
+
+/// POSIX shell word splitting without expansions: blanks separate words; `'…'` is literal;
+/// in `"…"` a backslash escapes `"`, `\`, `$` and `` ` ``; elsewhere a backslash escapes the next
+/// character. `None` for an unbalanced quote or a trailing backslash.
+fn split_posix(s: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next()? {
+                        '\'' => break,
+                        x => word.push(x),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next()? {
+                        '"' => break,
+                        '\\' => match chars.next()? {
+                            x @ ('"' | '\\' | '$' | '`') => word.push(x),
+                            x => {
+                                word.push('\\');
+                                word.push(x);
+                            }
+                        },
+                        x => word.push(x),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                word.push(chars.next()?);
+            }
+            c => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    Some(words)
+}
+
+/// Windows command-line splitting, simplified: blanks separate words except inside `"…"`;
+/// quotes are removed; backslashes are literal (they are path separators). `None` for an
+/// unbalanced quote.
+fn split_windows(s: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut quoted = false;
+    for c in s.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                in_word = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    if quoted {
+        return None;
+    }
+    if in_word {
+        words.push(word);
+    }
+    Some(words)
+}
+
+/// Program and arguments for one command of [`browser_commands`] and `url`: `%s` substituted
+/// in the arguments, or the URL appended.
+fn command_for(words: &[String], url: &str) -> Option<(String, Vec<String>)> {
+    let (program, rest) = words.split_first()?;
+    let mut args: Vec<String> = rest.to_vec();
     let mut substituted = false;
     for a in &mut args {
         if a.contains("%s") {
@@ -71,17 +222,23 @@ fn command_for(entry: &str, url: &str) -> Option<(String, Vec<String>)> {
     if !substituted {
         args.push(url.to_string());
     }
-    Some((program, args))
+    Some((program.clone(), args))
 }
 
 #[async_trait]
 impl Browser for SystemBrowser {
     async fn open(&self, url: &str) -> Result<()> {
+        let Some(url) = crate::links::web_url(url) else {
+            return Err(Error::Browser(
+                "refused to hand the browser something that is not an https or http address".into(),
+            ));
+        };
         if let Some(list) = std::env::var_os("BROWSER").filter(|v| !v.is_empty()) {
             let list = list.to_string_lossy().to_string();
-            let mut last_err = String::from("$BROWSER is empty");
-            for entry in list.split(':') {
-                let Some((program, args)) = command_for(entry, url) else {
+            let mut last_err = String::from("$BROWSER has no command in it");
+            let is_file = |p: &str| std::path::Path::new(p).is_file();
+            for words in browser_commands(&list, cfg!(windows), &is_file) {
+                let Some((program, args)) = command_for(&words, &url) else {
                     continue;
                 };
                 match std::process::Command::new(&program)
@@ -101,7 +258,6 @@ impl Browser for SystemBrowser {
                 "no command in $BROWSER could be started ({last_err})"
             )));
         }
-        let url = url.to_string();
         tokio::task::spawn_blocking(move || webbrowser::open(&url))
             .await
             .map_err(|e| Error::Browser(e.to_string()))?
@@ -113,19 +269,97 @@ impl Browser for SystemBrowser {
 mod tests {
     use super::*;
 
+    fn cmds(value: &str, windows: bool) -> Vec<Vec<String>> {
+        browser_commands(value, windows, &|p: &str| {
+            p == "/opt/My Browser/browser" || p == r"C:\Program Files\Mozilla Firefox\firefox.exe"
+        })
+    }
+
+    fn v(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| w.to_string()).collect()
+    }
+
     #[test]
     fn browser_entries_substitute_or_append_the_url() {
+        let c = |entry: &str| command_for(&cmds(entry, false)[0], "http://x/");
         assert_eq!(
-            command_for("firefox --new-window", "http://x/"),
+            c("firefox --new-window"),
             Some((
                 "firefox".into(),
                 vec!["--new-window".into(), "http://x/".into()]
             ))
         );
         assert_eq!(
-            command_for("open -a %s", "http://x/"),
+            c("open -a %s"),
             Some(("open".into(), vec!["-a".into(), "http://x/".into()]))
         );
-        assert_eq!(command_for("  ", "u"), None);
+        assert_eq!(
+            c("w3m --url=%s --x"),
+            Some(("w3m".into(), vec!["--url=http://x/".into(), "--x".into()]))
+        );
+        assert!(cmds("  ", false).is_empty());
+    }
+
+    #[test]
+    fn unix_browser_is_a_colon_separated_list_with_shell_quoting() {
+        assert_eq!(
+            cmds("firefox:chromium --new-window %s::lynx", false),
+            vec![
+                v(&["firefox"]),
+                v(&["chromium", "--new-window", "%s"]),
+                v(&["lynx"])
+            ]
+        );
+        // A path with blanks: quoted, escaped, or naming an existing file as it stands.
+        assert_eq!(
+            cmds("'/opt/My Browser/browser' --new %s", false),
+            vec![v(&["/opt/My Browser/browser", "--new", "%s"])]
+        );
+        assert_eq!(
+            cmds(r#"/opt/My\ Browser/browser:"/opt/Other One/b" -x"#, false),
+            vec![
+                v(&["/opt/My Browser/browser"]),
+                v(&["/opt/Other One/b", "-x"])
+            ]
+        );
+        assert_eq!(
+            cmds("/opt/My Browser/browser", false),
+            vec![v(&["/opt/My Browser/browser"])]
+        );
+        // Python's background marker; an unbalanced quote skips only its own entry.
+        assert_eq!(cmds("firefox %s &", false), vec![v(&["firefox", "%s"])]);
+        assert_eq!(cmds("'broken %s:lynx", false), vec![v(&["lynx"])]);
+    }
+
+    #[test]
+    fn windows_browser_is_a_semicolon_list_and_keeps_drive_letters_and_backslashes() {
+        assert_eq!(
+            cmds(r"C:\Program Files\Mozilla Firefox\firefox.exe;msedge", true),
+            vec![
+                v(&[r"C:\Program Files\Mozilla Firefox\firefox.exe"]),
+                v(&["msedge"])
+            ]
+        );
+        assert_eq!(
+            cmds(r#""C:\Program Files\X\x.exe" --new-tab %s"#, true),
+            vec![v(&[r"C:\Program Files\X\x.exe", "--new-tab", "%s"])]
+        );
+        assert_eq!(
+            cmds(r"C:\Tools\browser.exe", true),
+            vec![v(&[r"C:\Tools\browser.exe"])]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_system_browser_refuses_anything_but_web_urls() {
+        for bad in [
+            "--renderer-cmd-prefix=/bin/sh -c id",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "smb://x/y",
+        ] {
+            let e = SystemBrowser.open(bad).await.unwrap_err();
+            assert_eq!(e.code(), "browser_failed", "{bad}");
+        }
     }
 }

@@ -55,14 +55,15 @@ pub fn load_config_file() -> Result<ConfigFile> {
     }
 }
 
-/// True for loopback hosts: `localhost` (and `*.localhost`), 127.0.0.0/8 and `::1`
-/// (RFC 8252 §8.3, RFC 6761 §6.3).
+/// True for loopback hosts: the name `localhost` (exactly; RFC 6761 §6.3 and RFC 8252 §8.3),
+/// 127.0.0.0/8 and `[::1]`.
+///
+/// Not `*.localhost`, nor `localhost.`: whether those resolve to loopback depends on the
+/// resolver (many send them to DNS), so plain http to them could leave the machine (issue 12,
+/// item 8).
 pub fn is_loopback_host(url: &Url) -> bool {
     match url.host() {
-        Some(url::Host::Domain(d)) => {
-            let d = d.trim_end_matches('.').to_ascii_lowercase();
-            d == "localhost" || d.ends_with(".localhost")
-        }
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
         None => false,
@@ -165,7 +166,7 @@ mod tests {
             "http://127.0.0.1:9000",
             "http://[::1]:9000",
             "http://127.8.9.10",
-            "http://sandbox.localhost:1234",
+            "http://LOCALHOST:8080",
         ] {
             parse_issuer(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
         }
@@ -174,6 +175,13 @@ mod tests {
             "http://192.168.1.10",
             "http://10.0.0.1:8080",
             "ftp://x.example",
+            // Names under .localhost may be resolved through DNS (issue 12, item 8).
+            "http://sandbox.localhost:1234",
+            "http://evil.localhost",
+            "http://localhost.:8080",
+            "http://localhost.evil.example",
+            "http://[::ffff:127.0.0.1]:8080",
+            "http://0.0.0.0:8080",
         ] {
             assert_eq!(
                 parse_issuer(bad).unwrap_err().code(),

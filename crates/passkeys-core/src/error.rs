@@ -106,6 +106,29 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// A server's reply was larger than this app reads from that endpoint (issue 12): the rest
+    /// was not read.
+    #[error("the {endpoint} at {url} sent a reply larger than {} KiB, far more than a ZITADEL instance sends there, so it was not read. The server is misbehaving or is not a ZITADEL instance: check the issuer URL", limit / 1024)]
+    ResponseTooLarge {
+        /// Which endpoint ("token endpoint").
+        endpoint: &'static str,
+        /// The URL that answered.
+        url: String,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// A link from the server is not one this app opens or shows (issue 12): not an absolute
+    /// `https` URL on the instance's own site. The link itself (it may carry a one-time code) is
+    /// not repeated.
+    #[error("refusing the link the server sent: {reason}; it points to {target}. Only an https link on the instance's own site ({expected}) is opened or shown. The server may be compromised: tell your ZITADEL administrator")]
+    UntrustedLink {
+        /// Where the link points: its host, or its scheme when it has none.
+        target: String,
+        /// What is wrong with it.
+        reason: String,
+        /// The instance's origin.
+        expected: String,
+    },
     /// ZITADEL answered with an error.
     #[error(transparent)]
     Api(#[from] ApiError),
@@ -168,6 +191,8 @@ impl Error {
             Error::File { .. } => "file_error",
             Error::CorruptFile { .. } => "corrupt_file",
             Error::Network { .. } => "network_error",
+            Error::ResponseTooLarge { .. } => "response_too_large",
+            Error::UntrustedLink { .. } => "untrusted_link",
             Error::Api(e) => e.kind.code(),
             Error::Options(_) => "invalid_creation_options",
             Error::Authenticator(e) => e.code(),

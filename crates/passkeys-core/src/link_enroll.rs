@@ -21,7 +21,9 @@ pub const PLATFORM_EXPLANATION: &str = "This app cannot create a passkey in your
 /// lifetime). `on_link` sees the link first (to print it or show a QR code).
 ///
 /// # Errors
-/// API errors; [`AuthenticatorError::Timeout`] when nothing arrived in time.
+/// API errors; [`Error::UntrustedLink`] when the server's link is not on the instance's site
+/// (then nothing is shown or opened); [`AuthenticatorError::Timeout`] when nothing arrived in
+/// time.
 pub async fn enroll_via_link(
     api: &ZitadelClient,
     browser: &dyn Browser,
@@ -30,7 +32,11 @@ pub async fn enroll_via_link(
     on_link: &(dyn Fn(&RegistrationLink) + Send + Sync),
 ) -> Result<Passkey> {
     let before = api.list_passkeys().await?;
-    let link = api.add_passkey_link().await?;
+    let mut link = api.add_passkey_link().await?;
+    // `add_passkey_link` checked it already; checked again here because this is where it goes
+    // to a browser (issue 12, item 1): only the re-serialised https (or loopback http) URL on
+    // the instance's site is shown or opened.
+    link.link = crate::links::check_server_link(&link.link, api.base())?.to_string();
     on_link(&link);
     let timeout = link
         .expires_in_secs

@@ -41,6 +41,7 @@ use url::Url;
 use crate::browser::Browser;
 use crate::config::{require_secure, Issuer};
 use crate::error::{Error, Result};
+use crate::http::{read_capped, CappedClient, ReadError};
 use crate::loopback::{Expect, FinalPage, LoopbackListener};
 use crate::secret::Secret;
 use crate::tokens::TokenSet;
@@ -65,6 +66,12 @@ pub struct ExtraMetadata {
     /// OIDC RP-initiated logout endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_session_endpoint: Option<String>,
+    /// RFC 7662 introspection endpoint (not used; checked like the others).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspection_endpoint: Option<String>,
+    /// RFC 8628 device authorization endpoint (not used; checked like the others).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<String>,
 }
 impl AdditionalProviderMetadata for ExtraMetadata {}
 
@@ -191,13 +198,7 @@ fn ends_session(error: &CoreErrorResponseType) -> bool {
 }
 
 fn req_err<E: std::error::Error>(e: E) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(x) = src {
-        s = format!("{s}: {x}");
-        src = x.source();
-    }
-    s
+    crate::http::chain(&e)
 }
 
 fn describe_server_error(
@@ -216,6 +217,20 @@ type TokenError<RE> = openidconnect::RequestTokenError<
     RE,
     openidconnect::StandardErrorResponse<CoreErrorResponseType>,
 >;
+
+/// A reply from the token endpoint that was too large, as [`Error::ResponseTooLarge`].
+fn token_too_large(e: TokenError<ReadError>) -> std::result::Result<Error, TokenError<ReadError>> {
+    match e {
+        openidconnect::RequestTokenError::Request(ReadError::TooLarge { limit, url }) => {
+            Ok(ReadError::TooLarge {
+                limit,
+                url: url.clone(),
+            }
+            .into_error(&url))
+        }
+        other => Err(other),
+    }
+}
 
 /// An error of the refresh grant: the end of the session, or a failure to report.
 fn refresh_error<RE: std::error::Error + 'static>(e: TokenError<RE>) -> Error {
@@ -346,9 +361,6 @@ fn is_unknown_key(e: &ClaimsVerificationError) -> bool {
     )
 }
 
-/// The largest userinfo reply read (names and e-mail fit in a few kilobytes).
-const MAX_USERINFO_BYTES: usize = 64 * 1024;
-
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
@@ -373,10 +385,105 @@ fn token_set(
     }
 }
 
+/// Parses a discovery document for `issuer` and checks it: the issuer in it must equal the
+/// configured one exactly (OIDC Discovery §4.3), every endpoint must be on the issuer's origin
+/// ([`check_endpoints`]), and there must be a token endpoint. The reason for a refusal names the
+/// member at fault.
+fn parse_metadata(body: &[u8], issuer: &Issuer) -> std::result::Result<Metadata, String> {
+    let metadata: Metadata =
+        serde_json::from_slice(body).map_err(|e| format!("it is not usable ({e})"))?;
+    if metadata.issuer().as_str() != issuer.as_str {
+        return Err(format!(
+            "unexpected issuer URI `{}` (expected `{}`) (the issuer in the document must equal the URL you gave)",
+            metadata.issuer().as_str(),
+            issuer.as_str
+        ));
+    }
+    check_endpoints(&metadata, &issuer.url)?;
+    if metadata.token_endpoint().is_none() {
+        return Err("the document has no token_endpoint".into());
+    }
+    Ok(metadata)
+}
+
+/// Checks a discovery document for `issuer` as [`Oidc::discover`] does before it reads or
+/// sends anything else (for the fuzz target and tests).
+///
+/// # Errors
+/// [`Error::Discovery`] naming the member at fault.
+pub fn check_discovery_document(body: &[u8], issuer: &Issuer) -> Result<()> {
+    parse_metadata(body, issuer)
+        .map(|_| ())
+        .map_err(|reason| Error::Discovery {
+            issuer: issuer.as_str.clone(),
+            reason,
+        })
+}
+
+/// Checks that every endpoint of the discovery document is on the issuer's origin (scheme,
+/// host and port; issue 12, item 5): ZITADEL serves all of them there, so an endpoint elsewhere
+/// means a tampered or foreign document, and would send tokens (revocation, userinfo), codes
+/// (token) or the person (authorization, end_session) to another server. Each must also be
+/// `https`, or `http` on a loopback issuer ([`require_secure`]). The error names the endpoint.
+fn check_endpoints(metadata: &Metadata, issuer: &Url) -> std::result::Result<(), String> {
+    let extra = metadata.additional_metadata();
+    let list: [(&str, Option<String>); 9] = [
+        (
+            "authorization_endpoint",
+            Some(metadata.authorization_endpoint().as_str().to_string()),
+        ),
+        (
+            "token_endpoint",
+            metadata.token_endpoint().map(|u| u.as_str().to_string()),
+        ),
+        (
+            "userinfo_endpoint",
+            metadata.userinfo_endpoint().map(|u| u.as_str().to_string()),
+        ),
+        ("jwks_uri", Some(metadata.jwks_uri().as_str().to_string())),
+        ("revocation_endpoint", extra.revocation_endpoint.clone()),
+        ("end_session_endpoint", extra.end_session_endpoint.clone()),
+        (
+            "introspection_endpoint",
+            extra.introspection_endpoint.clone(),
+        ),
+        (
+            "device_authorization_endpoint",
+            extra.device_authorization_endpoint.clone(),
+        ),
+        (
+            "registration_endpoint",
+            metadata
+                .registration_endpoint()
+                .map(|u| u.as_str().to_string()),
+        ),
+    ];
+    for (name, value) in list {
+        let Some(value) = value else { continue };
+        check_endpoint(name, &value, issuer)?;
+    }
+    Ok(())
+}
+
+/// One endpoint of [`check_endpoints`].
+pub fn check_endpoint(name: &str, value: &str, issuer: &Url) -> std::result::Result<(), String> {
+    let url = Url::parse(value).map_err(|e| format!("its {name} is not a URL ({e})"))?;
+    if url.origin() != issuer.origin() || !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "its {name} points to {}, not to the issuer's own site {}; ZITADEL serves every endpoint there, so the document was refused",
+            crate::links::describe(&url),
+            issuer.origin().ascii_serialization()
+        ));
+    }
+    require_secure(&url).map_err(|e| format!("its {name}: {e}"))
+}
+
 impl Oidc {
     /// Runs OIDC discovery (`/.well-known/openid-configuration` and the JWKS). The issuer in
     /// the document must equal the configured issuer exactly (OIDC Discovery §4.3), and every
-    /// endpoint must be HTTPS (or loopback).
+    /// endpoint must be on the issuer's origin (see [`check_endpoints`]) before anything else is
+    /// read or sent. Both replies are read with a limit ([`crate::http::DISCOVERY`],
+    /// [`crate::http::JWKS`]).
     pub async fn discover(issuer: &Issuer, client_id: &str, http: reqwest::Client) -> Result<Self> {
         let discovery = |reason: String| Error::Discovery {
             issuer: issuer.as_str.clone(),
@@ -384,27 +491,44 @@ impl Oidc {
         };
         let issuer_url =
             IssuerUrl::new(issuer.as_str.clone()).map_err(|e| discovery(e.to_string()))?;
-        let metadata = Metadata::discover_async(issuer_url, &http)
+        let doc_url = issuer_url
+            .join(".well-known/openid-configuration")
+            .map_err(|e| discovery(e.to_string()))?;
+        let resp = http
+            .get(doc_url.clone())
+            .header("Accept", "application/json")
+            .send()
             .await
-            .map_err(|e| match &e {
-                openidconnect::DiscoveryError::Validation(v) => discovery(format!(
-                    "{v} (the issuer in the document must equal the URL you gave)"
-                )),
-                _ => discovery(req_err(e)),
+            .map_err(|e| discovery(format!("{doc_url}: {}", req_err(e))))?;
+        let status = resp.status();
+        let body = read_capped(resp, crate::http::DISCOVERY)
+            .await
+            .map_err(|e| match e {
+                e @ ReadError::TooLarge { .. } => e.into_error(doc_url.as_str()),
+                e => discovery(format!("{doc_url}: {e}")),
             })?;
-        for endpoint in [
-            Some(metadata.authorization_endpoint().url().clone()),
-            metadata.token_endpoint().map(|t| t.url().clone()),
-            Some(metadata.jwks_uri().url().clone()),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            require_secure(&endpoint)?;
+        if status != reqwest::StatusCode::OK {
+            return Err(discovery(format!("HTTP status code {status} at {doc_url}")));
         }
-        if metadata.token_endpoint().is_none() {
-            return Err(discovery("the document has no token_endpoint".into()));
-        }
+        let mut metadata = parse_metadata(&body, issuer).map_err(|reason| {
+            discovery(format!("the document at {doc_url} was refused: {reason}"))
+        })?;
+        let keys = CoreJsonWebKeySet::fetch_async(
+            metadata.jwks_uri(),
+            &CappedClient::new(&http, crate::http::JWKS),
+        )
+        .await
+        .map_err(|e| match e {
+            openidconnect::DiscoveryError::Request(e @ ReadError::TooLarge { .. }) => {
+                e.into_error(metadata.jwks_uri().as_str())
+            }
+            e => discovery(format!(
+                "the signing keys at {} could not be read: {}",
+                metadata.jwks_uri().as_str(),
+                req_err(e)
+            )),
+        })?;
+        metadata = metadata.set_jwks(keys);
         let jwks = Arc::new(RwLock::new(metadata.jwks().clone()));
         Ok(Self {
             issuer: issuer.clone(),
@@ -477,9 +601,9 @@ impl Oidc {
                 .exchange_code(AuthorizationCode::new(code.expose().to_string()))
                 .map_err(|e| Error::TokenRequest(e.to_string()))?
                 .set_pkce_verifier(verifier)
-                .request_async(&self.http)
+                .request_async(&CappedClient::new(&self.http, crate::http::TOKEN))
                 .await
-                .map_err(code_exchange_error)?;
+                .map_err(|e| token_too_large(e).unwrap_or_else(code_exchange_error))?;
             let id_token = response.id_token().ok_or_else(|| Error::InvalidIdToken {
                 reason: "the token response has no id_token".into(),
                 advice: "The sign-in must include the openid scope; check that the issuer is an OpenID Connect provider",
@@ -547,15 +671,23 @@ impl Oidc {
                 tracing::info!(
                     "the ID token is signed with a key not seen yet: re-reading the JWKS"
                 );
-                let fresh = CoreJsonWebKeySet::fetch_async(self.metadata.jwks_uri(), &self.http)
-                    .await
-                    .map_err(|e| Error::InvalidIdToken {
+                let fresh = CoreJsonWebKeySet::fetch_async(
+                    self.metadata.jwks_uri(),
+                    &CappedClient::new(&self.http, crate::http::JWKS),
+                )
+                .await
+                .map_err(|e| match e {
+                    openidconnect::DiscoveryError::Request(e @ ReadError::TooLarge { .. }) => {
+                        e.into_error(self.metadata.jwks_uri().as_str())
+                    }
+                    e => Error::InvalidIdToken {
                         reason: format!(
                             "its signing key is unknown and the keys could not be read again ({})",
                             req_err(e)
                         ),
                         advice: "Check your network and sign in again",
-                    })?;
+                    },
+                })?;
                 if let Ok(mut k) = self.jwks.write() {
                     *k = fresh.clone();
                 }
@@ -578,7 +710,7 @@ impl Oidc {
             url: url.to_string(),
             reason,
         };
-        let mut resp = self
+        let resp = self
             .http
             .get(url.clone())
             .header("Accept", "application/json")
@@ -592,15 +724,9 @@ impl Oidc {
                 resp.status().as_u16()
             )));
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| network(req_err(e)))? {
-            if body.len() + chunk.len() > MAX_USERINFO_BYTES {
-                return Err(network(format!(
-                    "the userinfo reply is larger than {MAX_USERINFO_BYTES} bytes"
-                )));
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_capped(resp, crate::http::USERINFO)
+            .await
+            .map_err(|e| e.into_error(url.as_str()))?;
         #[derive(Deserialize)]
         struct UserInfo {
             sub: String,
@@ -688,9 +814,9 @@ impl Oidc {
         let response = client
             .exchange_refresh_token(&RefreshToken::new(refresh_token.expose().to_string()))
             .map_err(|e| Error::TokenRequest(e.to_string()))?
-            .request_async(&self.http)
+            .request_async(&CappedClient::new(&self.http, crate::http::TOKEN))
             .await
-            .map_err(refresh_error)?;
+            .map_err(|e| token_too_large(e).unwrap_or_else(refresh_error))?;
         Ok(token_set(&response, Some(refresh_token)))
     }
 
@@ -961,6 +1087,72 @@ mod tests {
             );
             assert_eq!(e.code() == "session_expired", ends, "{code}: {e}");
         }
+    }
+
+    fn zitadel_document(iss: &str) -> serde_json::Value {
+        serde_json::json!({
+            "issuer": iss,
+            "authorization_endpoint": format!("{iss}/oauth/v2/authorize"),
+            "token_endpoint": format!("{iss}/oauth/v2/token"),
+            "introspection_endpoint": format!("{iss}/oauth/v2/introspect"),
+            "userinfo_endpoint": format!("{iss}/oidc/v1/userinfo"),
+            "revocation_endpoint": format!("{iss}/oauth/v2/revoke"),
+            "end_session_endpoint": format!("{iss}/oidc/v1/end_session"),
+            "device_authorization_endpoint": format!("{iss}/oauth/v2/device_authorization"),
+            "jwks_uri": format!("{iss}/oauth/v2/keys"),
+            "response_types_supported": ["code", "id_token", "id_token token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["EdDSA", "RS256"],
+        })
+    }
+
+    /// Issue 12, item 5: every endpoint on the issuer's origin, or the document is refused
+    /// naming the endpoint.
+    #[test]
+    fn discovery_endpoints_off_the_issuer_origin_are_refused_by_name() {
+        let iss = "https://acme-x1y2z3.us1.zitadel.cloud";
+        let issuer = crate::config::parse_issuer(iss).unwrap();
+        let check =
+            |doc: &serde_json::Value| check_discovery_document(doc.to_string().as_bytes(), &issuer);
+        check(&zitadel_document(iss)).unwrap();
+        let local = crate::config::parse_issuer("http://localhost:8080").unwrap();
+        check_discovery_document(
+            zitadel_document("http://localhost:8080")
+                .to_string()
+                .as_bytes(),
+            &local,
+        )
+        .unwrap();
+        for member in [
+            "authorization_endpoint",
+            "token_endpoint",
+            "userinfo_endpoint",
+            "revocation_endpoint",
+            "end_session_endpoint",
+            "jwks_uri",
+            "device_authorization_endpoint",
+            "introspection_endpoint",
+        ] {
+            for elsewhere in [
+                "https://evil.example/x",
+                "https://acme-x1y2z3.us1.zitadel.cloud:8443/x",
+                "http://acme-x1y2z3.us1.zitadel.cloud/x",
+                "https://evil-a1.us1.zitadel.cloud/x",
+                "https://acme-x1y2z3.us1.zitadel.cloud.evil.example/x",
+                "https://u:p@acme-x1y2z3.us1.zitadel.cloud/x",
+                "file:///etc/passwd",
+            ] {
+                let mut doc = zitadel_document(iss);
+                doc[member] = serde_json::json!(elsewhere);
+                let e = check(&doc).unwrap_err();
+                assert_eq!(e.code(), "discovery_failed", "{member} {elsewhere}");
+                assert!(e.to_string().contains(member), "{member} {elsewhere}: {e}");
+            }
+        }
+        // Another issuer in the document.
+        let mut doc = zitadel_document(iss);
+        doc["issuer"] = serde_json::json!("https://evil.example");
+        assert!(check(&doc).unwrap_err().to_string().contains("issuer"));
     }
 
     #[test]

@@ -356,7 +356,9 @@ impl ZitadelClient {
             tracing::debug!(%method, path, attempt, "ZITADEL API request");
             let resp = req.send().await.map_err(|e| network(&url, &e))?;
             let status = resp.status().as_u16();
-            let bytes = resp.bytes().await.map_err(|e| network(&url, &e))?;
+            let bytes = crate::http::read_capped(resp, crate::http::API)
+                .await
+                .map_err(|e| e.into_error(url.as_str()))?;
             if (200..300).contains(&status) {
                 if bytes.is_empty() {
                     return Ok(serde_json::json!({}));
@@ -507,7 +509,8 @@ impl ZitadelClient {
         .map(|_| ())
     }
 
-    /// AddMyPasswordlessLink: `POST /auth/v1/users/me/passwordless/_link`.
+    /// AddMyPasswordlessLink: `POST /auth/v1/users/me/passwordless/_link`. The link must pass
+    /// [`crate::links::check_server_link`] for this instance, or [`Error::UntrustedLink`].
     pub async fn add_passkey_link(&self) -> Result<RegistrationLink> {
         let path = "/auth/v1/users/me/passwordless/_link";
         let v = self
@@ -517,6 +520,9 @@ impl ZitadelClient {
         if link.is_empty() {
             return Err(Self::shape_error(path, "link is missing"));
         }
+        // Checked before anything shows or opens it (issue 12, item 1); only the re-serialised
+        // form is kept.
+        let link = crate::links::check_server_link(&link, &self.base)?.to_string();
         let expiration = v["expiration"].as_str().map(str::to_string);
         let expires_in_secs = expiration
             .as_deref()
