@@ -83,6 +83,10 @@ pub struct KeyArgs {
     /// Store the passkey on the key (discoverable): auto, yes or no.
     #[arg(long, value_name = "auto|yes|no")]
     discoverable: Option<String>,
+    /// Let soft:PATH (a file, not hardware) enroll with an issuer that is not on this machine.
+    /// Without it, the software authenticator works only with a loopback issuer (the sandbox).
+    #[arg(long)]
+    dangerously_allow_soft_authenticator: bool,
 }
 
 /// One row of the handover summary. Never holds the PIN.
@@ -216,6 +220,12 @@ async fn enroll_one(
         return Err(Error::Config(
             "helpdesk enrollment needs a security key (or soft:PATH); for the user's own device use `passkeys helpdesk link`".into(),
         ));
+    }
+    if let Choice::Soft(_) = &choice {
+        passkeys_core::authenticator::check_soft_allowed(
+            client.api().base(),
+            key.dangerously_allow_soft_authenticator,
+        )?;
     }
     let discoverable = keys::parse_discoverable(key.discoverable.as_deref())?;
     let prompt = Arc::new(HelpdeskPrompt::new(

@@ -100,6 +100,10 @@ enum Command {
         /// Do not sign in once with the new passkey to check that it works.
         #[arg(long)]
         no_self_test: bool,
+        /// Let soft:PATH (a file, not hardware) enroll with an issuer that is not on this
+        /// machine. Without it, the software authenticator works only with a loopback issuer.
+        #[arg(long)]
+        dangerously_allow_soft_authenticator: bool,
     },
     /// List the security keys attached over USB and NFC (--watch: follow them as they come
     /// and go).
@@ -394,11 +398,18 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
             pin_env,
             discoverable,
             no_self_test,
+            dangerously_allow_soft_authenticator,
         } => {
             if let Some(n) = &name {
                 passkeys_core::webauthn::validate_token_name(n).map_err(Error::InvalidName)?;
             }
             let choice = keys::parse_choice(authenticator.as_deref())?;
+            if let keys::Choice::Soft(_) = &choice {
+                passkeys_core::authenticator::check_soft_allowed(
+                    &ctx.profile.issuer.url,
+                    dangerously_allow_soft_authenticator,
+                )?;
+            }
             let discoverable = keys::parse_discoverable(discoverable.as_deref())?;
             let prompt = Arc::new(keys::TerminalPrompt::new(keys::pin_from_env(
                 pin_env.as_deref(),
