@@ -571,7 +571,7 @@ where
                 out.line("No orphaned passkeys for this instance on the key.");
             }
             if unknown > 0 {
-                out.note(&format!("{unknown} passkey(s) for this instance cannot be judged (ZITADEL lists no credential ids and this app has no record of them); they are left alone."));
+                out.note(&format!("{unknown} passkey(s) for this instance cannot be judged (ZITADEL lists no credential ids, and only a list that agrees with this computer's record of enrolled passkeys can prove one gone); they are left alone."));
             }
             let mut deleted = Vec::new();
             if *delete && !orphans.is_empty() {
