@@ -499,11 +499,13 @@ pub async fn enroll_for_user(
     })
 }
 
-/// A random numeric PIN of `len` digits (at least 6) for a fresh security key: not all one
-/// digit and not a run such as 123456 (the kind of PINs keys and policies refuse).
+/// A random numeric PIN of `len` digits (at least 6, at most CTAP's 63) for a fresh security
+/// key: not all one digit and not a run such as 123456 (the kind of PINs keys and policies
+/// refuse). `len` comes from the key (its minPINLength), so it is clamped: a key that claims a
+/// huge minimum never makes this allocate by its word.
 pub fn random_pin(len: usize) -> Secret {
     use rand::Rng as _;
-    let len = len.max(6);
+    let len = len.clamp(6, crate::prompt::MAX_PIN_BYTES);
     let mut rng = rand::rngs::OsRng;
     loop {
         let digits: Vec<u8> = (0..len).map(|_| rng.gen_range(0..10u8)).collect();
@@ -535,6 +537,14 @@ mod tests {
             assert_ne!(s, "123456");
         }
         assert_eq!(random_pin(2).expose().len(), 6);
+    }
+
+    /// Issue 12 item 10: the key's minPINLength sizes the random PIN; a hostile key must not
+    /// make it allocate gigabytes.
+    #[test]
+    fn huge_min_pin_length_does_not_size_the_random_pin() {
+        assert_eq!(random_pin(usize::MAX).expose().len(), 63);
+        assert_eq!(random_pin(63).expose().len(), 63);
     }
 
     #[test]
