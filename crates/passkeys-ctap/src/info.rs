@@ -135,8 +135,7 @@ impl DeviceInfo {
             force_pin_change: cbor::get(v, 0x0C).and_then(Value::as_bool).unwrap_or(false),
             min_pin_length,
             firmware_version: number(0x0E),
-            remaining_discoverable_credentials: number(0x14)
-                .map(|n| n.min(MAX_STORED_CREDENTIALS)),
+            remaining_discoverable_credentials: number(0x14).map(|n| n.min(MAX_STORED_CREDENTIALS)),
         })
     }
 
@@ -249,7 +248,9 @@ mod tests {
         assert!(e.contains("at most 63 bytes"), "{e}");
         assert!(info_with(vec![(0x0D, cbor::int(64))]).is_err());
         assert_eq!(
-            info_with(vec![(0x0D, cbor::int(63))]).unwrap().min_pin_len(),
+            info_with(vec![(0x0D, cbor::int(63))])
+                .unwrap()
+                .min_pin_len(),
             63
         );
         let huge = cbor::int(i64::MAX);
@@ -264,8 +265,12 @@ mod tests {
         assert_eq!(info.max_credential_count_in_list, Some(1024));
         assert_eq!(info.max_credential_id_length, Some(1023));
         assert_eq!(info.remaining_discoverable_credentials, Some(65535));
-        let zero = info_with(vec![(0x05, cbor::int(0)), (0x07, cbor::int(0)), (0x08, cbor::int(0))])
-            .unwrap();
+        let zero = info_with(vec![
+            (0x05, cbor::int(0)),
+            (0x07, cbor::int(0)),
+            (0x08, cbor::int(0)),
+        ])
+        .unwrap();
         assert_eq!(zero.msg_size(), 1024);
         assert_eq!(zero.max_credential_count_in_list, None);
         assert_eq!(zero.max_credential_id_length, None);

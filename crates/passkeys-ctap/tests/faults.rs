@@ -593,9 +593,13 @@ async fn huge_min_pin_length_is_refused_when_the_key_is_opened() {
         m.push((fault::int(0x0D), fault::int(i64::from(u32::MAX))));
     }
     let key = ScriptKey::new(info, |_, _| Reply::Standard);
-    let err = Device::open(key.token(), Script::default().arc(), CancellationToken::new())
-        .await
-        .unwrap_err();
+    let err = Device::open(
+        key.token(),
+        Script::default().arc(),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(&err, AuthenticatorError::InvalidResponse(m) if m.contains("at most 63 bytes")),
         "{err:?}"

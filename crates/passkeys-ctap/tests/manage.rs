@@ -313,7 +313,10 @@ async fn empty_server_list_does_not_prove_orphans() {
     let mut d = open(&key, &Script::new(&[PIN])).await;
     let mut cm = d.credential_manager().await.unwrap();
     let rps = cm.list().await.unwrap();
-    let inventory = Some(vec![(a.clone(), "t1".to_string()), (b.clone(), "t2".to_string())]);
+    let inventory = Some(vec![
+        (a.clone(), "t1".to_string()),
+        (b.clone(), "t2".to_string()),
+    ]);
     let view = |ready: &[&str]| InstanceView {
         instance: url::Url::parse("https://auth.example.com").unwrap(),
         user_id: user.into(),
