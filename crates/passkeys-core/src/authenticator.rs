@@ -299,10 +299,10 @@ impl SoftAuthenticator {
             path: path.to_path_buf(),
             reason,
         };
-        let token = match std::fs::read(path) {
-            Ok(bytes) => SoftToken::from_cbor(&bytes)
+        let token = match crate::tokens::read_private_file(path) {
+            Ok(Some(bytes)) => SoftToken::from_cbor(&bytes)
                 .map_err(|e| storage(format!("it is not a software authenticator file ({e:?})")))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(None) => {
                 let (token, _ca) = SoftToken::new(true).map_err(|e| storage(format!("{e:?}")))?;
                 token
             }
