@@ -58,3 +58,290 @@ async fn soft_authenticator_refused_for_a_remote_issuer() {
     env.login().await;
     env.run(&["add", "--authenticator", &key]).await.ok();
 }
+
+/// Issue 12 item 7: a state directory that another local user may write to (they could swap
+/// the token files) is tightened to 0700 by the next command; a token file that is a symbolic
+/// link is refused, not read through.
+#[tokio::test(flavor = "multi_thread")]
+async fn world_writable_state_dir_is_tightened() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let env = Env::new().await;
+    std::fs::create_dir_all(env.state_dir()).unwrap();
+    std::fs::set_permissions(env.state_dir(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    env.login().await;
+    assert_eq!(common::mode(&env.state_dir()), 0o700);
+    assert_eq!(common::mode(&env.state_dir().join("tokens")), 0o700);
+
+    // The token file swapped for a link to a copy someone else controls.
+    let file = env.token_files().remove(0);
+    let planted = env.dir.path().join("planted.json");
+    std::fs::copy(&file, &planted).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    std::os::unix::fs::symlink(&planted, &file).unwrap();
+    let r = env.run(&["--json", "whoami"]).await.failed();
+    assert_eq!(r.json()["error"]["code"], "file_error", "{}", r.stdout);
+    assert!(r.stderr.contains("symbolic link"), "{}", r.stderr);
+}
+
+async fn run_cmd(mut cmd: tokio::process::Command, stdin: Option<&str>) -> common::Run {
+    use tokio::io::AsyncWriteExt as _;
+    if stdin.is_some() {
+        cmd.stdin(std::process::Stdio::piped());
+    }
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    if let Some(text) = stdin {
+        let mut pipe = child.stdin.take().unwrap();
+        pipe.write_all(text.as_bytes()).await.unwrap();
+        drop(pipe);
+    }
+    let out = child.wait_with_output().await.unwrap();
+    common::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The helpdesk administrator signs in from their own state directory and browser profile.
+async fn admin(env: &Env) {
+    let mut cmd = env.command(&["login", "--timeout", "30"]);
+    cmd.env("PASSKEYS_SANDBOX_USER", "admin")
+        .env("PASSKEYS_SANDBOX_PASSWORD", "admin")
+        .env("PASSKEYS_STATE_DIR", env.dir.path().join("admin"))
+        .env(
+            "PASSKEYS_SANDBOX_BROWSER_PROFILE",
+            env.dir.path().join("browser-admin.json"),
+        );
+    run_cmd(cmd, None).await.ok();
+}
+
+async fn as_admin(env: &Env, args: &[&str], stdin: Option<&str>) -> common::Run {
+    let mut cmd = env.command(args);
+    cmd.env("PASSKEYS_STATE_DIR", env.dir.path().join("admin"));
+    run_cmd(cmd, stdin).await
+}
+
+fn ready_of(env: &Env, user: &str) -> usize {
+    env.sandbox
+        .inspect()
+        .passkeys_of(user)
+        .iter()
+        .filter(|p| p.state == passkeys_sandbox::PasskeyState::Ready)
+        .count()
+}
+
+/// Issue 12 item 9: creation options whose user.id is not the chosen user's are refused before
+/// the key is touched; nothing is registered for anyone.
+#[tokio::test(flavor = "multi_thread")]
+async fn helpdesk_refuses_options_for_another_user() {
+    let env = Env::new().await;
+    admin(&env).await;
+    env.sandbox
+        .inspect()
+        .set_fault(passkeys_sandbox::Fault::OptionsForAnotherUser);
+    let key = env.key("alice.cbor");
+    let r = as_admin(
+        &env,
+        &[
+            "--json",
+            "helpdesk",
+            "enroll",
+            "--yes",
+            "--user",
+            "alice",
+            "--authenticator",
+            &key,
+        ],
+        None,
+    )
+    .await
+    .failed();
+    let j = r.json();
+    assert_eq!(
+        j["error"]["code"], "invalid_creation_options",
+        "{}",
+        r.stdout
+    );
+    assert!(
+        j["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("another user"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(ready_of(&env, passkeys_sandbox::ALICE_USER_ID), 0);
+    assert!(env
+        .sandbox
+        .inspect()
+        .passkeys()
+        .iter()
+        .all(|p| p.state != passkeys_sandbox::PasskeyState::Ready));
+    // Without the fault the same command works.
+    as_admin(
+        &env,
+        &[
+            "helpdesk",
+            "enroll",
+            "--yes",
+            "--user",
+            "alice",
+            "--authenticator",
+            &key,
+        ],
+        None,
+    )
+    .await
+    .ok();
+    assert_eq!(ready_of(&env, passkeys_sandbox::ALICE_USER_ID), 1);
+}
+
+/// Issue 12 item 9: a user whose user name is another user's id. The number alone is refused
+/// as ambiguous (naming who it would have been); `id:` picks the id, the login name the other.
+#[tokio::test(flavor = "multi_thread")]
+async fn all_digit_user_name_is_not_taken_for_a_user_id() {
+    use passkeys_sandbox::{SandboxConfig, SandboxUser, ALICE_USER_ID};
+    let mut config = SandboxConfig::default();
+    let mallory_id = "218662596918640990";
+    config.users.push(SandboxUser::new(
+        mallory_id,
+        ALICE_USER_ID,
+        "m",
+        "Mallory",
+        "Lookalike",
+    ));
+    config.users.push(SandboxUser::new(
+        "218662596918640991",
+        "4242",
+        "n",
+        "Numeric",
+        "Name",
+    ));
+    let env = Env::with_config(config).await;
+    admin(&env).await;
+    let key = env.key("k.cbor");
+    let r = as_admin(
+        &env,
+        &[
+            "helpdesk",
+            "enroll",
+            "--yes",
+            "--user",
+            ALICE_USER_ID,
+            "--authenticator",
+            &key,
+        ],
+        None,
+    )
+    .await
+    .failed();
+    assert!(
+        r.stderr.contains("also the user name of another user"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("Alice Example"), "{}", r.stderr);
+    assert!(env.sandbox.inspect().passkeys().is_empty());
+
+    let r = as_admin(
+        &env,
+        &[
+            "--json",
+            "helpdesk",
+            "enroll",
+            "--yes",
+            "--user",
+            &format!("id:{ALICE_USER_ID}"),
+            "--authenticator",
+            &key,
+        ],
+        None,
+    )
+    .await
+    .ok();
+    assert_eq!(r.json()["user"]["id"], ALICE_USER_ID);
+    // A number that is only a user name resolves to that user.
+    let r = as_admin(
+        &env,
+        &["--json", "helpdesk", "link", "--user", "4242", "--no-qr"],
+        None,
+    )
+    .await
+    .ok();
+    assert_eq!(r.json()["user"]["id"], "218662596918640991");
+    assert_eq!(ready_of(&env, mallory_id), 0);
+}
+
+/// Issue 12 item 9: the resolved user's display and login name are shown and confirmed before
+/// the key is touched; no answer (a script without --yes) touches nothing; batch mode prints the
+/// whole list first.
+#[tokio::test(flavor = "multi_thread")]
+async fn helpdesk_enroll_confirms_the_resolved_user_first() {
+    let env = Env::new().await;
+    admin(&env).await;
+    let key = env.key("alice.cbor");
+    let args = [
+        "helpdesk",
+        "enroll",
+        "--user",
+        "alice",
+        "--authenticator",
+        &key,
+    ];
+    let r = as_admin(&env, &args, None).await.failed();
+    assert!(
+        r.stderr.contains("Alice Example (alice@sandbox.localhost"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("--yes"), "{}", r.stderr);
+    assert!(
+        env.sandbox.inspect().passkeys().is_empty(),
+        "nothing was started"
+    );
+    assert!(
+        !std::path::Path::new(&key["soft:".len()..]).exists(),
+        "the key was not opened"
+    );
+    let r = as_admin(&env, &args, Some("no\n")).await.failed();
+    assert!(r.stderr.contains("not confirmed"), "{}", r.stderr);
+    assert!(env.sandbox.inspect().passkeys().is_empty());
+    as_admin(&env, &args, Some("yes\n")).await.ok();
+    assert_eq!(ready_of(&env, passkeys_sandbox::ALICE_USER_ID), 1);
+
+    let list = env.dir.path().join("users.txt");
+    std::fs::write(&list, "alice, Spare\nadmin@sandbox.localhost\n").unwrap();
+    let r = as_admin(
+        &env,
+        &[
+            "helpdesk",
+            "batch",
+            list.to_str().unwrap(),
+            "--authenticator",
+            &env.key("b.cbor"),
+        ],
+        None,
+    )
+    .await
+    .failed();
+    assert!(r.stderr.contains("2 users, in this order:"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("1. Alice Example (alice@sandbox.localhost"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("2. Helpdesk Admin (admin@sandbox.localhost"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        ready_of(&env, passkeys_sandbox::ALICE_USER_ID),
+        1,
+        "nothing more enrolled"
+    );
+}

@@ -39,6 +39,15 @@ pub enum OptionsError {
         /// Why.
         reason: String,
     },
+    /// Helpdesk enrollment: the options are for another user than the one chosen (issue 12
+    /// item 9); the passkey would end up on someone else's account.
+    #[error("refusing the server's passkey options: they are for another user (user.id {got:?}) than the one you chose ({expected}). Nothing was created on the authenticator")]
+    UserMismatch {
+        /// The chosen user's id.
+        expected: String,
+        /// `publicKey.user.id` of the options, as text (lossy).
+        got: String,
+    },
     /// No algorithm in `pubKeyCredParams` is usable.
     #[error("the server offered no public-key algorithm this authenticator supports")]
     NoSupportedAlgorithm,
