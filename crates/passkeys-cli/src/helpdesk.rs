@@ -416,6 +416,22 @@ fn print_handover(out: &Out, rows: &[Handover]) {
     }
 }
 
+/// What can be refused before signing in: the software authenticator with a remote issuer
+/// (issue 12 item 12) and the key options.
+pub fn check_before_sign_in(command: &HelpdeskCommand, issuer: &url::Url) -> Result<()> {
+    let key = match command {
+        HelpdeskCommand::Enroll { key, .. } | HelpdeskCommand::Batch { key, .. } => key,
+        HelpdeskCommand::Link { .. } => return Ok(()),
+    };
+    if let Choice::Soft(_) = keys::parse_choice(key.authenticator.as_deref())? {
+        passkeys_core::authenticator::check_soft_allowed(
+            issuer,
+            key.dangerously_allow_soft_authenticator,
+        )?;
+    }
+    check_key_args(key)
+}
+
 /// `passkeys helpdesk ...`.
 pub async fn run(command: HelpdeskCommand, api: ZitadelClient, out: &Out) -> Result<()> {
     let client = HelpdeskClient::new(api);

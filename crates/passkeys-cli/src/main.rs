@@ -515,6 +515,7 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
             out.json(&link);
         }
         Command::Helpdesk(command) => {
+            helpdesk::check_before_sign_in(&command, &ctx.profile.issuer.url)?;
             let api = session(&ctx, out).await?;
             helpdesk::run(command, api, out).await?;
         }

@@ -345,3 +345,56 @@ async fn helpdesk_enroll_confirms_the_resolved_user_first() {
         "nothing more enrolled"
     );
 }
+
+/// Issue 12 item 3: a passkey name and a display name from the server carrying terminal
+/// escapes (retitle, clear screen), a carriage return, a bidi override and a line break are
+/// shown escaped, one line per value; `--json` keeps the exact values.
+#[tokio::test(flavor = "multi_thread")]
+async fn terminal_escape_in_passkey_name_is_shown_escaped() {
+    use passkeys_sandbox::{default_users, SandboxConfig, DEMO_USER_ID};
+    let evil_display = "Demo\u{1b}]0;pwned\u{7}\u{202e}resU";
+    let mut config = SandboxConfig::default();
+    config.users = default_users()
+        .into_iter()
+        .map(|u| {
+            if u.id == DEMO_USER_ID {
+                u.with_display_name(evil_display)
+            } else {
+                u
+            }
+        })
+        .collect();
+    let env = Env::with_config(config).await;
+    env.login().await;
+    env.run(&["add", "--authenticator", &env.key("a.cbor"), "--name", "Key A"])
+        .await
+        .ok();
+    let id = env.ready()[0].id.clone();
+    let evil_name = "Key\u{1b}[2J\u{1b}[1;1HAdded passkey \"fake\"\r\n\u{9b}31mX\u{2028}Y";
+    env.sandbox.inspect().set_passkey_name(&id, evil_name);
+
+    for args in [&["list"][..], &["whoami"][..]] {
+        let r = env.run(args).await.ok();
+        let all = format!("{}{}", r.stdout, r.stderr);
+        for bad in ['\u{1b}', '\u{7}', '\r', '\u{9b}', '\u{202e}', '\u{2028}'] {
+            assert!(!all.contains(bad), "{args:?}: {bad:?} reached the terminal: {all:?}");
+        }
+    }
+    let list = env.run(&["list"]).await.ok().stdout;
+    assert!(
+        list.contains("Key\\u{1b}[2J\\u{1b}[1;1HAdded passkey \"fake\"\\u{d}\\u{a}\\u{9b}31mX\\u{2028}Y"),
+        "{list}"
+    );
+    assert_eq!(list.lines().count(), 2, "a header and one line for the passkey: {list}");
+    let who = env.run(&["whoami"]).await.ok().stdout;
+    assert!(who.contains("Demo\\u{1b}]0;pwned\\u{7}\\u{202e}resU"), "{who}");
+
+    // --json: the exact values, JSON-escaped (no raw control or bidi character on stdout).
+    let r = env.run(&["--json", "list"]).await.ok();
+    assert!(!r.stdout.contains('\u{1b}') && !r.stdout.contains('\u{202e}'));
+    assert!(!r.stdout.contains('\u{9b}') && !r.stdout.contains('\u{2028}'));
+    assert_eq!(r.json()[0]["name"], evil_name);
+    let r = env.run(&["--json", "whoami"]).await.ok();
+    assert!(!r.stdout.contains('\u{202e}'), "{}", r.stdout);
+    assert_eq!(r.json()["displayName"], evil_display);
+}
