@@ -353,22 +353,30 @@ async fn helpdesk_enroll_confirms_the_resolved_user_first() {
 async fn terminal_escape_in_passkey_name_is_shown_escaped() {
     use passkeys_sandbox::{default_users, SandboxConfig, DEMO_USER_ID};
     let evil_display = "Demo\u{1b}]0;pwned\u{7}\u{202e}resU";
-    let mut config = SandboxConfig::default();
-    config.users = default_users()
-        .into_iter()
-        .map(|u| {
-            if u.id == DEMO_USER_ID {
-                u.with_display_name(evil_display)
-            } else {
-                u
-            }
-        })
-        .collect();
+    let config = SandboxConfig {
+        users: default_users()
+            .into_iter()
+            .map(|u| {
+                if u.id == DEMO_USER_ID {
+                    u.with_display_name(evil_display)
+                } else {
+                    u
+                }
+            })
+            .collect(),
+        ..SandboxConfig::default()
+    };
     let env = Env::with_config(config).await;
     env.login().await;
-    env.run(&["add", "--authenticator", &env.key("a.cbor"), "--name", "Key A"])
-        .await
-        .ok();
+    env.run(&[
+        "add",
+        "--authenticator",
+        &env.key("a.cbor"),
+        "--name",
+        "Key A",
+    ])
+    .await
+    .ok();
     let id = env.ready()[0].id.clone();
     let evil_name = "Key\u{1b}[2J\u{1b}[1;1HAdded passkey \"fake\"\r\n\u{9b}31mX\u{2028}Y";
     env.sandbox.inspect().set_passkey_name(&id, evil_name);
@@ -377,17 +385,29 @@ async fn terminal_escape_in_passkey_name_is_shown_escaped() {
         let r = env.run(args).await.ok();
         let all = format!("{}{}", r.stdout, r.stderr);
         for bad in ['\u{1b}', '\u{7}', '\r', '\u{9b}', '\u{202e}', '\u{2028}'] {
-            assert!(!all.contains(bad), "{args:?}: {bad:?} reached the terminal: {all:?}");
+            assert!(
+                !all.contains(bad),
+                "{args:?}: {bad:?} reached the terminal: {all:?}"
+            );
         }
     }
     let list = env.run(&["list"]).await.ok().stdout;
     assert!(
-        list.contains("Key\\u{1b}[2J\\u{1b}[1;1HAdded passkey \"fake\"\\u{d}\\u{a}\\u{9b}31mX\\u{2028}Y"),
+        list.contains(
+            "Key\\u{1b}[2J\\u{1b}[1;1HAdded passkey \"fake\"\\u{d}\\u{a}\\u{9b}31mX\\u{2028}Y"
+        ),
         "{list}"
     );
-    assert_eq!(list.lines().count(), 2, "a header and one line for the passkey: {list}");
+    assert_eq!(
+        list.lines().count(),
+        2,
+        "a header and one line for the passkey: {list}"
+    );
     let who = env.run(&["whoami"]).await.ok().stdout;
-    assert!(who.contains("Demo\\u{1b}]0;pwned\\u{7}\\u{202e}resU"), "{who}");
+    assert!(
+        who.contains("Demo\\u{1b}]0;pwned\\u{7}\\u{202e}resU"),
+        "{who}"
+    );
 
     // --json: the exact values, JSON-escaped (no raw control or bidi character on stdout).
     let r = env.run(&["--json", "list"]).await.ok();
