@@ -234,8 +234,8 @@ pub async fn which(
             let winked = passkeys_ctap::manage::wink(&mut devices[i]).await.is_ok();
             out.line(&format!(
                 "Passkey {label} is on the {} over {} (AAGUID {}){}.",
-                summary.model,
-                summary.transport.to_uppercase(),
+                p(&summary.model),
+                p(&summary.transport.to_uppercase()),
                 summary.aaguid,
                 if winked {
                     ": it is blinking now"
@@ -275,8 +275,8 @@ pub async fn test(
             let summary = discovery::summary(&device);
             out.note(&format!(
                 "Found it on the {} over {}. Touch it when asked (it may ask for its PIN).",
-                summary.model,
-                summary.transport.to_uppercase()
+                p(&summary.model),
+                p(&summary.transport.to_uppercase())
             ));
             let mut key = SecurityKey::new(device, Discoverable::Auto);
             selftest::test_entry(&mut key, &entry).await?
@@ -284,8 +284,9 @@ pub async fn test(
         Choice::Platform => return Ok(()),
     };
     out.line(&format!(
-        "Passkey \"{}\" ({id}) works: {}.",
-        entry.name,
+        "Passkey \"{}\" ({}) works: {}.",
+        p(&entry.name),
+        p(id),
         describe_pass(&report)
     ));
     out.json(&serde_json::json!({"id": id, "selfTest": report}));
