@@ -232,6 +232,8 @@ fn secure_dir(dir: &Path) -> std::io::Result<()> {
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
         }
     }
+    #[cfg(not(unix))]
+    let _ = dir;
     Ok(())
 }
 
