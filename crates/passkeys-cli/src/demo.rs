@@ -57,7 +57,9 @@ pub async fn run_sandbox(port: u16, out: &Out) -> Result<()> {
         sandbox.client_id()
     ));
     out.line("  passkeys --token-store file login");
-    out.line("  passkeys --token-store file add --authenticator soft:/tmp/demo-key.cbor");
+    // The software authenticator's default file is in the per-user state directory (0700),
+    // never a fixed name in a shared temporary directory that another user could plant.
+    out.line("  passkeys --token-store file add --authenticator soft");
     out.line("");
     out.line("Press Ctrl-C to stop.");
     out.json(&serde_json::json!({"issuer": issuer, "clientId": sandbox.client_id()}));

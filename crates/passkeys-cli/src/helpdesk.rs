@@ -25,7 +25,7 @@ use passkeys_core::{Error, Result, Secret};
 use serde::Serialize;
 
 use crate::keys::{self, Choice, TerminalPrompt};
-use crate::output::Out;
+use crate::output::{self, Out};
 
 /// `passkeys helpdesk` subcommands.
 #[derive(Debug, Subcommand)]
@@ -33,7 +33,8 @@ pub enum HelpdeskCommand {
     /// Enroll an authenticator for a user (needs user.credential.write; user.read to look the
     /// user up by login name).
     Enroll {
-        /// The user: login name (alice@example.com), user name, or user id.
+        /// The user: login name (alice@example.com), user name, or user id (id:NNN for the id
+        /// only; a number that is both someone's id and someone else's user name is refused).
         #[arg(long, value_name = "LOGIN_OR_ID")]
         user: String,
         /// Name for the passkey. Default: the authenticator model and date.
@@ -83,6 +84,13 @@ pub struct KeyArgs {
     /// Store the passkey on the key (discoverable): auto, yes or no.
     #[arg(long, value_name = "auto|yes|no")]
     discoverable: Option<String>,
+    /// Do not ask for confirmation after showing who the passkey is for (for scripts).
+    #[arg(long)]
+    yes: bool,
+    /// Let soft:PATH (a file, not hardware) enroll with an issuer that is not on this machine.
+    /// Without it, the software authenticator works only with a loopback issuer (the sandbox).
+    #[arg(long)]
+    dangerously_allow_soft_authenticator: bool,
 }
 
 /// One row of the handover summary. Never holds the PIN.
@@ -176,8 +184,10 @@ fn attachment_for(choice: &Choice) -> PasskeyAuthenticator {
     }
 }
 
-/// Writes `line` to the PIN file, creating it with mode 0600 (never widening an existing one).
-fn append_pin_file(path: &Path, line: &str) -> Result<()> {
+/// Opens the PIN file for appending, creating it with mode 0600 (never widening an existing
+/// one): never through a symbolic link, only a regular file of this user, not readable by
+/// others, and not in a directory where others could swap it (issue 12 item 7).
+fn open_pin_file(path: &Path) -> Result<std::fs::File> {
     let mut opts = std::fs::OpenOptions::new();
     opts.create(true).append(true);
     #[cfg(unix)]
@@ -185,10 +195,33 @@ fn append_pin_file(path: &Path, line: &str) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt as _;
         opts.mode(0o600);
     }
+    passkeys_core::tokens::nofollow(&mut opts);
     let file_err = |e: std::io::Error| {
         Error::Config(format!("cannot write the PIN file {}: {e}", path.display()))
     };
-    let mut f = opts.open(path).map_err(file_err)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let mode = std::fs::metadata(dir)
+            .map_err(file_err)?
+            .permissions()
+            .mode();
+        // Group- or world-writable without the sticky bit: others could replace the file.
+        if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+            return Err(Error::Config(format!(
+                "the PIN file's directory {} can be written by other users, who could replace the file; choose a directory of your own",
+                dir.display()
+            )));
+        }
+    }
+    let f = opts
+        .open(path)
+        .map_err(|e| file_err(passkeys_core::tokens::explain_symlink(e, path)))?;
+    passkeys_core::tokens::check_own_regular_file(&f, path).map_err(file_err)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -200,7 +233,14 @@ fn append_pin_file(path: &Path, line: &str) -> Result<()> {
             )));
         }
     }
-    writeln!(f, "{line}").map_err(file_err)
+    Ok(f)
+}
+
+/// Appends `line` to the PIN file ([`open_pin_file`]'s checks).
+fn append_pin_file(path: &Path, line: &str) -> Result<()> {
+    let mut f = open_pin_file(path)?;
+    writeln!(f, "{line}")
+        .map_err(|e| Error::Config(format!("cannot write the PIN file {}: {e}", path.display())))
 }
 
 /// Enrolls one key for `user`. The PIN, if one was set, is shown or saved before returning.
@@ -216,6 +256,12 @@ async fn enroll_one(
         return Err(Error::Config(
             "helpdesk enrollment needs a security key (or soft:PATH); for the user's own device use `passkeys helpdesk link`".into(),
         ));
+    }
+    if let Choice::Soft(_) = &choice {
+        passkeys_core::authenticator::check_soft_allowed(
+            client.api().base(),
+            key.dangerously_allow_soft_authenticator,
+        )?;
     }
     let discoverable = keys::parse_discoverable(key.discoverable.as_deref())?;
     let prompt = Arc::new(HelpdeskPrompt::new(
@@ -246,16 +292,21 @@ async fn enroll_one(
     // A PIN set on the key stays set even if registration failed: hand it over regardless.
     let pin = prompt.take_set_pin();
     if let Some(pin) = &pin {
-        if let Some(path) = &key.pin_file {
-            append_pin_file(path, &format!("{}\t{}", user.login_name, pin.expose()))?;
-            out.note(&format!("The PIN was saved to {}.", path.display()));
-        }
+        // Shown first: should writing the file fail, the PIN is not lost.
         if key.show_pin {
             eprintln!(
                 "PIN for {} (shown once; hand it over with the key): {}",
-                user.login_name,
+                output::p(&user.login_name),
                 pin.expose()
             );
+        }
+        if let Some(path) = &key.pin_file {
+            // One line per user: a login name with a tab or line break stays one field.
+            append_pin_file(
+                path,
+                &format!("{}\t{}", output::p(&user.login_name), pin.expose()),
+            )?;
+            out.note(&format!("The PIN was saved to {}.", path.display()));
         }
     }
     let enrollment = result?;
@@ -272,14 +323,15 @@ async fn enroll_one(
         Some(ForcePinChange::Set) => {
             out.note(&format!(
                 "The key will ask {} to choose a new PIN at first use (forcePINChange set).",
-                enrollment.user.login_name
+                output::p(&enrollment.user.login_name)
             ));
             None
         }
         Some(ForcePinChange::Unsupported { reason } | ForcePinChange::Failed { reason }) => {
             out.note(&format!(
-                "forcePINChange was not set ({reason}): ask {} to change the PIN at first use (`passkeys key pin change`).",
-                enrollment.user.login_name
+                "forcePINChange was not set ({}): ask {} to change the PIN at first use (`passkeys key pin change`).",
+                output::p(reason),
+                output::p(&enrollment.user.login_name)
             ));
             Some(reason.clone())
         }
@@ -304,11 +356,12 @@ fn print_handover(out: &Out, rows: &[Handover]) {
             [
                 format!(
                     "{} ({})",
-                    h.enrollment.user.display_name, h.enrollment.user.login_name
+                    output::p(&h.enrollment.user.display_name),
+                    output::p(&h.enrollment.user.login_name)
                 ),
-                p.name.clone(),
-                p.id.clone().unwrap_or_else(|| "?".into()),
-                p.authenticator.model.clone(),
+                output::p(&p.name).into_owned(),
+                output::p(p.id.as_deref().unwrap_or("?")).into_owned(),
+                output::p(&p.authenticator.model).into_owned(),
                 match h.pin {
                     "set" if h.force_pin_change => {
                         "random PIN set, must be changed at first use".to_string()
@@ -350,8 +403,8 @@ fn print_handover(out: &Out, rows: &[Handover]) {
         .map(|h| {
             format!(
                 "{}: {}",
-                h.enrollment.user.login_name,
-                h.force_pin_change_note.as_deref().unwrap_or("not set")
+                output::p(&h.enrollment.user.login_name),
+                output::p(h.force_pin_change_note.as_deref().unwrap_or("not set"))
             )
         })
         .collect();
@@ -361,6 +414,22 @@ fn print_handover(out: &Out, rows: &[Handover]) {
             not_forced.join("; ")
         ));
     }
+}
+
+/// What can be refused before signing in: the software authenticator with a remote issuer
+/// (issue 12 item 12) and the key options.
+pub fn check_before_sign_in(command: &HelpdeskCommand, issuer: &url::Url) -> Result<()> {
+    let key = match command {
+        HelpdeskCommand::Enroll { key, .. } | HelpdeskCommand::Batch { key, .. } => key,
+        HelpdeskCommand::Link { .. } => return Ok(()),
+    };
+    if let Choice::Soft(_) = keys::parse_choice(key.authenticator.as_deref())? {
+        passkeys_core::authenticator::check_soft_allowed(
+            issuer,
+            key.dangerously_allow_soft_authenticator,
+        )?;
+    }
+    check_key_args(key)
 }
 
 /// `passkeys helpdesk ...`.
@@ -375,14 +444,17 @@ pub async fn run(command: HelpdeskCommand, api: ZitadelClient, out: &Out) -> Res
             let target = client.find_user(&user).await?;
             out.note(&format!(
                 "Enrolling a passkey for {} ({}, id {}).",
-                target.display_name, target.login_name, target.id
+                output::p(&target.display_name),
+                output::p(&target.login_name),
+                output::p(&target.id)
             ));
+            confirm_targets(&key, std::slice::from_ref(&target)).await?;
             let row = enroll_one(&client, &target, name.as_deref(), &key, out).await?;
             out.line(&format!(
                 "Added passkey \"{}\" (id {}) for {}.",
-                row.enrollment.passkey.name,
-                row.enrollment.passkey.id.as_deref().unwrap_or("?"),
-                target.login_name
+                output::p(&row.enrollment.passkey.name),
+                output::p(row.enrollment.passkey.id.as_deref().unwrap_or("?")),
+                output::p(&target.login_name)
             ));
             print_handover(out, std::slice::from_ref(&row));
             out.json(&row);
@@ -391,14 +463,16 @@ pub async fn run(command: HelpdeskCommand, api: ZitadelClient, out: &Out) -> Res
             let target = client.find_user(&user).await?;
             let code = client.create_registration_code(&target).await?;
             out.line(&format!(
-                "Registration link for {} ({}); give it only to them. It works once:",
-                target.display_name, target.login_name
+                "Registration link for {} ({}, id {}); give it only to them. It works once:",
+                output::p(&target.display_name),
+                output::p(&target.login_name),
+                output::p(&target.id)
             ));
-            out.line(&format!("  {}", code.link.expose()));
+            out.line(&format!("  {}", output::p(code.link.expose())));
             out.line(&format!(
                 "Code id {}, code {}",
-                code.code_id,
-                code.code.expose()
+                output::p(&code.code_id),
+                output::p(code.code.expose())
             ));
             if !no_qr {
                 crate::output::print_qr(out, code.link.expose());
@@ -423,6 +497,11 @@ fn check_key_args(key: &KeyArgs) -> Result<()> {
         return Err(Error::Config(
             "--set-random-pin needs --show-pin or --pin-file PATH, or the PIN would be lost".into(),
         ));
+    }
+    // The PIN file is checked before any key is touched: a refusal after a PIN was set on a
+    // key would lose that PIN.
+    if let Some(path) = &key.pin_file {
+        open_pin_file(path)?;
     }
     Ok(())
 }
@@ -454,6 +533,48 @@ fn parse_batch(text: &str) -> Result<Vec<(String, Option<String>)>> {
     Ok(rows)
 }
 
+/// Shows who the passkeys are for and asks once before any key is touched (issue 12 item 9):
+/// a mistyped or ambiguous user would otherwise get a passkey meant for someone else. `--yes`
+/// skips the question (scripts); without a terminal and without `--yes`, nothing is done.
+async fn confirm_targets(key: &KeyArgs, targets: &[TargetUser]) -> Result<()> {
+    if key.yes {
+        return Ok(());
+    }
+    let question = if targets.len() == 1 {
+        format!(
+            "Enroll a passkey for {} ({})? Type yes to continue: ",
+            output::p(&targets[0].display_name),
+            output::p(&targets[0].login_name)
+        )
+    } else {
+        format!(
+            "Enroll a passkey for each of these {} users? Type yes to continue: ",
+            targets.len()
+        )
+    };
+    let answer = tokio::task::spawn_blocking(move || {
+        eprint!("{question}");
+        let _ = std::io::stderr().flush();
+        let mut s = String::new();
+        match std::io::stdin().read_line(&mut s) {
+            Ok(n) if n > 0 => Some(s.trim().to_ascii_lowercase()),
+            _ => None,
+        }
+    })
+    .await
+    .ok()
+    .flatten();
+    match answer.as_deref() {
+        Some("yes" | "y") => Ok(()),
+        Some(_) => Err(Error::Config(
+            "not confirmed; no key was touched".into(),
+        )),
+        None => Err(Error::Config(
+            "not confirmed (no answer on standard input); no key was touched. Check the user shown above and pass --yes to confirm in scripts".into(),
+        )),
+    }
+}
+
 async fn wait_for_enter(message: &str) -> bool {
     let message = message.to_string();
     tokio::task::spawn_blocking(move || {
@@ -482,6 +603,22 @@ async fn batch(client: &HelpdeskClient, file: &Path, key: &KeyArgs, out: &Out) -
             .map_err(|e| Error::Config(format!("user {user:?}: {e}; nothing was enrolled")))?;
         targets.push((t, name.clone()));
     }
+    // The whole list first, with the names ZITADEL resolved, then one confirmation.
+    out.note(&format!("{} users, in this order:", targets.len()));
+    for (i, (t, name)) in targets.iter().enumerate() {
+        out.note(&format!(
+            "  {}. {} ({}, id {}){}",
+            i + 1,
+            output::p(&t.display_name),
+            output::p(&t.login_name),
+            output::p(&t.id),
+            name.as_deref()
+                .map(|n| format!(", passkey \"{}\"", output::p(n)))
+                .unwrap_or_default()
+        ));
+    }
+    let users: Vec<TargetUser> = targets.iter().map(|(t, _)| t.clone()).collect();
+    confirm_targets(key, &users).await?;
     let interactive = std::io::stdin().is_terminal()
         && matches!(
             keys::parse_choice(key.authenticator.as_deref())?,
@@ -494,13 +631,13 @@ async fn batch(client: &HelpdeskClient, file: &Path, key: &KeyArgs, out: &Out) -
             "[{}/{}] {} ({})",
             i + 1,
             targets.len(),
-            target.display_name,
-            target.login_name
+            output::p(&target.display_name),
+            output::p(&target.login_name)
         ));
         if interactive
             && !wait_for_enter(&format!(
                 "Insert the key for {} and press Enter (Ctrl-D stops): ",
-                target.login_name
+                output::p(&target.login_name)
             ))
             .await
         {
@@ -511,7 +648,8 @@ async fn batch(client: &HelpdeskClient, file: &Path, key: &KeyArgs, out: &Out) -
             Ok(row) => {
                 out.note(&format!(
                     "Done: \"{}\" for {}. Remove the key.",
-                    row.enrollment.passkey.name, target.login_name
+                    output::p(&row.enrollment.passkey.name),
+                    output::p(&target.login_name)
                 ));
                 done.push(row);
             }
@@ -614,5 +752,31 @@ mod tests {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 2);
+    }
+
+    /// Issue 12 item 7: a PIN file that is a symbolic link (planted so the PIN lands where
+    /// someone else can read it) is refused, as is one of another user or in a directory others
+    /// can write to.
+    #[test]
+    fn symlinked_pin_file_is_refused() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere.txt");
+        std::fs::write(&target, "").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.path().join("pins.tsv");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let e = append_pin_file(&link, "a\t123987").unwrap_err().to_string();
+        assert!(e.contains("symbolic link"), "{e}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "");
+
+        let open = dir.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let e = append_pin_file(&open.join("pins.tsv"), "a\t123987")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("other users"), "{e}");
+        assert!(!open.join("pins.tsv").exists());
     }
 }

@@ -17,7 +17,7 @@ use passkeys_ctap::manage;
 use passkeys_ctap::{CancellationToken, Device};
 
 use crate::keys::{self, Choice, TerminalPrompt};
-use crate::output::Out;
+use crate::output::{p, Out};
 
 /// `passkeys key`.
 #[derive(Debug, Args)]
@@ -191,7 +191,9 @@ async fn read_line(prompt: String) -> Option<String> {
 
 /// Typed confirmation: the person must type `word`.
 async fn confirm(word: &str, warning: &str) -> Result<()> {
-    eprintln!("{warning}");
+    for line in warning.split('\n') {
+        eprintln!("{}", p(line));
+    }
     match read_line(format!("Type {word} to continue: ")).await {
         Some(s) if s == word => Ok(()),
         _ => Err(Error::Config(format!(
@@ -389,19 +391,22 @@ where
 fn print_report(out: &Out, r: &manage::KeyReport) {
     out.line(&format!(
         "{} over {} (AAGUID {})",
-        r.model,
-        r.transport.to_uppercase(),
+        p(&r.model),
+        p(&r.transport.to_uppercase()),
         r.aaguid
     ));
     if let Some(fw) = r.firmware_version {
         out.line(&format!("  firmware:        {fw}"));
     }
-    out.line(&format!("  CTAP versions:   {}", r.versions.join(", ")));
+    out.line(&format!("  CTAP versions:   {}", p(&r.versions.join(", "))));
     if !r.transports.is_empty() {
-        out.line(&format!("  transports:      {}", r.transports.join(", ")));
+        out.line(&format!(
+            "  transports:      {}",
+            p(&r.transports.join(", "))
+        ));
     }
     if let Some(a) = &r.algorithms {
-        out.line(&format!("  algorithms:      {}", a.join(", ")));
+        out.line(&format!("  algorithms:      {}", p(&a.join(", "))));
     }
     out.line(&format!("  PIN:             {}", r.pin_state));
     out.line(&format!(
@@ -433,7 +438,7 @@ fn print_report(out: &Out, r: &manage::KeyReport) {
         _ => {}
     }
     let opts: Vec<String> = r.options.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    out.line(&format!("  options:         {}", opts.join(" ")));
+    out.line(&format!("  options:         {}", p(&opts.join(" "))));
 }
 
 async fn view<F, Fut>(signed_in: F) -> Result<InstanceView>
@@ -448,8 +453,8 @@ where
 fn standing_text(s: &Standing) -> String {
     match s {
         Standing::Other => String::new(),
-        Standing::Known { token_id } => format!("  [ZITADEL knows it: passkey {token_id}]"),
-        Standing::Orphan { reason } => format!("  [ORPHAN: {reason}]"),
+        Standing::Known { token_id } => format!("  [ZITADEL knows it: passkey {}]", p(token_id)),
+        Standing::Orphan { reason } => format!("  [ORPHAN: {}]", p(reason)),
         Standing::Unknown { .. } => {
             "  [yours at this instance; cannot tell whether ZITADEL still has it]".into()
         }
@@ -485,12 +490,13 @@ where
             };
             if !yes {
                 confirm("DELETE", &format!(
-                    "This deletes the passkey for {rp}{} from the key. You will no longer be able to sign in with it anywhere, and this cannot be undone.",
-                    user.map(|u| format!(" ({u})")).unwrap_or_default()
+                    "This deletes the passkey for {}{} from the key. You will no longer be able to sign in with it anywhere, and this cannot be undone.",
+                    p(&rp),
+                    user.map(|u| format!(" ({})", p(&u))).unwrap_or_default()
                 )).await?;
             }
             cm.delete(&bytes).await?;
-            out.line(&format!("Deleted the passkey for {rp} from the key."));
+            out.line(&format!("Deleted the passkey for {} from the key.", p(&rp)));
             out.json(&serde_json::json!({"deleted": id, "rpId": rp}));
         }
         CredentialsCommand::List => {
@@ -511,10 +517,10 @@ where
             for rp in &rps {
                 out.line(&format!(
                     "{}{}",
-                    rp.rp_id,
+                    p(&rp.rp_id),
                     rp.name
                         .as_ref()
-                        .map(|n| format!(" ({n})"))
+                        .map(|n| format!(" ({})", p(n)))
                         .unwrap_or_default()
                 ));
                 let mut creds = Vec::new();
@@ -523,10 +529,10 @@ where
                     out.line(&format!(
                         "  {}  {}{}",
                         c.id,
-                        c.user_name
+                        p(c.user_name
                             .as_deref()
                             .or(c.user_display_name.as_deref())
-                            .unwrap_or("(no user name)"),
+                            .unwrap_or("(no user name)")),
                         standing.as_ref().map(standing_text).unwrap_or_default()
                     ));
                     let mut v = serde_json::to_value(c).unwrap_or_default();
@@ -555,10 +561,11 @@ where
                     match credmgmt::classify(rp, c, &view) {
                         Standing::Orphan { reason } => {
                             out.line(&format!(
-                                "{}  {}  {}: {reason}",
-                                rp.rp_id,
+                                "{}  {}  {}: {}",
+                                p(&rp.rp_id),
                                 c.id,
-                                c.user_name.as_deref().unwrap_or("")
+                                p(c.user_name.as_deref().unwrap_or("")),
+                                p(&reason)
                             ));
                             orphans.push((rp.rp_id.clone(), c.clone(), reason));
                         }
@@ -571,7 +578,7 @@ where
                 out.line("No orphaned passkeys for this instance on the key.");
             }
             if unknown > 0 {
-                out.note(&format!("{unknown} passkey(s) for this instance cannot be judged (ZITADEL lists no credential ids and this app has no record of them); they are left alone."));
+                out.note(&format!("{unknown} passkey(s) for this instance cannot be judged (ZITADEL lists no credential ids, and only a list that agrees with this computer's record of enrolled passkeys can prove one gone); they are left alone."));
             }
             let mut deleted = Vec::new();
             if *delete && !orphans.is_empty() {
@@ -621,8 +628,8 @@ async fn fingerprints(
             for f in &list {
                 out.line(&format!(
                     "{}  {}",
-                    f.id,
-                    f.name.as_deref().unwrap_or("(no name)")
+                    p(&f.id),
+                    p(f.name.as_deref().unwrap_or("(no name)"))
                 ));
             }
             out.json(&list);

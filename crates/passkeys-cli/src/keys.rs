@@ -322,8 +322,8 @@ fn describe(i: usize, s: &discovery::KeySummary) -> String {
         .unwrap_or_default();
     format!(
         "{i}: {} over {} (AAGUID {}), PIN {}{}{}{}",
-        s.model,
-        s.transport.to_uppercase(),
+        crate::output::p(&s.model),
+        crate::output::p(&s.transport.to_uppercase()),
         s.aaguid,
         s.pin,
         if s.built_in_verification {

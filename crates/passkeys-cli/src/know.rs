@@ -16,7 +16,7 @@ use passkeys_ctap::discovery;
 use passkeys_ctap::{CancellationToken, Discoverable, SecurityKey};
 
 use crate::keys::Choice;
-use crate::output::Out;
+use crate::output::{p, Out};
 
 /// `passkeys add` options: self-test unless `--no-self-test`, inventory at its default path.
 pub fn enroll_options(no_self_test: bool) -> EnrollOptions {
@@ -69,10 +69,20 @@ pub fn print_list(out: &Out, instance: &str, list: &[Passkey]) {
     if list.is_empty() {
         out.line("You have no passkeys yet. Add one with `passkeys add`.");
     } else {
-        let w_id = list.iter().map(|p| p.id.len()).max().unwrap_or(2).max(2);
-        let w_name = list
+        // Names and ids come from the server: printable, one line each (issue 12 item 3).
+        let shown: Vec<(String, String)> = known
             .iter()
-            .map(|p| p.name.chars().count())
+            .map(|k| {
+                (
+                    p(&k.passkey.id).into_owned(),
+                    p(&k.passkey.name).into_owned(),
+                )
+            })
+            .collect();
+        let w_id = shown.iter().map(|(i, _)| i.len()).max().unwrap_or(2).max(2);
+        let w_name = shown
+            .iter()
+            .map(|(_, n)| n.chars().count())
             .max()
             .unwrap_or(4)
             .max(4);
@@ -86,11 +96,9 @@ pub fn print_list(out: &Out, instance: &str, list: &[Passkey]) {
             "{:w_id$}  {:w_name$}  {:w_state$}  AUTHENTICATOR",
             "ID", "NAME", "STATE"
         ));
-        for k in &known {
+        for (k, (id, name)) in known.iter().zip(&shown) {
             out.line(&format!(
-                "{:w_id$}  {:w_name$}  {:w_state$}  {}",
-                k.passkey.id,
-                k.passkey.name,
+                "{id:w_id$}  {name:w_name$}  {:w_state$}  {}",
                 k.passkey.state.label(),
                 where_(k.entry)
             ));
@@ -205,7 +213,7 @@ pub async fn which(
 ) -> Result<()> {
     let entry = entry_for(instance, id)?;
     check_choice(&entry, choice)?;
-    let label = format!("\"{}\" ({id})", entry.name);
+    let label = format!("\"{}\" ({})", p(&entry.name), p(id));
     match choice {
         Choice::Soft(path) => {
             let mut soft = open_soft(path)?;
@@ -226,8 +234,8 @@ pub async fn which(
             let winked = passkeys_ctap::manage::wink(&mut devices[i]).await.is_ok();
             out.line(&format!(
                 "Passkey {label} is on the {} over {} (AAGUID {}){}.",
-                summary.model,
-                summary.transport.to_uppercase(),
+                p(&summary.model),
+                p(&summary.transport.to_uppercase()),
                 summary.aaguid,
                 if winked {
                     ": it is blinking now"
@@ -267,8 +275,8 @@ pub async fn test(
             let summary = discovery::summary(&device);
             out.note(&format!(
                 "Found it on the {} over {}. Touch it when asked (it may ask for its PIN).",
-                summary.model,
-                summary.transport.to_uppercase()
+                p(&summary.model),
+                p(&summary.transport.to_uppercase())
             ));
             let mut key = SecurityKey::new(device, Discoverable::Auto);
             selftest::test_entry(&mut key, &entry).await?
@@ -276,8 +284,9 @@ pub async fn test(
         Choice::Platform => return Ok(()),
     };
     out.line(&format!(
-        "Passkey \"{}\" ({id}) works: {}.",
-        entry.name,
+        "Passkey \"{}\" ({}) works: {}.",
+        p(&entry.name),
+        p(id),
         describe_pass(&report)
     ));
     out.json(&serde_json::json!({"id": id, "selfTest": report}));

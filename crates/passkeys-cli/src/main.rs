@@ -100,6 +100,10 @@ enum Command {
         /// Do not sign in once with the new passkey to check that it works.
         #[arg(long)]
         no_self_test: bool,
+        /// Let soft:PATH (a file, not hardware) enroll with an issuer that is not on this
+        /// machine. Without it, the software authenticator works only with a loopback issuer.
+        #[arg(long)]
+        dangerously_allow_soft_authenticator: bool,
     },
     /// List the security keys attached over USB and NFC (--watch: follow them as they come
     /// and go).
@@ -246,7 +250,9 @@ async fn login(
     let (session, who) = Session::login(oidc, ctx.store.clone(), browser, options, &show).await?;
     out.note(&format!(
         "Signed in{}. Tokens are kept in the {}.",
-        who.name.map(|n| format!(" as {n}")).unwrap_or_default(),
+        who.name
+            .map(|n| format!(" as {}", output::p(&n)))
+            .unwrap_or_default(),
         ctx.store.describe()
     ));
     Ok(session)
@@ -276,7 +282,7 @@ async fn add_via_link(api: &ZitadelClient, out: &Out) -> Result<()> {
     let show = |link: &passkeys_core::zitadel::RegistrationLink| {
         out.note(&format!(
             "Opening your browser. If it does not open, visit this link (or scan it on a phone):\n  {}",
-            link.link
+            output::p(&link.link)
         ));
         output::print_qr(out, &link.link);
     };
@@ -290,7 +296,8 @@ async fn add_via_link(api: &ZitadelClient, out: &Out) -> Result<()> {
     .await?;
     out.line(&format!(
         "Added passkey \"{}\" (id {}).",
-        passkey.name, passkey.id
+        output::p(&passkey.name),
+        output::p(&passkey.id)
     ));
     out.json(&passkey);
     Ok(())
@@ -299,15 +306,24 @@ async fn add_via_link(api: &ZitadelClient, out: &Out) -> Result<()> {
 pub(crate) fn describe_event(event: &EnrollEvent) -> Option<String> {
     match event {
         EnrollEvent::Starting => Some("Asking ZITADEL to start a passkey registration…".into()),
-        EnrollEvent::OptionsChecked { rp_id } => Some(format!("The passkey will be for {rp_id}.")),
+        EnrollEvent::OptionsChecked { rp_id } => Some(format!(
+            "The passkey will be for {}.",
+            output::p(rp_id)
+        )),
         EnrollEvent::WaitingForAuthenticator { authenticator } => {
             Some(match &authenticator.notice {
-                Some(n) => format!("Using the {}. {n}", authenticator.model.to_lowercase()),
-                None => format!("Using your {}.", authenticator.model),
+                Some(n) => format!(
+                    "Using the {}. {n}",
+                    output::p(&authenticator.model.to_lowercase())
+                ),
+                None => format!("Using your {}.", output::p(&authenticator.model)),
             })
         }
         EnrollEvent::Created { .. } => Some("Passkey created on the authenticator.".into()),
-        EnrollEvent::Registering { name } => Some(format!("Registering \"{name}\" with ZITADEL…")),
+        EnrollEvent::Registering { name } => Some(format!(
+            "Registering \"{}\" with ZITADEL…",
+            output::p(name)
+        )),
         EnrollEvent::SelfTesting => Some(
             "Checking the new passkey: touch the authenticator again when asked (it may ask for its PIN)…".into(),
         ),
@@ -379,7 +395,9 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
             let me = api.get_my_user().await?;
             out.line(&format!(
                 "{} ({}) at {}",
-                me.display_name, me.login_name, ctx.profile.issuer.as_str
+                output::p(&me.display_name),
+                output::p(&me.login_name),
+                ctx.profile.issuer.as_str
             ));
             out.json(&me);
         }
@@ -394,11 +412,18 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
             pin_env,
             discoverable,
             no_self_test,
+            dangerously_allow_soft_authenticator,
         } => {
             if let Some(n) = &name {
                 passkeys_core::webauthn::validate_token_name(n).map_err(Error::InvalidName)?;
             }
             let choice = keys::parse_choice(authenticator.as_deref())?;
+            if let keys::Choice::Soft(_) = &choice {
+                passkeys_core::authenticator::check_soft_allowed(
+                    &ctx.profile.issuer.url,
+                    dangerously_allow_soft_authenticator,
+                )?;
+            }
             let discoverable = keys::parse_discoverable(discoverable.as_deref())?;
             let prompt = Arc::new(keys::TerminalPrompt::new(keys::pin_from_env(
                 pin_env.as_deref(),
@@ -425,13 +450,13 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
             let added = &enrollment.passkey;
             out.line(&format!(
                 "Added passkey \"{}\"{} for {}.",
-                added.name,
+                output::p(&added.name),
                 added
                     .id
                     .as_deref()
-                    .map(|i| format!(" (id {i})"))
+                    .map(|i| format!(" (id {})", output::p(i)))
                     .unwrap_or_default(),
-                added.rp_id
+                output::p(&added.rp_id)
             ));
             if added.discoverable {
                 out.note("It is stored on the authenticator (a discoverable passkey).");
@@ -452,8 +477,8 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
             out.line(&format!(
                 "Removed passkey {}.",
                 name.as_deref()
-                    .map(|n| format!("\"{n}\" ({id})"))
-                    .unwrap_or(id.clone())
+                    .map(|n| format!("\"{}\" ({})", output::p(n), output::p(&id)))
+                    .unwrap_or_else(|| output::p(&id).into_owned())
             ));
             out.json(&serde_json::json!({"removed": id, "name": name}));
         }
@@ -477,7 +502,7 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
             let api = session(&ctx, out).await?;
             let link = api.add_passkey_link().await?;
             out.line("Open this link on the device that should get the passkey:");
-            out.line(&format!("  {}", link.link));
+            out.line(&format!("  {}", output::p(&link.link)));
             if let Some(secs) = link.expires_in_secs {
                 out.line(&format!(
                     "It expires in {} minutes and works once.",
@@ -490,6 +515,7 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
             out.json(&link);
         }
         Command::Helpdesk(command) => {
+            helpdesk::check_before_sign_in(&command, &ctx.profile.issuer.url)?;
             let api = session(&ctx, out).await?;
             helpdesk::run(command, api, out).await?;
         }

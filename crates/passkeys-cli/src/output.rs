@@ -1,8 +1,31 @@
 //! Printing: human text on stdout (or notes on stderr), or JSON with `--json`.
+//!
+//! Issue 12 item 3: text from servers and keys never reaches the terminal raw. Each value from
+//! elsewhere goes through [`p`] where it is formatted (one line per value, control and bidi
+//! characters escaped visibly); as a safety net, every line printed here is passed through
+//! [`printable`] again, and JSON output escapes the same characters (same values once parsed).
 
+use std::borrow::Cow;
+
+use passkeys_core::display::{json_ascii_controls, printable};
 use passkeys_core::zitadel::Passkey;
 use passkeys_core::Error;
 use serde::Serialize;
+
+/// A value from a server or a key, made printable: one line, control and bidi characters
+/// escaped as `\u{…}`.
+pub fn p(value: &str) -> Cow<'_, str> {
+    printable(value)
+}
+
+/// Program text with values already formatted in: each line made printable, the program's own
+/// line breaks kept.
+fn safe_lines(text: &str) -> String {
+    text.split('\n')
+        .map(printable)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
 
 /// Output mode.
 pub struct Out {
@@ -17,20 +40,20 @@ impl Out {
     /// A result line for people (suppressed with --json).
     pub fn line(&self, text: &str) {
         if !self.json {
-            println!("{text}");
+            println!("{}", safe_lines(text));
         }
     }
 
     /// Progress and hints: always on stderr so stdout stays clean for scripts.
     pub fn note(&self, text: &str) {
-        eprintln!("{text}");
+        eprintln!("{}", safe_lines(text));
     }
 
     /// The machine-readable result (only with --json).
     pub fn json<T: Serialize>(&self, value: &T) {
         if self.json {
             match serde_json::to_string_pretty(value) {
-                Ok(s) => println!("{s}"),
+                Ok(s) => println!("{}", json_ascii_controls(&s)),
                 Err(e) => eprintln!("passkeys: cannot print JSON: {e}"),
             }
         }
@@ -39,12 +62,10 @@ impl Out {
     /// An error: one line on stderr; with --json also `{"error":{code,message}}` on stdout.
     pub fn error(&self, e: &Error) {
         let message = e.to_string().replace('\n', " ");
-        eprintln!("passkeys: {message}");
+        eprintln!("passkeys: {}", printable(&message));
         if self.json {
-            println!(
-                "{}",
-                serde_json::json!({"error": {"code": e.code(), "message": message}})
-            );
+            let json = serde_json::json!({"error": {"code": e.code(), "message": message}});
+            println!("{}", json_ascii_controls(&json.to_string()));
         }
     }
 }
@@ -54,21 +75,18 @@ pub fn print_list(out: &Out, list: &[Passkey]) {
     if list.is_empty() {
         out.line("You have no passkeys yet. Add one with `passkeys add`.");
     } else {
-        let w_id = list.iter().map(|p| p.id.len()).max().unwrap_or(2).max(2);
-        let w_name = list
+        let shown: Vec<(Cow<'_, str>, Cow<'_, str>)> =
+            list.iter().map(|k| (p(&k.id), p(&k.name))).collect();
+        let w_id = shown.iter().map(|(i, _)| i.len()).max().unwrap_or(2).max(2);
+        let w_name = shown
             .iter()
-            .map(|p| p.name.chars().count())
+            .map(|(_, n)| n.chars().count())
             .max()
             .unwrap_or(4)
             .max(4);
         out.line(&format!("{:w_id$}  {:w_name$}  STATE", "ID", "NAME"));
-        for p in list {
-            out.line(&format!(
-                "{:w_id$}  {:w_name$}  {}",
-                p.id,
-                p.name,
-                p.state.label()
-            ));
+        for (k, (id, name)) in list.iter().zip(&shown) {
+            out.line(&format!("{id:w_id$}  {name:w_name$}  {}", k.state.label()));
         }
     }
     let rows: Vec<_> = list

@@ -50,6 +50,7 @@ async fn admin_enrolls_a_passkey_for_alice() {
             "--json",
             "helpdesk",
             "enroll",
+            "--yes",
             "--user",
             "alice@sandbox.localhost",
             "--name",
@@ -103,6 +104,7 @@ async fn admin_enrolls_a_passkey_for_alice() {
         &[
             "helpdesk",
             "enroll",
+            "--yes",
             "--user",
             "alice",
             "--authenticator",
@@ -128,6 +130,7 @@ async fn a_user_without_permission_is_refused_and_nothing_is_registered() {
             "--json",
             "helpdesk",
             "enroll",
+            "--yes",
             "--user",
             ALICE_USER_ID,
             "--authenticator",
@@ -151,6 +154,7 @@ async fn a_user_without_permission_is_refused_and_nothing_is_registered() {
             "--json",
             "helpdesk",
             "enroll",
+            "--yes",
             "--user",
             "alice",
             "--authenticator",
@@ -227,6 +231,7 @@ async fn batch_enrolls_one_key_per_user_and_stops_cleanly() {
         &[
             "helpdesk",
             "batch",
+            "--yes",
             list.to_str().unwrap(),
             "--authenticator",
             &key,
@@ -252,6 +257,7 @@ async fn batch_enrolls_one_key_per_user_and_stops_cleanly() {
         &[
             "helpdesk",
             "batch",
+            "--yes",
             list.to_str().unwrap(),
             "--authenticator",
             &key,
@@ -276,6 +282,7 @@ async fn batch_enrolls_one_key_per_user_and_stops_cleanly() {
             "--json",
             "helpdesk",
             "batch",
+            "--yes",
             list.to_str().unwrap(),
             "--authenticator",
             &key,
@@ -307,6 +314,7 @@ async fn a_random_pin_needs_somewhere_to_go() {
         &[
             "helpdesk",
             "enroll",
+            "--yes",
             "--user",
             "alice",
             "--set-random-pin",

@@ -258,6 +258,33 @@ impl std::fmt::Debug for SoftAuthenticator {
 /// The notice shown wherever the software authenticator is used.
 pub const SOFT_NOTICE: &str = "This is a software authenticator for demos and tests, not a security key: its private keys are stored in a file on this computer.";
 
+/// The loud flag that lets the software authenticator enroll with an issuer that is not on
+/// this machine (issue 12 item 12).
+pub const SOFT_REMOTE_FLAG: &str = "--dangerously-allow-soft-authenticator";
+
+/// True when `issuer` is on this machine: exactly `localhost`, 127.0.0.0/8 or `[::1]`.
+fn is_loopback_issuer(issuer: &url::Url) -> bool {
+    match issuer.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// The software authenticator claims user verification while its keys sit in a file, so a
+/// policy that demands phishing-resistant MFA would be met by a file: it may enroll only with a
+/// loopback issuer (the sandbox, the demo), unless the person passes [`SOFT_REMOTE_FLAG`].
+pub fn check_soft_allowed(issuer: &url::Url, dangerously_allowed: bool) -> crate::Result<()> {
+    if dangerously_allowed || is_loopback_issuer(issuer) {
+        return Ok(());
+    }
+    Err(crate::Error::Config(format!(
+        "the software authenticator (soft:PATH) keeps its private keys in a plain file and is only for the local sandbox and tests; refusing to enroll it with {}. Use a security key, or pass {SOFT_REMOTE_FLAG} if you really mean to put a file-based passkey on this instance",
+        issuer.host_str().unwrap_or(issuer.as_str())
+    )))
+}
+
 impl SoftAuthenticator {
     /// An authenticator that lives only in memory.
     pub fn ephemeral() -> Result<Self, AuthenticatorError> {
@@ -272,10 +299,10 @@ impl SoftAuthenticator {
             path: path.to_path_buf(),
             reason,
         };
-        let token = match std::fs::read(path) {
-            Ok(bytes) => SoftToken::from_cbor(&bytes)
+        let token = match crate::tokens::read_private_file(path) {
+            Ok(Some(bytes)) => SoftToken::from_cbor(&bytes)
                 .map_err(|e| storage(format!("it is not a software authenticator file ({e:?})")))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(None) => {
                 let (token, _ca) = SoftToken::new(true).map_err(|e| storage(format!("{e:?}")))?;
                 token
             }
@@ -467,5 +494,36 @@ impl Authenticator for SoftAuthenticator {
             authenticator_data: reply.response.authenticator_data,
             signature: reply.response.signature,
         })
+    }
+}
+
+#[cfg(test)]
+mod soft_policy_tests {
+    use super::*;
+
+    fn url(s: &str) -> url::Url {
+        url::Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn soft_authenticator_refused_for_a_remote_issuer() {
+        for remote in [
+            "https://my-instance.zitadel.cloud",
+            "https://localhost.evil.example",
+            "http://sub.localhost:8080",
+            "https://10.0.0.1",
+        ] {
+            let e = check_soft_allowed(&url(remote), false).unwrap_err();
+            assert!(e.to_string().contains(SOFT_REMOTE_FLAG), "{remote}: {e}");
+        }
+        assert!(check_soft_allowed(&url("https://my-instance.zitadel.cloud"), true).is_ok());
+        for local in [
+            "http://127.0.0.1:8080",
+            "http://localhost:1",
+            "http://[::1]:9",
+            "http://127.8.0.1",
+        ] {
+            assert!(check_soft_allowed(&url(local), false).is_ok(), "{local}");
+        }
     }
 }

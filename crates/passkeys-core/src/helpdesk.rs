@@ -208,22 +208,74 @@ impl HelpdeskClient {
         &self.api
     }
 
-    /// Finds a user by id (all digits) or by login name (`name@domain`) or user name.
+    /// Finds a user by login name (`name@domain`), user name or id. `id:NNN` means the user
+    /// id only. An all-digit input is looked up both as a user id and as a user name (a user
+    /// may be named like someone else's id, issue 12 item 9): when both find someone, and not
+    /// the same person, the input is refused as ambiguous.
     ///
     /// # Errors
     /// `not_found` when there is no such user the administrator may see (ZITADEL filters
-    /// ListUsers by `user.read`); API errors.
+    /// ListUsers by `user.read`); ambiguous input; API errors.
     pub async fn find_user(&self, login_or_id: &str) -> Result<TargetUser> {
         let wanted = login_or_id.trim();
         if wanted.is_empty() {
             return Err(Error::Config("the user is empty".into()));
         }
-        if wanted.chars().all(|c| c.is_ascii_digit()) {
-            let path = format!("/v2/users/{wanted}");
-            let v = self.api.call(reqwest::Method::GET, &path, None).await?;
-            return target_from(&v["user"])
-                .ok_or_else(|| ZitadelClient::shape_error(&path, "user.userId is missing"));
+        if let Some(id) = wanted.strip_prefix("id:") {
+            return self
+                .user_by_id(id.trim())
+                .await?
+                .ok_or_else(|| not_found(format!("ZITADEL has no user with id {:?}", id.trim())));
         }
+        if wanted.chars().all(|c| c.is_ascii_digit()) {
+            let by_id = self.user_by_id(wanted).await?;
+            let by_name = self.users_by_name(wanted).await?;
+            return match (by_id, by_name.as_slice()) {
+                (Some(u), []) => Ok(u),
+                (Some(u), [n]) if n.id == u.id => Ok(u),
+                (None, [n]) => Ok(n.clone()),
+                (None, []) => Err(Error::Config(format!(
+                    "ZITADEL has no user with the id or user name {wanted:?} that your account may see (looking users up needs the user.read permission)"
+                ))),
+                (Some(u), _) => Err(Error::Config(format!(
+                    "{wanted:?} is the id of {} ({}) and also the user name of another user; use id:{wanted} for the first or the full login name for the other",
+                    crate::display::printable(&u.display_name),
+                    crate::display::printable(&u.login_name)
+                ))),
+                (None, _) => Err(Error::Config(format!(
+                    "{wanted:?} matches several users; use the full login name or id:USER_ID"
+                ))),
+            };
+        }
+        let found = self.users_by_name(wanted).await?;
+        match found.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(Error::Config(format!(
+                "ZITADEL has no user {wanted:?} that your account may see (looking users up needs the user.read permission); check the login name, or give the user id"
+            ))),
+            _ => Err(Error::Config(format!(
+                "{wanted:?} matches several users; use the full login name or the user id"
+            ))),
+        }
+    }
+
+    /// GetUserByID; `None` when there is no such user.
+    async fn user_by_id(&self, id: &str) -> Result<Option<TargetUser>> {
+        if !valid_id(id) {
+            return Err(not_found(format!("{id:?} is not a user id")));
+        }
+        let path = format!("/v2/users/{id}");
+        match self.api.call(reqwest::Method::GET, &path, None).await {
+            Ok(v) => target_from(&v["user"])
+                .map(Some)
+                .ok_or_else(|| ZitadelClient::shape_error(&path, "user.userId is missing")),
+            Err(Error::Api(e)) if e.kind == ApiErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// ListUsers by login name (with `@`) or user name, case-insensitively; at most two.
+    async fn users_by_name(&self, wanted: &str) -> Result<Vec<TargetUser>> {
         let query = if wanted.contains('@') {
             serde_json::json!({"loginNameQuery": {"loginName": wanted, "method": "TEXT_QUERY_METHOD_EQUALS_IGNORE_CASE"}})
         } else {
@@ -234,19 +286,10 @@ impl HelpdeskClient {
             .api
             .call(reqwest::Method::POST, "/v2/users", Some(&body))
             .await?;
-        let found: Vec<TargetUser> = v["result"]
+        Ok(v["result"]
             .as_array()
             .map(|a| a.iter().filter_map(target_from).collect())
-            .unwrap_or_default();
-        match found.as_slice() {
-            [one] => Ok(one.clone()),
-            [] => Err(Error::Config(format!(
-                "ZITADEL has no user {wanted:?} that your account may see (looking users up needs the user.read permission); check the login name, or give the user id"
-            ))),
-            _ => Err(Error::Config(format!(
-                "{wanted:?} matches several users; use the full login name or the user id"
-            ))),
-        }
+            .unwrap_or_default())
     }
 
     /// RegisterPasskey: `POST /v2/users/{userId}/passkeys` with `domain` (the RP ID) and the
@@ -436,6 +479,14 @@ pub async fn enroll_for_user(
         .register_passkey(&user.id, &domain, attachment)
         .await?;
     let options = registration.options;
+    // ZITADEL's user.id is the user id's ASCII bytes: options for anyone else would put the
+    // passkey on another account (issue 12 item 9). Checked before the key is touched.
+    if options.user_id != user.id.as_bytes() {
+        return Err(Error::Options(webauthn::OptionsError::UserMismatch {
+            expected: user.id.clone(),
+            got: String::from_utf8_lossy(&options.user_id).into_owned(),
+        }));
+    }
     let created = create_credential(&options, &base, authenticator, &info, observer).await?;
     observer.on_event(&EnrollEvent::Registering { name: name.clone() });
     let not_registered = |source: Error| created.not_registered(source);
@@ -499,11 +550,13 @@ pub async fn enroll_for_user(
     })
 }
 
-/// A random numeric PIN of `len` digits (at least 6) for a fresh security key: not all one
-/// digit and not a run such as 123456 (the kind of PINs keys and policies refuse).
+/// A random numeric PIN of `len` digits (at least 6, at most CTAP's 63) for a fresh security
+/// key: not all one digit and not a run such as 123456 (the kind of PINs keys and policies
+/// refuse). `len` comes from the key (its minPINLength), so it is clamped: a key that claims a
+/// huge minimum never makes this allocate by its word.
 pub fn random_pin(len: usize) -> Secret {
     use rand::Rng as _;
-    let len = len.max(6);
+    let len = len.clamp(6, crate::prompt::MAX_PIN_BYTES);
     let mut rng = rand::rngs::OsRng;
     loop {
         let digits: Vec<u8> = (0..len).map(|_| rng.gen_range(0..10u8)).collect();
@@ -535,6 +588,14 @@ mod tests {
             assert_ne!(s, "123456");
         }
         assert_eq!(random_pin(2).expose().len(), 6);
+    }
+
+    /// Issue 12 item 10: the key's minPINLength sizes the random PIN; a hostile key must not
+    /// make it allocate gigabytes.
+    #[test]
+    fn huge_min_pin_length_does_not_size_the_random_pin() {
+        assert_eq!(random_pin(usize::MAX).expose().len(), 63);
+        assert_eq!(random_pin(63).expose().len(), 63);
     }
 
     #[test]

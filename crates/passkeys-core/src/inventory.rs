@@ -159,9 +159,9 @@ impl Inventory {
             path: path.to_path_buf(),
             entries: Vec::new(),
         };
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return empty(),
+        let bytes = match crate::tokens::read_private_file(path) {
+            Ok(Some(b)) => b,
+            Ok(None) => return empty(),
             Err(e) => {
                 tracing::warn!(
                     "the passkey inventory {} cannot be read ({e}); starting empty",

@@ -3,6 +3,7 @@
 //!
 //! - [`oidc`]: sign-in (OAuth 2.0 authorization code + PKCE S256, RFC 8252 loopback redirect,
 //!   OIDC discovery and ID token validation).
+//! - [`display`]: text from servers and keys made safe for a terminal.
 //! - [`tokens`]: token storage (OS keychain, 0600 file, memory) and [`session`]: refresh with
 //!   rotation, one refresh at a time across processes.
 //! - [`zitadel`]: the ZITADEL Auth API v1 client.
@@ -17,6 +18,7 @@ pub mod authenticator;
 pub mod b64;
 pub mod browser;
 pub mod config;
+pub mod display;
 pub mod enroll;
 pub mod error;
 pub mod helpdesk;

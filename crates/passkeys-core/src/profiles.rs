@@ -57,12 +57,12 @@ pub fn default_path() -> Option<PathBuf> {
 
 /// Reads the list; a missing file is an empty list.
 pub fn load(path: &Path) -> Result<Profiles> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::CorruptFile {
+    match crate::tokens::read_private_file(path) {
+        Ok(Some(bytes)) => serde_json::from_slice(&bytes).map_err(|e| Error::CorruptFile {
             path: path.to_path_buf(),
             reason: e.to_string(),
         }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Profiles::default()),
+        Ok(None) => Ok(Profiles::default()),
         Err(e) => Err(Error::file(path, e)),
     }
 }

@@ -176,6 +176,10 @@ pub fn state_dir() -> Result<PathBuf> {
 }
 
 /// Creates `dir` (and parents) readable by the owner only.
+///
+/// An existing `dir` must belong to this user; if it is writable by group or others (another
+/// local user could swap the files in it), it is tightened to 0700 (issue 12 item 7). A
+/// directory of another user is refused, saying why.
 pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
@@ -184,11 +188,147 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
-    builder.create(dir)
+    builder.create(dir)?;
+    secure_dir(dir)?;
+    // Below the state directory, every level up to it is checked too: a world-writable state
+    // directory would let anyone swap `tokens/` or `locks/` for their own.
+    if let Ok(state) = state_dir() {
+        if dir != state && dir.starts_with(&state) {
+            for ancestor in dir.ancestors().skip(1) {
+                secure_dir(ancestor)?;
+                if ancestor == state {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks that `dir` belongs to this user and tightens it to 0700 when group or others may
+/// write to it.
+fn secure_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+        let meta = std::fs::metadata(dir)?;
+        let me = rustix::process::geteuid().as_raw();
+        if meta.uid() != me {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "the directory {} belongs to another user (uid {}), so private files are not kept there; use a directory of your own (e.g. set PASSKEYS_STATE_DIR)",
+                    dir.display(),
+                    meta.uid()
+                ),
+            ));
+        }
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o022 != 0 {
+            tracing::warn!(
+                "{} was writable by other users (mode {mode:o}); tightened to 0700",
+                dir.display()
+            );
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Opens `path` for reading without following a symbolic link, and checks that it is a
+/// regular file of this user: token, inventory, profile and software-authenticator files must
+/// not be a link planted by someone else (issue 12 item 7). `Ok(None)` when there is no file.
+pub fn open_private_file(path: &Path) -> std::io::Result<Option<std::fs::File>> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    nofollow(&mut options);
+    match options.open(path) {
+        Ok(file) => {
+            check_own_regular_file(&file, path)?;
+            Ok(Some(file))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(explain_symlink(e, path)),
+    }
+}
+
+/// Reads `path` with [`open_private_file`]'s checks. `Ok(None)` when there is no file.
+pub fn read_private_file(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read as _;
+    let Some(mut file) = open_private_file(path)? else {
+        return Ok(None);
+    };
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(Some(bytes))
+}
+
+/// Adds O_NOFOLLOW (and O_CLOEXEC) to `options` on Unix.
+pub fn nofollow(options: &mut std::fs::OpenOptions) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC;
+        #[allow(clippy::cast_possible_wrap)]
+        options.custom_flags(flags.bits() as i32);
+    }
+    #[cfg(not(unix))]
+    let _ = options;
+}
+
+/// An open error from [`nofollow`] that is a symbolic link, said in words.
+pub fn explain_symlink(e: std::io::Error, path: &Path) -> std::io::Error {
+    #[cfg(unix)]
+    {
+        let is_link = std::fs::symlink_metadata(path)
+            .map(|m| m.file_type().is_symlink())
+            .unwrap_or(false);
+        if is_link {
+            return std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} is a symbolic link; private files are never followed through links (another user could point it elsewhere). Remove the link",
+                    path.display()
+                ),
+            );
+        }
+    }
+    let _ = path;
+    e
+}
+
+/// Checks that an opened file is a regular file owned by this user.
+pub fn check_own_regular_file(file: &std::fs::File, path: &Path) -> std::io::Result<()> {
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let me = rustix::process::geteuid().as_raw();
+        if meta.uid() != me {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} belongs to another user (uid {}); refusing to use it. Remove it",
+                    path.display(),
+                    meta.uid()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Writes `bytes` to `path` atomically (temp file in the same directory, then rename), with
-/// mode 0600 on Unix.
+/// mode 0600 on Unix. The rename replaces a symbolic link at `path` rather than writing
+/// through it; the directory is checked by [`create_private_dir`].
 pub fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path
@@ -222,12 +362,18 @@ impl SessionLock {
         let dir = state_dir()?.join("locks");
         create_private_dir(&dir).map_err(|e| Error::file(&dir, e))?;
         let path = dir.join(format!("{}.lock", key_file_name(key)));
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        nofollow(&mut options);
+        let file = options
             .open(&path)
-            .map_err(|e| Error::file(&path, e))?;
+            .map_err(|e| Error::file(&path, explain_symlink(e, &path)))?;
+        check_own_regular_file(&file, &path).map_err(|e| Error::file(&path, e))?;
         file.lock().map_err(|e| Error::file(&path, e))?;
         Ok(Self { _file: file })
     }
@@ -253,12 +399,12 @@ impl FileStore {
 impl TokenStore for FileStore {
     fn load(&self, key: &str) -> Result<Option<TokenSet>> {
         let path = self.path(key);
-        match std::fs::read(&path) {
-            Ok(bytes) => {
+        match read_private_file(&path) {
+            Ok(Some(bytes)) => {
                 let mut bytes = zeroize::Zeroizing::new(bytes);
                 decode(&bytes, &path).map(Some).inspect(|_| bytes.zeroize())
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Ok(None) => Ok(None),
             Err(e) => Err(Error::file(path, e)),
         }
     }
@@ -559,6 +705,57 @@ mod tests {
         store.delete("k").unwrap();
         store.delete("k").unwrap();
         assert_eq!(store.load("k").unwrap(), None);
+    }
+
+    /// Issue 12 item 7: a token file replaced by a symbolic link (to a file another user
+    /// controls) is refused with a sentence that says so, never read through the link.
+    #[cfg(unix)]
+    #[test]
+    fn symlinked_token_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path().join("tokens"));
+        store.save("k", &sample()).unwrap();
+        let planted = dir.path().join("planted.json");
+        std::fs::copy(store.path("k"), &planted).unwrap();
+        std::fs::remove_file(store.path("k")).unwrap();
+        std::os::unix::fs::symlink(&planted, store.path("k")).unwrap();
+        let err = store.load("k").unwrap_err();
+        assert_eq!(err.code(), "file_error");
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        // A link to a directory or a FIFO is not a token file either.
+        std::fs::remove_file(store.path("k")).unwrap();
+        std::fs::create_dir(store.path("k")).unwrap();
+        assert!(store.load("k").is_err());
+        // Saving replaces the link itself, never writes through it.
+        std::fs::remove_dir(store.path("k")).unwrap();
+        std::os::unix::fs::symlink(&planted, store.path("k")).unwrap();
+        let before = std::fs::read(&planted).unwrap();
+        store.save("k", &sample()).unwrap();
+        assert_eq!(std::fs::read(&planted).unwrap(), before);
+        assert!(!std::fs::symlink_metadata(store.path("k"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
+
+    /// Issue 12 item 7: an existing directory for private files that others may write to is
+    /// tightened to 0700 (a directory of another user would be refused).
+    #[cfg(unix)]
+    #[test]
+    fn world_writable_state_dir_is_tightened() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let open = dir.path().join("state");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        write_private_file(&open.join("inventory.json"), b"{}").unwrap();
+        let mode = std::fs::metadata(&open).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        // /  belongs to root: refused, saying why (unless these tests run as root).
+        if rustix::process::geteuid().as_raw() != 0 {
+            let e = create_private_dir(Path::new("/")).unwrap_err();
+            assert!(e.to_string().contains("another user"), "{e}");
+        }
     }
 
     #[test]

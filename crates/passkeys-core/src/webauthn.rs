@@ -39,6 +39,15 @@ pub enum OptionsError {
         /// Why.
         reason: String,
     },
+    /// Helpdesk enrollment: the options are for another user than the one chosen (issue 12
+    /// item 9); the passkey would end up on someone else's account.
+    #[error("refusing the server's passkey options: they are for another user (user.id {got:?}) than the one you chose ({expected}). Nothing was created on the authenticator")]
+    UserMismatch {
+        /// The chosen user's id.
+        expected: String,
+        /// `publicKey.user.id` of the options, as text (lossy).
+        got: String,
+    },
     /// No algorithm in `pubKeyCredParams` is usable.
     #[error("the server offered no public-key algorithm this authenticator supports")]
     NoSupportedAlgorithm,
@@ -310,12 +319,21 @@ pub fn check_rp_id(rp_id: &str, instance: &Url) -> Result<(), OptionsError> {
     if rp_id.is_empty() {
         return Err(refuse("the rpId is empty"));
     }
-    // Canonicalise the rpId the way URL hosts are (IDNA to punycode, ASCII lower case).
+    // Canonicalise the rpId the way URL hosts are (percent-decoding, IDNA to punycode, ASCII
+    // lower case). The authenticator hashes the rpId it is given as bytes, so only the exact
+    // form that is checked here may reach it: anything that canonicalises to another string
+    // (`LOCALHOST`, fullwidth letters, `%61`, a soft hyphen, Unicode instead of punycode) is
+    // refused rather than passed on raw (issue 12 item 6).
     let canonical = match url::Host::parse(rp_id) {
         Ok(url::Host::Domain(d)) => d,
         Ok(_) => return Err(refuse("an IP address cannot be an rpId")),
         Err(_) => return Err(refuse("it is not a valid domain name")),
     };
+    if canonical != rp_id {
+        return Err(refuse(&format!(
+            "it is not in canonical form (that would be {canonical:?}: lower-case ASCII, punycode for international names, no escapes or invisible characters), and only the exact form checked here may reach the authenticator"
+        )));
+    }
     let host_l = host.to_ascii_lowercase();
     if canonical == host_l {
         return Ok(());

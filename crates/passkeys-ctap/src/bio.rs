@@ -21,6 +21,8 @@ pub const CMD_BIO: u8 = 0x09;
 pub const CMD_BIO_PRE: u8 = 0x40;
 /// pinUvAuthToken permission `be`.
 pub const PERMISSION_BE: u8 = 0x08;
+/// Most fingerprint samples one enrollment may take (a key that never says done is stopped).
+const MAX_SAMPLES: u32 = 64;
 /// Modality: fingerprint.
 const FINGERPRINT: u8 = 0x01;
 
@@ -196,7 +198,15 @@ impl<T: Token> BioManager<'_, T> {
                 AuthenticatorError::InvalidResponse("enrollBegin returned no templateId".into())
             })?;
         let mut reply = first;
+        // Real sensors need 3 to 20 touches; a key that never says "done" stops here.
+        let mut samples = 0u32;
         loop {
+            samples += 1;
+            if samples > MAX_SAMPLES {
+                return Err(AuthenticatorError::InvalidResponse(format!(
+                    "the key asked for more than {MAX_SAMPLES} fingerprint samples; enrollment stopped"
+                )));
+            }
             let status = cbor::get(&reply, 0x05)
                 .and_then(cbor::as_u64)
                 .and_then(|s| u8::try_from(s).ok())

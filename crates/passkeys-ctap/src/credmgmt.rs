@@ -160,7 +160,7 @@ impl<T: Token> CredentialManager<'_, T> {
             Err(Fail::Status(status::NO_CREDENTIALS)) => return Ok(Vec::new()),
             Err(e) => return Err(e),
         };
-        let total = cbor::get(&first, 0x05).and_then(cbor::as_u64).unwrap_or(1);
+        let total = bounded_total(cbor::get(&first, 0x05), "relying parties")?;
         // Some keys answer an empty key with success and no RP (or totalRPs 0).
         if total == 0 || cbor::get(&first, 0x04).is_none() {
             return Ok(Vec::new());
@@ -181,7 +181,7 @@ impl<T: Token> CredentialManager<'_, T> {
                 Err(Fail::Status(status::NO_CREDENTIALS)) => continue,
                 Err(e) => return Err(e),
             };
-            let total = cbor::get(&first, 0x09).and_then(cbor::as_u64).unwrap_or(1);
+            let total = bounded_total(cbor::get(&first, 0x09), "passkeys for one site")?;
             if total == 0 || cbor::get(&first, 0x07).is_none() {
                 continue;
             }
@@ -224,6 +224,19 @@ impl<T: Token> CredentialManager<'_, T> {
             }
             Err(e) => Err(e.into_error()),
         }
+    }
+}
+
+/// totalRPs / totalCredentials: how many more requests to send. A key's word sizes a loop, so
+/// a count no key can hold is refused (issue 12 item 10).
+fn bounded_total(v: Option<&Value>, what: &str) -> Result<u64, Fail> {
+    let Some(v) = v else { return Ok(1) };
+    let max = crate::info::MAX_STORED_CREDENTIALS;
+    match cbor::as_u64(v) {
+        Some(n) if n <= max => Ok(n),
+        _ => Err(Fail::Invalid(format!(
+            "the key says it stores more than {max} {what}, more than any security key can hold; its answer is not usable"
+        ))),
     }
 }
 
@@ -363,15 +376,19 @@ pub enum Standing {
 /// Decides each credential's standing.
 ///
 /// Rules, most certain first (ZITADEL's list has token ids, names and states, no credential
-/// ids, so "knows" can only come from the app's inventory):
+/// ids, so "knows" can only come from the app's inventory). An orphan is offered for deletion,
+/// and deleting a working passkey can lock the person out, so the server's word alone never
+/// proves one (issue 12 item 11): a server that lies, or a list that came back empty, must not
+/// empty the key.
 /// 1. another rpId (not the instance host or a registrable parent of it) or another user.id:
 ///    [`Standing::Other`];
-/// 2. ZITADEL lists no READY passkey for the user: every credential of this user on the key is an
-///    [`Standing::Orphan`] (removed in ZITADEL, or a registration that never completed);
-/// 3. the inventory maps the credential id to a token id: READY in ZITADEL →
-///    [`Standing::Known`], otherwise [`Standing::Orphan`] (removed in ZITADEL);
-/// 4. otherwise [`Standing::Unknown`]: it may be a failed registration or a passkey enrolled
-///    with another tool (a browser); deleting it could lock the person out, so it is only shown.
+/// 2. no inventory entry for the credential: [`Standing::Unknown`] (a failed registration, or
+///    a passkey enrolled with another tool such as a browser);
+/// 3. the inventory maps it to a token id READY in ZITADEL: [`Standing::Known`];
+/// 4. the inventory maps it to a token id ZITADEL does not list as READY: an
+///    [`Standing::Orphan`] only when ZITADEL's list is consistent with the inventory, i.e. it
+///    is not empty and lists as READY at least one other passkey the inventory recorded for
+///    this instance; otherwise [`Standing::Unknown`] ("can't tell").
 pub fn classify(rp: &RelyingParty, cred: &StoredCredential, view: &InstanceView) -> Standing {
     let ours = !rp.rp_id.is_empty()
         && passkeys_core::webauthn::check_rp_id(&rp.rp_id, &view.instance).is_ok()
@@ -379,31 +396,39 @@ pub fn classify(rp: &RelyingParty, cred: &StoredCredential, view: &InstanceView)
     if !ours {
         return Standing::Other;
     }
-    if view.ready_token_ids.is_empty() {
-        return Standing::Orphan {
-            reason: "ZITADEL lists no passkey for your account".into(),
-        };
-    }
-    let entry = view
-        .inventory
-        .as_ref()
-        .and_then(|inv| inv.iter().find(|(id, _)| *id == cred.id_bytes));
-    match entry {
-        Some((_, token)) if view.ready_token_ids.contains(token) => Standing::Known {
-            token_id: token.clone(),
-        },
-        Some((_, token)) => Standing::Orphan {
-            reason: format!("its passkey {token} was removed in ZITADEL"),
-        },
-        None if view.inventory.is_none() => Standing::Unknown {
+    let Some(inventory) = view.inventory.as_ref() else {
+        return Standing::Unknown {
             reason:
                 "no local inventory of enrolled passkeys yet, and ZITADEL lists no credential ids"
                     .into(),
-        },
-        None => Standing::Unknown {
+        };
+    };
+    let Some((_, token)) = inventory.iter().find(|(id, _)| *id == cred.id_bytes) else {
+        return Standing::Unknown {
             reason:
                 "not enrolled with this app: a failed registration or a passkey added elsewhere"
                     .into(),
-        },
+        };
+    };
+    if view.ready_token_ids.contains(token) {
+        return Standing::Known {
+            token_id: token.clone(),
+        };
+    }
+    if view.ready_token_ids.is_empty() {
+        return Standing::Unknown {
+            reason: "ZITADEL lists no passkey for your account, and an empty list cannot prove that this one was removed; if you removed it in ZITADEL, delete it by id with `passkeys key credentials delete`".into(),
+        };
+    }
+    let consistent = inventory
+        .iter()
+        .any(|(id, t)| *id != cred.id_bytes && view.ready_token_ids.contains(t));
+    if !consistent {
+        return Standing::Unknown {
+            reason: format!("ZITADEL does not list its passkey {token}, but its list matches none of the passkeys this computer recorded for the instance either, so it cannot prove that this one was removed"),
+        };
+    }
+    Standing::Orphan {
+        reason: format!("its passkey {token} was removed in ZITADEL"),
     }
 }

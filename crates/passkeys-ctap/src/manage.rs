@@ -53,7 +53,9 @@ impl ExtraInfo {
                     .collect()
             }),
             uv_count_since_last_pin_entry: cbor::get(v, 0x17).and_then(cbor::as_u64),
-            max_pin_length: cbor::get(v, 0x1D).and_then(cbor::as_u64),
+            max_pin_length: cbor::get(v, 0x1D)
+                .and_then(cbor::as_u64)
+                .map(|n| n.min(crate::info::MAX_PIN_BYTES)),
         }
     }
 }

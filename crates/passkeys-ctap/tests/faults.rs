@@ -583,3 +583,25 @@ async fn forced_pin_change_asks_for_a_new_pin_first() {
     assert_eq!(key.pin_requests(4), 1, "one changePIN");
     assert_eq!(key.pin_requests(TOKEN_BY_PIN), 1);
 }
+
+/// Issue 12 item 10: a key that claims PINs need 4 294 967 295 characters is refused with a
+/// clear error when it is opened: nothing asks for, or makes up, a PIN of that size.
+#[tokio::test]
+async fn huge_min_pin_length_is_refused_when_the_key_is_opened() {
+    let mut info = info_ctap21_pin();
+    if let Value::Map(m) = &mut info {
+        m.push((fault::int(0x0D), fault::int(i64::from(u32::MAX))));
+    }
+    let key = ScriptKey::new(info, |_, _| Reply::Standard);
+    let err = Device::open(
+        key.token(),
+        Script::default().arc(),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, AuthenticatorError::InvalidResponse(m) if m.contains("at most 63 bytes")),
+        "{err:?}"
+    );
+}

@@ -220,7 +220,7 @@ async fn orphans_are_told_apart_from_known_and_unknown_credentials() {
     // A key keeps one credential per (rpId, user.id): the same user's second one is for a
     // registrable parent domain, which also belongs to the instance.
     let alice = store(&key, "auth.example.com", "218662596918640897").await;
-    store(&key, "example.com", "218662596918640897").await;
+    let alice2 = store(&key, "example.com", "218662596918640897").await;
     store(&key, "example.com", "999").await;
     store(&key, "other.org", "218662596918640897").await;
     let mut d = open(&key, &Script::new(&[PIN])).await;
@@ -254,8 +254,8 @@ async fn orphans_are_told_apart_from_known_and_unknown_credentials() {
         }
     }
     assert_eq!(count(&all, |s| *s == Standing::Other), 2);
-    // ZITADEL lists nothing: both of the user's credentials on the key are orphans.
-    assert_eq!(count(&all, |s| matches!(s, Standing::Orphan { .. })), 2);
+    // No inventory: ZITADEL's word alone never proves an orphan.
+    assert_eq!(count(&all, |s| matches!(s, Standing::Unknown { .. })), 2);
 
     // No inventory while ZITADEL lists passkeys: no way to tell, nothing offered for deletion.
     let s = standings(&view(&["t1"], None));
@@ -274,12 +274,19 @@ async fn orphans_are_told_apart_from_known_and_unknown_credentials() {
         }
     );
     assert_eq!(count(&s, |s| matches!(s, Standing::Unknown { .. })), 1);
-    let s = standings(&view(&["t2"], inv));
-    let alice_standing = &s.iter().find(|(_, id, _)| *id == alice).unwrap().2;
+    // The inventory knows both; ZITADEL lists the second as READY (its list agrees with the
+    // inventory) but not the first: the first was removed in ZITADEL, an orphan.
+    let both = Some(vec![
+        (alice.clone(), "t1".to_string()),
+        (alice2.clone(), "t2".to_string()),
+    ]);
+    let all = standings(&view(&["t2"], both));
+    let alice_standing = &all.iter().find(|(_, id, _)| *id == alice).unwrap().2;
     assert!(
         matches!(alice_standing, Standing::Orphan { reason } if reason.contains("removed")),
         "{alice_standing:?}"
     );
+    assert_eq!(count(&all, |s| matches!(s, Standing::Known { .. })), 1);
 
     // Deleting the orphans leaves the rest.
     let orphans: Vec<Vec<u8>> = all
@@ -290,7 +297,44 @@ async fn orphans_are_told_apart_from_known_and_unknown_credentials() {
     for id in &orphans {
         cm.delete(id).await.unwrap();
     }
-    assert_eq!(cm.metadata().await.unwrap().used, 2);
+    assert_eq!(orphans, vec![alice]);
+    assert_eq!(cm.metadata().await.unwrap().used, 3);
+}
+
+/// Issue 12 item 11: a server that answers with an empty passkey list (or a list that matches
+/// nothing this computer enrolled) must not turn working passkeys on the key into "orphans"
+/// offered for deletion.
+#[tokio::test]
+async fn empty_server_list_does_not_prove_orphans() {
+    let key = key_with_pin().await;
+    let user = "218662596918640897";
+    let a = store(&key, "auth.example.com", user).await;
+    let b = store(&key, "example.com", user).await;
+    let mut d = open(&key, &Script::new(&[PIN])).await;
+    let mut cm = d.credential_manager().await.unwrap();
+    let rps = cm.list().await.unwrap();
+    let inventory = Some(vec![
+        (a.clone(), "t1".to_string()),
+        (b.clone(), "t2".to_string()),
+    ]);
+    let view = |ready: &[&str]| InstanceView {
+        instance: url::Url::parse("https://auth.example.com").unwrap(),
+        user_id: user.into(),
+        ready_token_ids: ready.iter().map(|s| s.to_string()).collect(),
+        inventory: inventory.clone(),
+    };
+    // Empty, and a list of passkeys this computer never enrolled: "can't tell", never orphan.
+    for ready in [&[][..], &["t9"][..]] {
+        for rp in &rps {
+            for c in &rp.credentials {
+                let st = classify(rp, c, &view(ready));
+                assert!(
+                    matches!(&st, Standing::Unknown { reason } if reason.contains("cannot prove")),
+                    "{ready:?}: {st:?}"
+                );
+            }
+        }
+    }
 }
 
 #[tokio::test]

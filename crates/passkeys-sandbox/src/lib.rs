@@ -451,6 +451,16 @@ impl Inspector {
         })
     }
 
+    /// Renames a passkey as another tool could (ZITADEL stores any name it was given):
+    /// for tests of what the app shows when a server sends hostile text (issue 12 item 3).
+    pub fn set_passkey_name(&self, passkey_id: &str, name: &str) {
+        self.shared.with(|s| {
+            if let Some(p) = s.passkeys.iter_mut().find(|p| p.id == passkey_id) {
+                p.name = Some(name.to_string());
+            }
+        });
+    }
+
     /// The raw body of the last v2 VerifyPasskeyRegistration
     /// (`POST /v2/users/{userId}/passkeys/{passkeyId}`), if any.
     pub fn last_v2_verify_body(&self) -> Option<String> {

@@ -19,6 +19,9 @@ pub enum Fault {
     /// The next `_verify` answers 500 `WEBAU-3Vb9s` (contract §3.4) whatever it carries; the
     /// pending registration stays pending.
     VerifyRejected,
+    /// The next v2 RegisterPasskey answers creation options whose `user.id` is another
+    /// user's (a hostile or broken server; issue 12 item 9).
+    OptionsForAnotherUser,
     /// The next authenticated Auth API call answers 503 `{"code":14,...}` (contract §4.2).
     ServerError,
     /// While set, the discovery document's `issuer` differs from the URL it was fetched from.

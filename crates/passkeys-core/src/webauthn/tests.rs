@@ -186,14 +186,14 @@ fn rp_id_rules() {
     let ok = [
         ("auth.example.test", "https://auth.example.test"),
         ("example.test", "https://auth.example.test"),
-        ("Example.Test", "https://AUTH.example.test"),
+        ("example.test", "https://AUTH.example.test"),
         ("example.co.uk", "https://id.example.co.uk"),
         ("localhost", "http://localhost:8080"),
         (
             "xn--bcher-kva.example",
             "https://auth.xn--bcher-kva.example",
         ),
-        ("bücher.example", "https://auth.bücher.example"),
+        ("xn--bcher-kva.example", "https://auth.bücher.example"),
     ];
     for (rp, inst) in ok {
         check_rp_id(rp, &url(inst)).unwrap_or_else(|e| panic!("{rp} for {inst}: {e}"));
@@ -208,6 +208,40 @@ fn rp_id_rules() {
     }
     // An instance addressed by IP cannot use WebAuthn at all.
     assert!(check_rp_id("127.0.0.1", &url("http://127.0.0.1:8080")).is_err());
+}
+
+/// Issue 12 item 6: an rpId that only canonicalises to the instance's domain (upper case,
+/// fullwidth letters, percent escapes, a soft hyphen or other IDNA-ignored characters, Unicode
+/// instead of punycode) is refused: the authenticator hashes the bytes it gets, so only the
+/// exact form that was checked may reach it.
+#[test]
+fn fullwidth_rp_id_is_refused() {
+    for (rp, inst) in [
+        ("LOCALHOST", "http://localhost:8080"),
+        ("ｌｏｃａｌｈｏｓｔ", "http://localhost:8080"),
+        ("%6cocalhost", "http://localhost:8080"),
+        ("local\u{ad}host", "http://localhost:8080"),
+        ("ｅｘａｍｐｌｅ.test", "https://auth.example.test"),
+        ("ex%61mple.test", "https://auth.example.test"),
+        ("exam\u{ad}ple.test", "https://auth.example.test"),
+        ("exam\u{200b}ple.test", "https://auth.example.test"),
+        ("Example.Test", "https://AUTH.example.test"),
+        ("bücher.example", "https://auth.bücher.example"),
+        ("example.test.", "https://auth.example.test"),
+    ] {
+        // Each one canonicalises to an accepted rpId: only the check for the exact form stops it.
+        let canonical = match url::Host::parse(rp) {
+            Ok(url::Host::Domain(d)) => d,
+            _ => String::new(),
+        };
+        if !rp.ends_with('.') && !canonical.is_empty() {
+            check_rp_id(&canonical, &url(inst)).unwrap();
+        }
+        match check_rp_id(rp, &url(inst)) {
+            Err(OptionsError::RpIdRefused { .. }) => {}
+            other => panic!("{rp:?} for {inst} must be refused, got {other:?}"),
+        }
+    }
 }
 
 #[test]

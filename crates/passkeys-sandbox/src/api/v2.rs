@@ -307,12 +307,13 @@ async fn register_passkey(
         tracing::warn!(error = %e, "BeginRegistration failed");
         ApiError::zitadel(13, "WEBAU-bM8sd", "Error on begin register")
     };
+    let user_handle = if sh.with(|s| s.take_fault(Fault::OptionsForAnotherUser)) {
+        b"999999999999999999".to_vec()
+    } else {
+        target.id.as_bytes().to_vec()
+    };
     let builder = core
-        .new_challenge_register_builder(
-            target.id.as_bytes(),
-            &target.login_name(),
-            &target.display_name(),
-        )
+        .new_challenge_register_builder(&user_handle, &target.login_name(), &target.display_name())
         .map_err(begin_failed)?
         .attestation(AttestationConveyancePreference::None)
         .user_verification_policy(UserVerificationPolicy::Required)
