@@ -468,7 +468,7 @@ pub async fn run(command: HelpdeskCommand, api: ZitadelClient, out: &Out) -> Res
                 output::p(&target.login_name),
                 output::p(&target.id)
             ));
-            out.line(&format!("  {}", output::p(code.link.expose())));
+            out.line(&format!("  {}", code.link.expose()));
             out.line(&format!(
                 "Code id {}, code {}",
                 output::p(&code.code_id),

@@ -282,7 +282,7 @@ async fn add_via_link(api: &ZitadelClient, out: &Out) -> Result<()> {
     let show = |link: &passkeys_core::zitadel::RegistrationLink| {
         out.note(&format!(
             "Opening your browser. If it does not open, visit this link (or scan it on a phone):\n  {}",
-            output::p(&link.link)
+            link.link
         ));
         output::print_qr(out, &link.link);
     };
@@ -502,7 +502,7 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
             let api = session(&ctx, out).await?;
             let link = api.add_passkey_link().await?;
             out.line("Open this link on the device that should get the passkey:");
-            out.line(&format!("  {}", output::p(&link.link)));
+            out.line(&format!("  {}", link.link));
             if let Some(secs) = link.expires_in_secs {
                 out.line(&format!(
                     "It expires in {} minutes and works once.",
