@@ -222,11 +222,11 @@ type TokenError<RE> = openidconnect::RequestTokenError<
 fn token_too_large(e: TokenError<ReadError>) -> std::result::Result<Error, TokenError<ReadError>> {
     match e {
         openidconnect::RequestTokenError::Request(ReadError::TooLarge { limit, url }) => {
-            Ok(ReadError::TooLarge {
-                limit,
-                url: url.clone(),
-            }
-            .into_error(&url))
+            Ok(Error::ResponseTooLarge {
+                endpoint: limit.endpoint,
+                url,
+                limit: limit.bytes,
+            })
         }
         other => Err(other),
     }
