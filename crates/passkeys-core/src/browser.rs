@@ -350,6 +350,57 @@ mod tests {
         );
     }
 
+    /// Issue 12, item 13: a `$BROWSER` program in a directory with a space in its name, unquoted
+    /// (the whole entry names a file) and quoted with arguments, gets the URL as one argument.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn browser_program_in_a_path_with_spaces_is_started_with_the_url() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("My Browser");
+        std::fs::create_dir(&bin).unwrap();
+        let program = bin.join("open url");
+        let log = dir.path().join("opened");
+        std::fs::write(
+            &program,
+            format!(
+                "#!/bin/sh\nprintf '%s|' \"$@\" >> '{}'\necho >> '{}'\n",
+                log.display(),
+                log.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let program = program.to_str().unwrap().to_string();
+        let url = "https://a.example/x?y=1&z=2";
+        let wait_for = |lines: usize| {
+            let log = log.clone();
+            async move {
+                for _ in 0..200 {
+                    if let Ok(text) = std::fs::read_to_string(&log) {
+                        if text.lines().count() >= lines {
+                            return text;
+                        }
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                panic!("the browser command did not run");
+            }
+        };
+        // Only this test sets $BROWSER; the other test of SystemBrowser never reads it.
+        std::env::set_var("BROWSER", format!("{program}:/nonexistent/second"));
+        SystemBrowser.open(url).await.unwrap();
+        assert_eq!(wait_for(1).await, format!("{url}|\n"));
+        std::env::set_var("BROWSER", format!("'{program}' --new-tab=%s --x"));
+        SystemBrowser.open(url).await.unwrap();
+        let text = wait_for(2).await;
+        assert_eq!(
+            text.lines().nth(1).unwrap(),
+            format!("--new-tab={url}|--x|")
+        );
+        std::env::remove_var("BROWSER");
+    }
+
     #[tokio::test]
     async fn the_system_browser_refuses_anything_but_web_urls() {
         for bad in [

@@ -222,11 +222,11 @@ type TokenError<RE> = openidconnect::RequestTokenError<
 fn token_too_large(e: TokenError<ReadError>) -> std::result::Result<Error, TokenError<ReadError>> {
     match e {
         openidconnect::RequestTokenError::Request(ReadError::TooLarge { limit, url }) => {
-            Ok(ReadError::TooLarge {
-                limit,
-                url: url.clone(),
-            }
-            .into_error(&url))
+            Ok(Error::ResponseTooLarge {
+                endpoint: limit.endpoint,
+                url,
+                limit: limit.bytes,
+            })
         }
         other => Err(other),
     }
@@ -465,7 +465,8 @@ fn check_endpoints(metadata: &Metadata, issuer: &Url) -> std::result::Result<(),
     Ok(())
 }
 
-/// One endpoint of [`check_endpoints`].
+/// One endpoint of a discovery document (see [`check_discovery_document`]): on the issuer's
+/// origin, without credentials, https or loopback http.
 pub fn check_endpoint(name: &str, value: &str, issuer: &Url) -> std::result::Result<(), String> {
     let url = Url::parse(value).map_err(|e| format!("its {name} is not a URL ({e})"))?;
     if url.origin() != issuer.origin() || !url.username().is_empty() || url.password().is_some() {
@@ -481,7 +482,7 @@ pub fn check_endpoint(name: &str, value: &str, issuer: &Url) -> std::result::Res
 impl Oidc {
     /// Runs OIDC discovery (`/.well-known/openid-configuration` and the JWKS). The issuer in
     /// the document must equal the configured issuer exactly (OIDC Discovery §4.3), and every
-    /// endpoint must be on the issuer's origin (see [`check_endpoints`]) before anything else is
+    /// endpoint must be on the issuer's origin (see [`check_discovery_document`]) before anything else is
     /// read or sent. Both replies are read with a limit ([`crate::http::DISCOVERY`],
     /// [`crate::http::JWKS`]).
     pub async fn discover(issuer: &Issuer, client_id: &str, http: reqwest::Client) -> Result<Self> {
