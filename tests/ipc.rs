@@ -70,6 +70,14 @@ fn app_info_reports_the_version() {
     let info = app.ok("app_info", json!({}));
     assert_eq!(info["version"], passkeys_core::version());
     assert_eq!(info["canSaveInstances"], false);
+    // The About line: where the running program is.
+    let exe = std::env::current_exe().unwrap();
+    assert_eq!(info["installedAt"], exe.display().to_string());
+    // Device access problems: a list, each with its kind and a message for people.
+    let problems = app.ok("device_access", json!({}));
+    for p in problems.as_array().unwrap() {
+        assert!(p["kind"].is_string() && p["message"].is_string(), "{p}");
+    }
     // No subscriber is installed in tests: the diagnostics log is empty.
     assert_eq!(app.ok("diagnostics", json!({})), json!([]));
 }

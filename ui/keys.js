@@ -166,6 +166,16 @@
 
   const sig = (k) => `${k.id}|${k.key ? k.key.aaguid : ''}|${k.key ? k.key.transport : ''}|${k.key ? k.key.pin : ''}`;
 
+  /** No key listed: say why when the system knows (a key this user may not open, pcscd not
+   *  running), with what to install or run; otherwise the general hint. */
+  function showAccessProblems() {
+    invoke('device_access').then((problems) => {
+      $('keys-empty-hint').textContent = problems.length
+        ? problems.map((p) => p.message).join(' ')
+        : t('keys.emptyHint');
+    }).catch(() => {});
+  }
+
   function renderKeys(keys) {
     const signature = keys.map(sig).join(',');
     if (signature === page.signature) return;
@@ -173,6 +183,7 @@
     page.keys = keys;
     $('keys-empty').hidden = keys.length > 0;
     $('keys-picker').hidden = keys.length === 0;
+    if (keys.length === 0) showAccessProblems();
     if (keys.length !== page.count) {
       page.count = keys.length;
       status(keys.length === 0 ? '' : (keys.length === 1 ? t('keys.countOne') : t('keys.count', { count: keys.length })));
