@@ -170,9 +170,12 @@
    *  running), with what to install or run; otherwise the general hint. */
   function showAccessProblems() {
     invoke('device_access').then((problems) => {
-      $('keys-empty-hint').textContent = problems.length
-        ? problems.map((p) => p.message).join(' ')
-        : t('keys.emptyHint');
+      const denied = problems.filter((p) => p.kind === 'hidPermissionDenied');
+      const others = problems.filter((p) => p.kind !== 'hidPermissionDenied');
+      $('keys-empty-hint').textContent = [
+        ...(denied.length ? denied.map((p) => p.message) : [t('keys.emptyHint')]),
+        ...others.map((p) => p.message),
+      ].join(' ');
     }).catch(() => {});
   }
 

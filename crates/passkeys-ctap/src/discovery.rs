@@ -376,20 +376,22 @@ pub fn access_problems() -> Vec<AccessProblem> {
     }
 }
 
-/// The hint for "no security key found": the problems [`access_problems`] finds, or, when it
-/// finds none, that no key is attached.
+/// The hint for "no security key found": insert one, or (instead) that the attached key may
+/// not be opened by this user; then pcscd's problem for NFC readers, if any.
 #[must_use]
 pub fn no_key_hint() -> String {
     let problems = access_problems();
-    if problems.is_empty() {
-        "Insert a security key (or hold it on the NFC reader) and try again.".to_string()
-    } else {
-        problems
-            .iter()
-            .map(AccessProblem::message)
-            .collect::<Vec<_>>()
-            .join(" ")
+    let mut parts = Vec::new();
+    if !problems
+        .iter()
+        .any(|p| matches!(p, AccessProblem::HidPermissionDenied { .. }))
+    {
+        parts.push(
+            "Insert a security key (or hold it on the NFC reader) and try again.".to_string(),
+        );
     }
+    parts.extend(problems.iter().map(AccessProblem::message));
+    parts.join(" ")
 }
 
 #[cfg(test)]
