@@ -9,9 +9,11 @@
 #   (`passkeys generate-docs`, a debug build with `--features docs`; the shipped binary does not
 #   carry the generators).
 # - `tauri bundle` with packaging/linux.json merged into tauri.conf.json: the CLI as external
-#   binary, the generated files, the AppStream metainfo and the scalable icon, the desktop
-#   entry template and the dependencies (libu2f-udev gives the FIDO udev rules with uaccess;
-#   pcscd is recommended for NFC readers).
+#   binary, the generated files, the AppStream metainfo and the scalable icon, and the desktop
+#   entry template (these name files that exist only after the steps above, so they are not in
+#   tauri.conf.json, which the app's build reads). The dependencies are in tauri.conf.json
+#   (libu2f-udev gives the FIDO udev rules with uaccess; pcscd is recommended for NFC readers;
+#   the Tauri CLI adds libwebkit2gtk-4.1-0 and libgtk-3-0 itself, so they are not listed).
 # - The .deb is then re-packed with dpkg-deb: the desktop entry is named after the app id
 #   (dev.passkey-enroll.app.desktop; Tauri names it after the product name, with a space), and
 #   xz compression instead of gzip. Tauri's rpm writer cannot be post-processed like that
