@@ -52,7 +52,10 @@ mkdir -p "$stage/bin" "$stage/share/metainfo" "$stage/share/icons/hicolor/scalab
 install -m 0755 "$target_dir/release/passkeys" "$stage/bin/passkeys-$host"
 
 echo "-- passkeys generate-docs (man pages, completions)"
-cargo run --locked -q -p passkeys-cli --features docs -- generate-docs "$stage/share"
+# A debug build with the same targets as `cargo test --workspace` (so the same features: after
+# the test run, only passkeys-cli is rebuilt) plus the `docs` feature.
+cargo build --locked --workspace --lib --bins --tests --features passkeys-cli/docs
+"$target_dir/debug/passkeys" generate-docs "$stage/share"
 gzip -9n "$stage"/share/man/man1/*.1
 install -m 0644 "packaging/linux/$APP_ID.metainfo.xml" "$stage/share/metainfo/"
 install -m 0644 icons/passkey-enroll.svg "$stage/share/icons/hicolor/scalable/apps/passkey-enroll.svg"
