@@ -17,4 +17,5 @@ export DISPLAY=":$DISPLAY_NUM"
 tauri-driver --port "$PORT" --native-port "$((PORT + 1))" --native-driver "$(command -v WebKitWebDriver)" >/dev/null 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do listening "$PORT" && break; sleep 0.1; done
-python3 scripts/bench_desktop.py "http://127.0.0.1:$PORT" "$PWD/target/release/passkey-enroll" "${DESKTOP_ROUNDS:-5}"
+target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
+python3 scripts/bench_desktop.py "http://127.0.0.1:$PORT" "$target_dir/release/passkey-enroll" "${DESKTOP_ROUNDS:-5}"

@@ -70,6 +70,14 @@ fn app_info_reports_the_version() {
     let info = app.ok("app_info", json!({}));
     assert_eq!(info["version"], passkeys_core::version());
     assert_eq!(info["canSaveInstances"], false);
+    // The About line: where the running program is.
+    let exe = std::env::current_exe().unwrap();
+    assert_eq!(info["installedAt"], exe.display().to_string());
+    // Device access problems: a list, each with its kind and a message for people.
+    let problems = app.ok("device_access", json!({}));
+    for p in problems.as_array().unwrap() {
+        assert!(p["kind"].is_string() && p["message"].is_string(), "{p}");
+    }
     // No subscriber is installed in tests: the diagnostics log is empty.
     assert_eq!(app.ok("diagnostics", json!({})), json!([]));
 }
@@ -344,7 +352,9 @@ fn security_key_commands_without_a_key() {
             json!({"authenticator": id, "name": "Key", "onEvent": CHANNEL, "onPrompt": CHANNEL}),
         );
         assert_eq!(err["code"], "authenticator_not_found", "{id}: {err}");
-        assert!(err["message"].as_str().unwrap().contains("udev"));
+        // What to do: insert a key, or what stops this user from using the attached one.
+        let hint = passkeys_ctap::discovery::no_key_hint();
+        assert!(err["message"].as_str().unwrap().contains(&hint), "{err}");
     }
     // `onPrompt` is required (camelCase).
     let err = app.err(
@@ -492,7 +502,7 @@ fn know_your_passkeys_in_demo_mode() {
 }
 
 /// The Security keys page without hardware: every key command ends in `authenticator_not_found`
-/// (with the udev hint), signed in or not; argument-only rules (the RESET word, ids, key ids)
+/// (with the device access hint), signed in or not; argument-only rules (the RESET word, ids, key ids)
 /// are refused first, without touching a key; channels are required arguments (camelCase).
 #[test]
 fn security_keys_page_without_a_key() {
@@ -541,7 +551,8 @@ fn security_keys_page_without_a_key() {
         for (cmd, args) in commands(key) {
             let err = app.err(cmd, args);
             assert_eq!(err["code"], "authenticator_not_found", "{cmd} {key}: {err}");
-            assert!(err["message"].as_str().unwrap().contains("udev"), "{err}");
+            let hint = passkeys_ctap::discovery::no_key_hint();
+            assert!(err["message"].as_str().unwrap().contains(&hint), "{err}");
         }
     }
     // The fingerprint name is optional.

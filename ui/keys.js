@@ -166,6 +166,19 @@
 
   const sig = (k) => `${k.id}|${k.key ? k.key.aaguid : ''}|${k.key ? k.key.transport : ''}|${k.key ? k.key.pin : ''}`;
 
+  /** No key listed: say why when the system knows (a key this user may not open, pcscd not
+   *  running), with what to install or run; otherwise the general hint. */
+  function showAccessProblems() {
+    invoke('device_access').then((problems) => {
+      const denied = problems.filter((p) => p.kind === 'hidPermissionDenied');
+      const others = problems.filter((p) => p.kind !== 'hidPermissionDenied');
+      $('keys-empty-hint').textContent = [
+        ...(denied.length ? denied.map((p) => p.message) : [t('keys.emptyHint')]),
+        ...others.map((p) => p.message),
+      ].join(' ');
+    }).catch(() => {});
+  }
+
   function renderKeys(keys) {
     const signature = keys.map(sig).join(',');
     if (signature === page.signature) return;
@@ -173,6 +186,7 @@
     page.keys = keys;
     $('keys-empty').hidden = keys.length > 0;
     $('keys-picker').hidden = keys.length === 0;
+    if (keys.length === 0) showAccessProblems();
     if (keys.length !== page.count) {
       page.count = keys.length;
       status(keys.length === 0 ? '' : (keys.length === 1 ? t('keys.countOne') : t('keys.count', { count: keys.length })));

@@ -991,7 +991,10 @@
   document.title = t('app.title');
   $('howto-steps').replaceChildren(...S.start.howToSteps.map((s) => el('li', { text: s })));
   invoke('app_info').then((info) => {
-    $('version').textContent = t('app.version', { version: info.version });
+    // The About line: version and where this program is installed.
+    $('version').textContent = info.installedAt
+      ? t('app.about', { version: info.version, path: info.installedAt })
+      : t('app.version', { version: info.version });
   }).catch(() => {});
   showStart();
 })();

@@ -7,6 +7,7 @@ window.STRINGS = {
   app: {
     title: 'Passkey Enroll',
     version: 'Version {version}',
+    about: 'Version {version}, installed at {path}',
   },
   demo: {
     banner: 'Demo mode: a built-in test server and a software authenticator on this computer. Nothing here touches a real account or a real security key.',

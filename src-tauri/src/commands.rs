@@ -57,6 +57,8 @@ pub struct AppInfo {
     pub version: &'static str,
     /// Whether instances can be saved.
     pub can_save_instances: bool,
+    /// Where this app's program is installed (the About line), e.g. `/usr/bin/passkey-enroll`.
+    pub installed_at: String,
 }
 
 /// The active instance and whether a session is stored for it.
@@ -110,7 +112,31 @@ pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo, IpcError> {
     Ok(AppInfo {
         version: passkeys_core::version(),
         can_save_instances: state.options.profiles_path.is_some(),
+        installed_at: std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
     })
+}
+
+/// Why attached security keys cannot be used (Linux: a key this user may not open, pcscd not
+/// running); empty when nothing is wrong. The keys page asks while no key is listed.
+#[tauri::command]
+pub async fn device_access() -> Result<Vec<DeviceAccess>, IpcError> {
+    Ok(discovery::access_problems()
+        .into_iter()
+        .map(|problem| DeviceAccess {
+            message: problem.message(),
+            problem,
+        })
+        .collect())
+}
+
+/// One answer of [`device_access`]: the problem (`kind` and its fields) and its message.
+#[derive(Debug, Serialize)]
+pub struct DeviceAccess {
+    #[serde(flatten)]
+    problem: discovery::AccessProblem,
+    message: String,
 }
 
 /// The saved instances.
@@ -388,10 +414,7 @@ fn unknown_authenticator(id: &str) -> IpcError {
 }
 
 fn no_key() -> IpcError {
-    AuthenticatorError::NotFound(
-        "insert a security key (or put it on the NFC reader) and try again; on Linux, a key that is attached but not found usually means missing udev permissions (see the README)".into(),
-    )
-    .into()
+    AuthenticatorError::NotFound(discovery::no_key_hint()).into()
 }
 
 /// Opens the security key `index` (or the only / touched one) for one operation, with `prompt`.

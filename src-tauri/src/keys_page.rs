@@ -111,10 +111,7 @@ fn unknown_key(id: &str) -> IpcError {
 }
 
 fn no_key() -> IpcError {
-    AuthenticatorError::NotFound(
-        "insert a security key (or put it on the NFC reader) and try again; on Linux, a key that is attached but not found usually means missing udev permissions (see the README)".into(),
-    )
-    .into()
+    AuthenticatorError::NotFound(discovery::no_key_hint()).into()
 }
 
 /// `key` → `None` (the only or the touched one), `key:N` → `Some(N)`.

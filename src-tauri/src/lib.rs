@@ -28,6 +28,7 @@ pub fn builder<R: tauri::Runtime>(
         .manage(state)
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
+            commands::device_access,
             commands::list_profiles,
             commands::add_profile,
             commands::open_profile,

@@ -284,7 +284,10 @@ pub async fn list(out: &Out, watch: bool, slots: bool, pin: Option<Secret>) -> R
         }
         if summaries.is_empty() {
             out.line("No security key found. Insert one (or put it on the NFC reader).");
-            out.line("On Linux, a key that is attached but not listed usually means missing udev permissions (see the README).");
+            // A key this user may not open (hidraw EACCES), pcscd not running (NFC).
+            for problem in discovery::access_problems() {
+                out.line(&problem.message());
+            }
         }
         out.json(&summaries);
         return Ok(());

@@ -18,6 +18,8 @@ use passkeys_core::zitadel::{http_client, ZitadelClient};
 use passkeys_core::{Error, Result};
 
 mod demo;
+#[cfg(feature = "docs")]
+mod docs;
 mod helpdesk;
 mod keycmd;
 mod keys;
@@ -184,6 +186,10 @@ fn init_logging(verbose: u8) {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    #[cfg(feature = "docs")]
+    if let Some(code) = docs::generate_if_asked(<Cli as clap::CommandFactory>::command) {
+        return code;
+    }
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let out = Out::new(cli.json);

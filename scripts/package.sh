@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Builds the Linux packages: target/release/bundle/deb/*.deb and target/release/bundle/rpm/*.rpm
+# (under $CARGO_TARGET_DIR when set).
+#
+# - The Tauri CLI comes from the npm registry, pinned in packaging/package.json and its lock.
+# - Release build of the app (production asset protocol) and the CLI in ONE cargo invocation,
+#   so the shared crates are built once.
+# - Man pages and bash/zsh/fish completions are generated from the CLI's clap definitions
+#   (`passkeys generate-docs`, a debug build with `--features docs`; the shipped binary does not
+#   carry the generators).
+# - `tauri bundle` with packaging/linux.json merged into tauri.conf.json: the CLI as external
+#   binary, the generated files, the AppStream metainfo and the scalable icon, and the desktop
+#   entry template (these name files that exist only after the steps above, so they are not in
+#   tauri.conf.json, which the app's build reads). The dependencies are in tauri.conf.json
+#   (libu2f-udev gives the FIDO udev rules with uaccess; pcscd is recommended for NFC readers;
+#   the Tauri CLI adds libwebkit2gtk-4.1-0 and libgtk-3-0 itself, so they are not listed).
+# - The .deb is then re-packed with dpkg-deb: the desktop entry is named after the app id
+#   (dev.passkey-enroll.app.desktop; Tauri names it after the product name, with a space), and
+#   xz compression instead of gzip. Tauri's rpm writer cannot be post-processed like that
+#   without rpmbuild; the .rpm keeps Tauri's desktop file name (README).
+# AppImage is not built: Tauri's AppImage bundler downloads linuxdeploy and its plugins from
+# GitHub, which CI may not reach and the project does not take binaries from (README).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+APP_ID=dev.passkey-enroll.app
+target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
+case "$target_dir" in /*) ;; *) target_dir="$PWD/$target_dir" ;; esac
+host=$(rustc -vV | sed -n 's/^host: //p')
+
+need=()
+command -v npm >/dev/null || need+=(npm)
+command -v dpkg-deb >/dev/null || need+=(dpkg)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
+
+echo "-- npm ci (packaging: @tauri-apps/cli)"
+npm ci --prefix packaging --no-audit --no-fund --loglevel=error
+tauri="$PWD/packaging/node_modules/.bin/tauri"
+
+echo "-- cargo build --release (passkey-enroll + passkeys)"
+cargo build --release --locked -p passkeys-cli -p passkey-enroll --features passkey-enroll/custom-protocol
+
+stage=packaging/stage
+rm -rf "$stage"
+mkdir -p "$stage/bin" "$stage/share/metainfo" "$stage/share/icons/hicolor/scalable/apps"
+# Tauri's externalBin naming: <name>-<target triple>, installed as /usr/bin/<name>.
+install -m 0755 "$target_dir/release/passkeys" "$stage/bin/passkeys-$host"
+
+echo "-- passkeys generate-docs (man pages, completions)"
+# A debug build with the same targets as `cargo test --workspace` (so the same features: after
+# the test run, only passkeys-cli is rebuilt) plus the `docs` feature.
+cargo build --locked --workspace --lib --bins --tests --features passkeys-cli/docs
+"$target_dir/debug/passkeys" generate-docs "$stage/share"
+gzip -9n "$stage"/share/man/man1/*.1
+install -m 0644 "packaging/linux/$APP_ID.metainfo.xml" "$stage/share/metainfo/"
+install -m 0644 icons/passkey-enroll.svg "$stage/share/icons/hicolor/scalable/apps/passkey-enroll.svg"
+
+echo "-- tauri bundle --bundles deb rpm"
+rm -rf "$target_dir/release/bundle"
+"$tauri" bundle --ci --bundles deb rpm --config packaging/linux.json
+
+echo "-- re-pack the .deb (desktop entry named after the app id, xz)"
+deb=$(ls "$target_dir"/release/bundle/deb/*.deb)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+dpkg-deb -R "$deb" "$work/pkg"
+apps="$work/pkg/usr/share/applications"
+desktop=$(ls "$apps"/*.desktop)
+if [ "$desktop" != "$apps/$APP_ID.desktop" ]; then
+  mv "$desktop" "$apps/$APP_ID.desktop"
+fi
+# md5sums lists every file of the data part: regenerate it.
+(cd "$work/pkg" && find usr -type f -print0 | sort -z | xargs -0 md5sum) >"$work/pkg/DEBIAN/md5sums"
+rm "$deb"
+dpkg-deb --root-owner-group -Zxz --build "$work/pkg" "$deb" >/dev/null
+
+echo "-- packages"
+ls -l "$deb" "$target_dir"/release/bundle/rpm/*.rpm
