@@ -65,10 +65,17 @@ rm -rf "$target_dir/release/bundle"
 "$tauri" bundle --ci --bundles deb rpm --config packaging/linux.json
 
 echo "-- re-pack the .deb (desktop entry named after the app id, xz)"
-deb=$(ls "$target_dir"/release/bundle/deb/*.deb)
+# Tauri names the files after the product name ("Passkey Enroll_0.1.0_amd64.deb"); use the
+# package name as Debian and Fedora do.
+version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
+tauri_deb=$(ls "$target_dir"/release/bundle/deb/*.deb)
+deb="$target_dir/release/bundle/deb/passkey-enroll_${version}_amd64.deb"
+tauri_rpm=$(ls "$target_dir"/release/bundle/rpm/*.rpm)
+rpm_file="$target_dir/release/bundle/rpm/passkey-enroll-${version}-1.x86_64.rpm"
+mv "$tauri_rpm" "$rpm_file"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-dpkg-deb -R "$deb" "$work/pkg"
+dpkg-deb -R "$tauri_deb" "$work/pkg"
 apps="$work/pkg/usr/share/applications"
 desktop=$(ls "$apps"/*.desktop)
 if [ "$desktop" != "$apps/$APP_ID.desktop" ]; then
@@ -76,8 +83,8 @@ if [ "$desktop" != "$apps/$APP_ID.desktop" ]; then
 fi
 # md5sums lists every file of the data part: regenerate it.
 (cd "$work/pkg" && find usr -type f -print0 | sort -z | xargs -0 md5sum) >"$work/pkg/DEBIAN/md5sums"
-rm "$deb"
+rm "$tauri_deb"
 dpkg-deb --root-owner-group -Zxz --build "$work/pkg" "$deb" >/dev/null
 
 echo "-- packages"
-ls -l "$deb" "$target_dir"/release/bundle/rpm/*.rpm
+ls -l "$deb" "$rpm_file"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Renders the app icon, icons/passkey-enroll.svg, to every size the bundles need:
-#   icons/{32x32,64x64,128x128,128x128@2x,icon}.png   rsvg-convert (Debian librsvg2-bin)
+#   icons/{32x32,64x64,128x128,128x128@2x,256x256,icon}.png  rsvg-convert (Debian librsvg2-bin)
 #   icons/icon.ico, icons/icon.icns                    `tauri icon` (npm @tauri-apps/cli,
 #                                                       pinned in packaging/package.json)
 # The .deb/.rpm also install the SVG itself as the hicolor "scalable" icon.
@@ -17,6 +17,7 @@ render 32 icons/32x32.png
 render 64 icons/64x64.png
 render 128 icons/128x128.png
 render 256 icons/128x128@2x.png
+render 256 icons/256x256.png
 render 512 icons/icon.png
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

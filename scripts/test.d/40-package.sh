@@ -72,7 +72,7 @@ grep -qx 'Exec=passkey-enroll' "$desktop" || fail "desktop Exec"
 grep -qx 'Icon=passkey-enroll' "$desktop" || fail "desktop Icon"
 metainfo=/usr/share/metainfo/$app_id.metainfo.xml
 appstreamcli validate --no-net "$metainfo"
-for s in 32x32 64x64 128x128 256x256@2 512x512; do
+for s in 32x32 64x64 128x128 256x256 512x512; do
   [ -f "/usr/share/icons/hicolor/$s/apps/passkey-enroll.png" ] || fail "icon $s missing"
 done
 svg=/usr/share/icons/hicolor/scalable/apps/passkey-enroll.svg
