@@ -229,6 +229,22 @@ fn demo_enrollment_through_the_window() {
         return;
     }
     run(&[], |ui| async move {
+        // The About line: the version and the program under test (in scripts/test.d/
+        // 40-package.sh the installed /usr/bin/passkey-enroll).
+        let bin = std::env::var("PASSKEY_ENROLL_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_passkey-enroll").to_string());
+        let bin = std::fs::canonicalize(&bin).unwrap().display().to_string();
+        ui.wait(
+            "the About line",
+            &format!(
+                "document.getElementById('version').textContent === {}",
+                json!(format!(
+                    "Version {}, installed at {bin}",
+                    env!("CARGO_PKG_VERSION")
+                ))
+            ),
+        )
+        .await;
         ui.demo_sign_in("").await;
         ui.wait(
             "empty state",

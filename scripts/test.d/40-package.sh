@@ -76,7 +76,7 @@ for s in 32x32 64x64 128x128 256x256 512x512; do
   [ -f "/usr/share/icons/hicolor/$s/apps/passkey-enroll.png" ] || fail "icon $s missing"
 done
 svg=/usr/share/icons/hicolor/scalable/apps/passkey-enroll.svg
-rsvg-convert -w 48 -h 48 "$svg" -o /dev/null || fail "the scalable icon does not render"
+rsvg-convert -w 48 -h 48 "$svg" -o "$target_dir/package-icon-48.png" || fail "the scalable icon does not render"
 for m in passkeys passkeys-login passkeys-add passkeys-authenticators passkeys-demo; do
   zcat "/usr/share/man/man1/$m.1.gz" | grep -q '^\.TH' || fail "man page $m.1.gz"
 done
@@ -122,7 +122,7 @@ if command -v passkeys >/dev/null; then fail "passkeys still on PATH"; fi
 echo "all ${#files[@]} files are gone"
 
 step "the .rpm"
-rpm -qip "$rpm_file" 2>/dev/null | grep -E '^(Name|Version|Release|Architecture|Size|Summary) '
+rpm -qip "$rpm_file" 2>/dev/null | grep -E '^(Name|Version|Release|Architecture|Size|Summary) *:'
 echo "requires:"; rpm -qpR "$rpm_file" 2>/dev/null | sed 's/^/  /'
 echo "contents:"; rpm -qp --qf '[%{FILEMODES:perms} %{FILESIZES} %{FILENAMES}\n]' "$rpm_file" 2>/dev/null | sed 's/^/  /'
 rpm -qp --qf '[%{FILEMODES:perms} %{FILENAMES}\n]' "$rpm_file" 2>/dev/null \
