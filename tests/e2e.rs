@@ -529,6 +529,18 @@ fn security_keys_page_without_a_key() {
             "the empty state's title"
         );
         assert!(ui.text("#keys-empty").await.contains("udev"));
+        // What stops this machine's keys (device_access, the same probe as here): e.g. on CI
+        // "pcscd is installed but not running" or "not installed", with what to run.
+        for problem in passkeys_ctap::discovery::access_problems() {
+            ui.wait(
+                "keys: the device access problem",
+                &format!(
+                    "document.getElementById('keys-empty-hint').textContent.includes({})",
+                    json!(problem.message())
+                ),
+            )
+            .await;
+        }
         // The other views are hidden.
         assert_eq!(
             ui.js("return [...document.querySelectorAll('main > section.view')].filter(v => !v.hidden).map(v => v.id);")
