@@ -125,10 +125,12 @@ step "the .rpm"
 rpm -qip "$rpm_file" 2>/dev/null | grep -E '^(Name|Version|Release|Architecture|Size|Summary) *:'
 echo "requires:"; rpm -qpR "$rpm_file" 2>/dev/null | sed 's/^/  /'
 echo "contents:"; rpm -qp --qf '[%{FILEMODES:perms} %{FILESIZES} %{FILENAMES}\n]' "$rpm_file" 2>/dev/null | sed 's/^/  /'
-rpm -qp --qf '[%{FILEMODES:perms} %{FILENAMES}\n]' "$rpm_file" 2>/dev/null \
-  | grep -q '^-rwxr-xr-x /usr/bin/passkeys$' || fail "the rpm's /usr/bin/passkeys is not executable"
+# (Lists are read whole first: `grep -q` closing a pipe early fails it under pipefail.)
+rpm_modes=$(rpm -qp --qf '[%{FILEMODES:perms} %{FILENAMES}\n]' "$rpm_file" 2>/dev/null)
+grep -qx -- '-rwxr-xr-x /usr/bin/passkeys' <<<"$rpm_modes" || fail "the rpm's /usr/bin/passkeys is not executable"
+rpm_files=$(rpm -qlp "$rpm_file" 2>/dev/null)
 for f in /usr/bin/passkey-enroll /usr/share/metainfo/$app_id.metainfo.xml \
   /usr/share/man/man1/passkeys.1.gz /usr/share/bash-completion/completions/passkeys; do
-  rpm -qlp "$rpm_file" 2>/dev/null | grep -qx "$f" || fail "the rpm has no $f"
+  grep -qx "$f" <<<"$rpm_files" || fail "the rpm has no $f"
 done
 step "done"
