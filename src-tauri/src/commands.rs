@@ -1,27 +1,27 @@
-//! The IPC commands. Each one takes its arguments, calls one core function (or the sandbox in
-//! demo mode) and turns the core's error into an [`IpcError`]. No protocol logic lives here.
+//! The IPC commands. Each one takes its arguments, calls one core or service function in the
+//! active instance's [`Environment`](passkeys_service::Environment) (the commands do not know
+//! which kind of instance it is) and turns the error into an [`IpcError`]. No protocol logic
+//! lives here.
 //!
 //! All are `async`, so network and authenticator work never runs on the main thread.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use passkeys_core::authenticator::{
-    Authenticator, AuthenticatorError, AuthenticatorInfo, AuthenticatorKind, SoftAuthenticator,
-};
-use passkeys_core::browser::SystemBrowser;
-use passkeys_core::config::parse_issuer;
+use passkeys_core::authenticator::AuthenticatorInfo;
 use passkeys_core::enroll::{self, EnrollEvent};
-use passkeys_core::link_enroll::{enroll_via_link, PLATFORM_EXPLANATION};
+use passkeys_core::link_enroll::enroll_via_link;
 use passkeys_core::oidc::{Oidc, SignInOptions, SignInPrompt};
 use passkeys_core::profiles::{self, Profiles, SavedProfile};
 use passkeys_core::prompt::{NoPrompt, Prompt};
 use passkeys_core::session::{LogoutReport, Session};
-use passkeys_core::tokens::{open_store, MemoryStore, TokenStore};
+use passkeys_core::tokens::open_store;
 use passkeys_core::zitadel::{Me, Passkey, RegistrationLink};
 use passkeys_core::Secret;
 use passkeys_ctap::discovery::{self, KeySummary};
-use passkeys_ctap::{CancellationToken, Discoverable, SecurityKey};
+use passkeys_ctap::{CancellationToken, Discoverable};
+use passkeys_service::environment::Opening;
+use passkeys_service::{choose, Environment};
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::State;
@@ -35,15 +35,6 @@ const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long sign-out waits for the browser to come back from ZITADEL's logout page.
 const SIGN_OUT_BROWSER_WAIT: Duration = Duration::from_secs(30);
 
-/// The id of the software authenticator choice (demo mode).
-const SOFTWARE: &str = "software";
-/// The id of the platform choice: a registration link in the system browser.
-const PLATFORM: &str = "platform";
-/// The id of "the attached security key" (the only one, or the one touched among several);
-/// `key:N` is the N-th key as `list_keys` reported it.
-const KEY: &str = "key";
-/// How long touch-to-select waits when several keys are attached.
-const SELECT_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often the passkey list is polled while the browser registers a passkey.
 const LINK_POLL: Duration = Duration::from_secs(2);
 /// How long the registration link flow waits at most (the link's lifetime may be shorter).
@@ -75,8 +66,9 @@ pub struct SessionInfo {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthenticatorChoice {
-    /// What to pass to `add_passkey` and `suggest_name` (`software`, `platform`, `key`,
-    /// `key:N`).
+    /// What to pass to `add_passkey` and `suggest_name` (`platform`, `key`, `key:N`, and
+    /// `software` where the environment offers one): an
+    /// [`AuthenticatorChoice`](passkeys_service::AuthenticatorChoice) spelling.
     pub id: String,
     /// Its description.
     pub info: AuthenticatorInfo,
@@ -206,7 +198,7 @@ async fn activate(
         store,
         session,
         _sandbox: None,
-        demo_shelf: None,
+        env: Arc::new(Environment::real(SIGN_OUT_BROWSER_WAIT)),
     });
     Ok(info)
 }
@@ -216,25 +208,9 @@ async fn activate(
 pub async fn start_demo(state: State<'_, AppState>) -> Result<SessionInfo, IpcError> {
     // Stop a previous demo sandbox first.
     state.active.lock().await.take();
-    let sandbox = crate::demo::start_sandbox(state.options.demo_fault).await?;
-    let issuer = parse_issuer(sandbox.issuer().as_str())?;
-    let oidc = Oidc::discover(&issuer, sandbox.client_id(), state.http.clone()).await?;
-    let profile = ActiveProfile {
-        id: "demo".into(),
-        issuer: issuer.as_str.clone(),
-        client_id: sandbox.client_id().to_string(),
-        demo: true,
-    };
-    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
-    tracing::info!("demo mode: sandbox issuer at {}", issuer.as_str);
-    *state.active.lock().await = Some(Active {
-        profile: profile.clone(),
-        oidc,
-        store,
-        session: None,
-        _sandbox: Some(sandbox),
-        demo_shelf: Some(Arc::new(crate::know::DemoShelf::new()?)),
-    });
+    let active = crate::demo::instance(state.options.demo_fault, state.http.clone()).await?;
+    let profile = active.profile.clone();
+    *state.active.lock().await = Some(active);
     Ok(SessionInfo {
         profile,
         signed_in: false,
@@ -248,7 +224,7 @@ pub async fn close_instance(state: State<'_, AppState>) -> Result<(), IpcError> 
     Ok(())
 }
 
-/// Signs in through the system browser (in demo mode: the sandbox's demo user). The
+/// Signs in through the environment's browser (the system browser, or a scripted one). The
 /// authorization URL is sent on `on_url` before the browser opens, so the person can open it by
 /// hand. `cancel` stops the wait.
 #[tauri::command]
@@ -257,14 +233,14 @@ pub async fn sign_in(
     on_url: Channel<String>,
     prompt: Option<SignInPrompt>,
 ) -> Result<(), IpcError> {
-    let (oidc, store, profile_id, demo) = {
+    let (oidc, store, profile_id, env) = {
         let active = state.active.lock().await;
         let a = active.as_ref().ok_or_else(no_instance)?;
         (
             a.oidc.clone(),
             a.store.clone(),
             a.profile.id.clone(),
-            a.profile.demo,
+            a.env.clone(),
         )
     };
     let session = state
@@ -273,12 +249,8 @@ pub async fn sign_in(
                 let _ = on_url.send(url.to_string());
             };
             let options = SignInOptions::new(SIGN_IN_TIMEOUT).with_prompt(prompt);
-            let signed_in = if demo {
-                Session::login(oidc, store, &crate::demo::browser(), &options, &show).await
-            } else {
-                Session::login(oidc, store, &SystemBrowser, &options, &show).await
-            };
-            Ok(signed_in?.0)
+            let browser = env.sign_in_browser.as_ref();
+            Ok(Session::login(oidc, store, browser, &options, &show).await?.0)
         })
         .await?;
     let mut active = state.active.lock().await;
@@ -301,24 +273,19 @@ pub async fn cancel(state: State<'_, AppState>) -> Result<bool, IpcError> {
 /// Signs out: revokes the tokens at the issuer and forgets them.
 #[tauri::command]
 pub async fn sign_out(state: State<'_, AppState>) -> Result<LogoutReport, IpcError> {
-    let (oidc, store, demo) = {
+    let (oidc, store, env) = {
         let active = state.active.lock().await;
         let a = active.as_ref().ok_or_else(no_instance)?;
-        (a.oidc.clone(), a.store.clone(), a.profile.demo)
+        (a.oidc.clone(), a.store.clone(), a.env.clone())
     };
     // The browser's sign-in session at ZITADEL is ended too (RP-initiated logout), so "sign in"
-    // afterwards can be someone else. The demo's scripted browser has no session to end.
-    let report = if demo {
-        Session::logout(&oidc, store.as_ref(), None, Duration::ZERO).await?
-    } else {
-        Session::logout(
-            &oidc,
-            store.as_ref(),
-            Some(&SystemBrowser),
-            SIGN_OUT_BROWSER_WAIT,
-        )
-        .await?
+    // afterwards can be someone else (the environment has no browser session to end when its
+    // sign-in is scripted).
+    let (browser, wait) = match &env.sign_out_browser {
+        Some(b) => (Some(b.browser.as_ref()), b.wait),
+        None => (None, Duration::ZERO),
     };
+    let report = Session::logout(&oidc, store.as_ref(), browser, wait).await?;
     if let Some(a) = state.active.lock().await.as_mut() {
         a.session = None;
     }
@@ -339,46 +306,34 @@ pub async fn list_passkeys(state: State<'_, AppState>) -> Result<Vec<Passkey>, I
     Ok(api.list_passkeys().await?)
 }
 
-/// Removes a passkey (or cleans up an unfinished registration).
+/// Removes a passkey (or cleans up an unfinished registration) and forgets it in the
+/// inventory, as `passkeys remove` does.
 #[tauri::command]
 pub async fn remove_passkey(state: State<'_, AppState>, id: String) -> Result<(), IpcError> {
-    let (api, _) = state.api().await?;
-    api.remove_passkey(&id).await?;
-    tracing::info!("passkey {id} removed");
+    let (api, env) = state.api().await?;
+    passkeys_service::passkeys::remove(&api, &mut env.inventory.open(), &id).await?;
     Ok(())
 }
 
-/// The authenticators the wizard offers besides attached keys (see `list_keys`): in demo mode
-/// the software authenticator, and the platform authenticator or a phone through a registration
-/// link in the browser (in demo mode a simulated phone registers through that link).
+/// The authenticators the wizard offers besides attached keys (see `list_keys`): the platform
+/// authenticator or a phone through a registration link in the browser, and what the
+/// environment adds (e.g. a software authenticator; a simulated phone may register through the
+/// link).
 #[tauri::command]
 pub async fn authenticators(
     state: State<'_, AppState>,
 ) -> Result<Vec<AuthenticatorChoice>, IpcError> {
-    let (_, demo) = state.api().await?;
-    let mut choices = vec![AuthenticatorChoice {
-        id: PLATFORM.into(),
-        info: platform_info(),
-        key: None,
-    }];
-    if demo {
-        choices.push(AuthenticatorChoice {
-            id: SOFTWARE.into(),
-            info: SoftAuthenticator::ephemeral()?.info(),
+    let (_, env) = state.api().await?;
+    Ok(env
+        .authenticators
+        .offered()?
+        .into_iter()
+        .map(|o| AuthenticatorChoice {
+            id: o.choice.to_string(),
+            info: o.info,
             key: None,
-        });
-    }
-    Ok(choices)
-}
-
-fn platform_info() -> AuthenticatorInfo {
-    AuthenticatorInfo {
-        kind: AuthenticatorKind::Platform,
-        model: "This computer or phone".into(),
-        aaguid: None,
-        hardware: true,
-        notice: Some(PLATFORM_EXPLANATION.into()),
-    }
+        })
+        .collect())
 }
 
 /// The security keys attached now (USB and NFC), with model names from their AAGUID. The
@@ -386,24 +341,16 @@ fn platform_info() -> AuthenticatorInfo {
 /// Each call opens the keys afresh (a key used by a cancelled operation is never reused).
 #[tauri::command]
 pub async fn list_keys() -> Result<Vec<AuthenticatorChoice>, IpcError> {
-    let devices = discovery::open_all(Arc::new(NoPrompt), CancellationToken::new()).await?;
+    let devices = choose::attached(None, Arc::new(NoPrompt), CancellationToken::new()).await?;
     Ok(devices
         .iter()
         .enumerate()
         .map(|(i, d)| AuthenticatorChoice {
-            id: format!("{KEY}:{i}"),
+            id: passkeys_service::AuthenticatorChoice::key(i).to_string(),
             info: passkeys_ctap::key::describe(d),
             key: Some(discovery::summary(d)),
         })
         .collect())
-}
-
-/// `key` or `key:N`: `Some(None)` or `Some(Some(N))`; anything else `None`.
-fn key_index(id: &str) -> Option<Option<usize>> {
-    if id == KEY {
-        return Some(None);
-    }
-    id.strip_prefix("key:")?.parse().ok().map(Some)
 }
 
 fn unknown_authenticator(id: &str) -> IpcError {
@@ -413,60 +360,14 @@ fn unknown_authenticator(id: &str) -> IpcError {
     )
 }
 
-fn no_key() -> IpcError {
-    AuthenticatorError::NotFound(discovery::no_key_hint()).into()
-}
-
-/// Opens the security key `index` (or the only / touched one) for one operation, with `prompt`.
-async fn open_key(
-    index: Option<usize>,
-    prompt: Arc<crate::prompt::AppPrompt>,
-    cancel: CancellationToken,
-) -> Result<Box<dyn Authenticator>, IpcError> {
-    let dyn_prompt: Arc<dyn Prompt> = prompt.clone();
-    let mut devices = discovery::open_all(dyn_prompt, cancel.clone()).await?;
-    let device = match index {
-        Some(i) if i < devices.len() => devices.swap_remove(i),
-        Some(_) => return Err(no_key()),
-        None if devices.is_empty() => return Err(no_key()),
-        None => {
-            if devices.len() > 1 {
-                prompt.send(PromptEvent::TouchToSelect);
-            }
-            discovery::select_by_touch(devices, &cancel, SELECT_TIMEOUT).await?
+/// An authenticator id from the window: a security key, the platform one or the environment's
+/// software one (never a file: `soft:PATH` is the CLI's).
+fn parse_choice(id: &str) -> Result<passkeys_service::AuthenticatorChoice, IpcError> {
+    match id.parse() {
+        Ok(passkeys_service::AuthenticatorChoice::Soft(_)) | Err(_) => {
+            Err(unknown_authenticator(id))
         }
-    };
-    Ok(Box::new(SecurityKey::new(device, Discoverable::Auto)))
-}
-
-fn authenticator(id: &str, demo: bool) -> Result<Box<dyn Authenticator>, IpcError> {
-    match id {
-        // A fresh one each time, so a backup passkey lands on a different "device".
-        SOFTWARE if demo => Ok(Box::new(SoftAuthenticator::ephemeral()?)),
-        _ => Err(unknown_authenticator(id)),
-    }
-}
-
-/// What a choice is, for its default name (keys are opened without prompting).
-async fn describe_choice(id: &str, demo: bool) -> Result<AuthenticatorInfo, IpcError> {
-    match (id, key_index(id)) {
-        (PLATFORM, _) => Ok(platform_info()),
-        (_, Some(index)) => {
-            let devices = discovery::open_all(Arc::new(NoPrompt), CancellationToken::new()).await?;
-            match (index, devices.len()) {
-                (Some(i), n) if i < n => Ok(passkeys_ctap::key::describe(&devices[i])),
-                (None, 1) => Ok(passkeys_ctap::key::describe(&devices[0])),
-                (None, n) if n > 1 => Ok(AuthenticatorInfo {
-                    kind: AuthenticatorKind::Usb,
-                    model: "Security key".into(),
-                    aaguid: None,
-                    hardware: true,
-                    notice: None,
-                }),
-                _ => Err(no_key()),
-            }
-        }
-        _ => Ok(authenticator(id, demo)?.info()),
+        Ok(choice) => Ok(choice),
     }
 }
 
@@ -476,8 +377,15 @@ pub async fn suggest_name(
     state: State<'_, AppState>,
     authenticator: String,
 ) -> Result<String, IpcError> {
-    let (api, demo) = state.api().await?;
-    let info = describe_choice(&authenticator, demo).await?;
+    let (api, env) = state.api().await?;
+    let choice = parse_choice(&authenticator)?;
+    let info = match env.authenticators.describe(&choice).await {
+        Ok(info) => info,
+        Err(passkeys_core::Error::Authenticator(
+            passkeys_core::authenticator::AuthenticatorError::NotFound(_),
+        )) if choice.as_key().is_none() => return Err(unknown_authenticator(&authenticator)),
+        Err(e) => return Err(e.into()),
+    };
     let existing = api.list_passkeys().await?;
     Ok(enroll::default_name(&info, &existing))
 }
@@ -494,42 +402,42 @@ pub async fn add_passkey(
     on_event: Channel<EnrollEvent>,
     on_prompt: Channel<PromptEvent>,
 ) -> Result<enroll::Enrollment, IpcError> {
-    let (api, demo) = state.api().await?;
-    // The self-test signs in once with the new passkey; the inventory records it. Demo mode
-    // must not write into the person's own records: it keeps its own inventory and software
-    // authenticators for the session (for "Which key is this?" and "Test this passkey").
-    let shelf = match state.active.lock().await.as_ref() {
-        Some(a) if demo => a.demo_shelf.clone(),
-        _ => None,
-    };
-    let options = if demo {
-        enroll::EnrollOptions {
-            self_test: true,
-            inventory: shelf.as_ref().map(|s| s.inventory_path()),
-        }
-    } else {
-        enroll::EnrollOptions::standard()
-    };
-    let key = key_index(&authenticator);
-    let soft = match key {
-        Some(_) => None,
-        None => Some(self::authenticator(&authenticator, demo)?),
-    };
+    let (api, env) = state.api().await?;
+    // The self-test signs in once with the new passkey; the environment's inventory records it
+    // (an environment may keep its own, and its software authenticators, for the session).
+    let options = env.enroll_options();
+    let choice = parse_choice(&authenticator)?;
+    if choice == passkeys_service::AuthenticatorChoice::Platform {
+        return Err(unknown_authenticator(&authenticator));
+    }
     let prompt = state.prompt.clone();
-    let on_device = key.map(|_| CancellationToken::new());
-    let cancel = on_device.clone();
+    // Security keys are cancelled on the device; anything else is aborted.
+    let cancel = CancellationToken::new();
+    let on_device = choice.as_key().map(|_| cancel.clone());
     state
         .cancellable_with(on_device, async move {
             // Attached only once this is the running operation (a `busy` call changes nothing).
             prompt.attach(on_prompt);
             let result = async {
-                let mut device = match (soft, key, cancel) {
-                    (Some(soft), _, _) => soft,
-                    (None, Some(index), Some(cancel)) => {
-                        open_key(index, prompt.clone(), cancel).await?
-                    }
-                    _ => return Err(unknown_authenticator("")),
+                let on_several = {
+                    let prompt = prompt.clone();
+                    move || prompt.send(PromptEvent::TouchToSelect)
                 };
+                let dyn_prompt: Arc<dyn Prompt> = prompt.clone();
+                let opening = Opening {
+                    prompt: dyn_prompt,
+                    cancel,
+                    on_several: &on_several,
+                    discoverable: Discoverable::Auto,
+                };
+                let mut device = env.authenticators.open(&choice, opening).await.map_err(
+                    |e| match e {
+                        passkeys_core::Error::Authenticator(
+                            passkeys_core::authenticator::AuthenticatorError::NotFound(_),
+                        ) if choice.as_key().is_none() => unknown_authenticator(&authenticator),
+                        e => e.into(),
+                    },
+                )?;
                 let observer = move |e: &EnrollEvent| {
                     let _ = on_event.send(e.clone());
                 };
@@ -548,9 +456,7 @@ pub async fn add_passkey(
                     Err(e) => tracing::warn!("adding a passkey failed ({}): {e}", e.code()),
                 }
                 let enrollment = result?;
-                if let Some(shelf) = shelf.filter(|_| !device.info().hardware) {
-                    shelf.keep(device).await;
-                }
+                env.authenticators.keep(device).await;
                 Ok(enrollment)
             }
             .await;
@@ -577,7 +483,7 @@ pub async fn add_passkey_via_link(
     state: State<'_, AppState>,
     on_link: Channel<LinkView>,
 ) -> Result<Passkey, IpcError> {
-    let (api, demo) = state.api().await?;
+    let (api, env) = state.api().await?;
     state
         .cancellable(async move {
             let show = move |link: &RegistrationLink| match link_view(link) {
@@ -586,12 +492,9 @@ pub async fn add_passkey_via_link(
                 }
                 Err(e) => tracing::warn!("{e}"),
             };
-            let passkey = if demo {
-                let phone = crate::demo::phone(api.clone());
-                enroll_via_link(&api, &phone, LINK_POLL, LINK_TIMEOUT, &show).await
-            } else {
-                enroll_via_link(&api, &SystemBrowser, LINK_POLL, LINK_TIMEOUT, &show).await
-            };
+            let browser = env.link_opener.browser(&api);
+            let passkey =
+                enroll_via_link(&api, browser.as_ref(), LINK_POLL, LINK_TIMEOUT, &show).await;
             match &passkey {
                 Ok(p) => {
                     tracing::info!("passkey {:?} added through the link (id {})", p.name, p.id)

@@ -1,13 +1,22 @@
-//! Demo mode wiring: the built-in sandbox issuer, a scripted sign-in of its demo user, and
-//! software authenticators (as `passkeys demo` does in the CLI).
+//! Demo mode: the one place that builds the demo instance. The built-in sandbox issuer, an
+//! [`Environment::demo`] (its demo user signed in by script, a simulated phone for registration
+//! links, a temporary inventory, software authenticators kept for the session; as
+//! `passkeys demo` in the CLI) and tokens in memory. Every command then runs the same code as
+//! for a real instance.
 
-use passkeys_core::browser::FnBrowser;
-use passkeys_sandbox::{Fault, Sandbox, SandboxConfig, DEMO_PASSWORD, DEMO_USERNAME};
+use std::sync::Arc;
+
+use passkeys_core::config::parse_issuer;
+use passkeys_core::oidc::Oidc;
+use passkeys_core::tokens::MemoryStore;
+use passkeys_sandbox::{Fault, Sandbox, SandboxConfig};
+use passkeys_service::Environment;
 
 use crate::ipc_error::IpcError;
+use crate::state::{Active, ActiveProfile};
 
 /// Starts the sandbox on an ephemeral loopback port; injects `fault` once (test only).
-pub async fn start_sandbox(fault: Option<Fault>) -> Result<Sandbox, IpcError> {
+async fn start_sandbox(fault: Option<Fault>) -> Result<Sandbox, IpcError> {
     let sandbox = Sandbox::start(SandboxConfig::default())
         .await
         .map_err(|e| IpcError::app("sandbox_failed", format!("the demo could not start: {e}")))?;
@@ -18,38 +27,28 @@ pub async fn start_sandbox(fault: Option<Fault>) -> Result<Sandbox, IpcError> {
     Ok(sandbox)
 }
 
-/// A "browser" that signs the sandbox's demo user in, as a person would on its sign-in page.
-pub fn browser() -> FnBrowser {
-    FnBrowser::new(|url: String| async move {
-        if let Err(e) =
-            passkeys_sandbox::browser::complete_login(&url, DEMO_USERNAME, DEMO_PASSWORD).await
-        {
-            tracing::error!("the demo sign-in failed: {e}");
-        }
-    })
-}
-
-/// Demo mode's stand-in for the person's browser and phone on a registration link: a software
-/// authenticator registers a passkey named "Phone (demo)", as the phone would after scanning
-/// the link, while the app polls the list.
-pub fn phone(api: passkeys_core::zitadel::ZitadelClient) -> FnBrowser {
-    FnBrowser::new(move |_link: String| {
-        let api = api.clone();
-        async move {
-            let added = match passkeys_core::authenticator::SoftAuthenticator::ephemeral() {
-                Ok(mut phone) => passkeys_core::enroll::add_passkey(
-                    &api,
-                    &mut phone,
-                    Some("Phone (demo)"),
-                    &|_: &_| {},
-                )
-                .await
-                .map(|_| ()),
-                Err(e) => Err(e.into()),
-            };
-            if let Err(e) = added {
-                tracing::error!("the demo phone could not register a passkey: {e}");
-            }
-        }
+/// The demo instance: the sandbox (injecting `fault` once, test only), not signed in.
+pub(crate) async fn instance(
+    fault: Option<Fault>,
+    http: reqwest::Client,
+) -> Result<Active, IpcError> {
+    let sandbox = start_sandbox(fault).await?;
+    let issuer = parse_issuer(sandbox.issuer().as_str())?;
+    let oidc = Oidc::discover(&issuer, sandbox.client_id(), http).await?;
+    let env = Environment::demo()
+        .map_err(|e| IpcError::app("sandbox_failed", e.to_string()))?;
+    tracing::info!("demo mode: sandbox issuer at {}", issuer.as_str);
+    Ok(Active {
+        profile: ActiveProfile {
+            id: "demo".into(),
+            issuer: issuer.as_str.clone(),
+            client_id: sandbox.client_id().to_string(),
+            demo: true,
+        },
+        oidc,
+        store: Arc::new(MemoryStore::default()),
+        session: None,
+        _sandbox: Some(sandbox),
+        env: Arc::new(env),
     })
 }

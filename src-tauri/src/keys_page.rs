@@ -1,5 +1,6 @@
 //! The "Security keys" page: managing any CTAP2 security key (USB, NFC) from the app, the twin of
-//! `passkeys key …` in the CLI (same `passkeys_ctap` calls: `manage`, `credmgmt`, `bio`).
+//! `passkeys key …` in the CLI (the same `passkeys_service::key_ops` ceremonies, and
+//! `passkeys_ctap`'s `manage`, `credmgmt`, `bio` for single calls).
 //!
 //! Every command opens the key afresh for its one operation (`key:N` as `list_keys` reported it,
 //! or `key`: the only one, or the one touched among several) and runs as the app's cancellable
@@ -9,16 +10,17 @@
 //! before any key is touched.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use passkeys_core::authenticator::AuthenticatorError;
 use passkeys_core::prompt::{PinRequest, Prompt};
-use passkeys_core::zitadel::ZitadelClient;
 use passkeys_core::Secret;
 use passkeys_ctap::bio::{Fingerprint, Sample};
-use passkeys_ctap::credmgmt::{self, InstanceView, RelyingParty, Standing, StoredCredential};
-use passkeys_ctap::manage::{self, AnyToken, KeyReport};
-use passkeys_ctap::{discovery, CancellationToken, CredentialSlots, Device};
+use passkeys_ctap::credmgmt::StoredCredential;
+use passkeys_ctap::manage::{self, KeyReport};
+use passkeys_ctap::{CancellationToken, CredentialSlots};
+use passkeys_service::choose::{self, Key};
+use passkeys_service::key_ops::{self, InstanceView, KeyOpError, Refusal, Site, Standing};
+use passkeys_service::AuthenticatorChoice;
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::State;
@@ -27,18 +29,8 @@ use crate::ipc_error::IpcError;
 use crate::prompt::{AppPrompt, PromptEvent};
 use crate::state::AppState;
 
-/// How long touch-to-select waits when several keys are attached.
-const SELECT_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long the reset waits for the key to be removed and inserted again.
-const REINSERT_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long the reset waits for the touch after re-insertion.
-const RESET_TOUCH_TIMEOUT: Duration = Duration::from_secs(30);
 /// The word the person types to confirm a reset.
 pub const RESET_WORD: &str = "RESET";
-/// A new PIN's maximum length in UTF-8 bytes (CTAP 2.1 §6.5.5).
-const PIN_MAX_BYTES: usize = 63;
-
-type Key = Device<AnyToken>;
 
 /// One passkey stored on the key, with ZITADEL's view of it when signed in.
 #[derive(Debug, Serialize)]
@@ -110,19 +102,33 @@ fn unknown_key(id: &str) -> IpcError {
     )
 }
 
-fn no_key() -> IpcError {
-    AuthenticatorError::NotFound(discovery::no_key_hint()).into()
+/// `key` → `None` (the only or the touched one), `key:N` → `Some(N)`: the ids `list_keys`
+/// gives (any transport).
+fn parse_key(id: &str) -> Result<Option<usize>, IpcError> {
+    match id.parse::<AuthenticatorChoice>() {
+        Ok(AuthenticatorChoice::Key(k)) if k.transport.is_none() && id.starts_with("key") => {
+            Ok(k.index)
+        }
+        _ => Err(unknown_key(id)),
+    }
 }
 
-/// `key` → `None` (the only or the touched one), `key:N` → `Some(N)`.
-fn parse_key(id: &str) -> Result<Option<usize>, IpcError> {
-    if id == "key" {
-        return Ok(None);
+/// Words a refused or failed key operation.
+fn key_op_error(e: KeyOpError) -> IpcError {
+    match e {
+        KeyOpError::Refused(Refusal::PinAlreadySet) => AuthenticatorError::PinPolicy(
+            "this key already has a PIN; change it instead".into(),
+        )
+        .into(),
+        KeyOpError::Refused(Refusal::PinNotSet) => {
+            AuthenticatorError::PinNotSet("set one first".into()).into()
+        }
+        KeyOpError::Refused(Refusal::DifferentKey) => IpcError::app(
+            "different_key",
+            "a different key model was inserted; nothing was erased. Insert the key you chose and start the reset again",
+        ),
+        KeyOpError::Failed(e) => e.into(),
     }
-    id.strip_prefix("key:")
-        .and_then(|n| n.parse().ok())
-        .map(Some)
-        .ok_or_else(|| unknown_key(id))
 }
 
 fn parse_id(id: &str, what: &str) -> Result<Vec<u8>, IpcError> {
@@ -137,25 +143,19 @@ fn parse_id(id: &str, what: &str) -> Result<Vec<u8>, IpcError> {
         })
 }
 
-/// Opens the key for one operation.
+/// Opens the key for one operation (several attached: the window asks for a touch).
 async fn open(
     index: Option<usize>,
     prompt: Arc<AppPrompt>,
     cancel: CancellationToken,
 ) -> Result<Key, IpcError> {
     let dyn_prompt: Arc<dyn Prompt> = prompt.clone();
-    let mut devices = discovery::open_all(dyn_prompt, cancel.clone()).await?;
-    match index {
-        Some(i) if i < devices.len() => Ok(devices.swap_remove(i)),
-        Some(_) => Err(no_key()),
-        None if devices.is_empty() => Err(no_key()),
-        None => {
-            if devices.len() > 1 {
-                prompt.send(PromptEvent::TouchToSelect);
-            }
-            Ok(discovery::select_by_touch(devices, &cancel, SELECT_TIMEOUT).await?)
-        }
-    }
+    let choice = choose::KeyChoice {
+        transport: None,
+        index,
+    };
+    let on_several = move || prompt.send(PromptEvent::TouchToSelect);
+    Ok(choose::open_key(choice, dyn_prompt, &cancel, &on_several).await?)
 }
 
 /// Runs `op` on the freshly opened key `key` as the one cancellable operation, with the key's
@@ -196,14 +196,27 @@ where
 }
 
 /// Asks for a PIN through the window; `None` (Cancel) becomes `cancelled`.
-async fn ask(prompt: &AppPrompt, request: PinRequest) -> Result<Secret, IpcError> {
-    prompt
-        .request_pin(&request)
-        .await
-        .ok_or_else(|| passkeys_core::Error::Cancelled.into())
+fn asker(
+    prompt: Arc<AppPrompt>,
+) -> impl FnMut(
+    PinRequest,
+) -> std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Secret, passkeys_core::Error>> + Send>,
+> {
+    move |request| {
+        let prompt = prompt.clone();
+        Box::pin(async move {
+            prompt
+                .request_pin(&request)
+                .await
+                .ok_or(passkeys_core::Error::Cancelled)
+        })
+    }
 }
 
-/// The signed-in account's view for the orphan check: `Ok(None)` when nobody is signed in.
+/// The signed-in account's view for the orphan check (same rule as `passkeys key
+/// credentials`: the user id, the READY passkeys' token ids and the environment's inventory for
+/// this instance): `Ok(None)` when nobody is signed in.
 async fn instance_view(state: &AppState) -> Result<Option<InstanceView>, IpcError> {
     let issuer = {
         let active = state.active.lock().await;
@@ -212,33 +225,27 @@ async fn instance_view(state: &AppState) -> Result<Option<InstanceView>, IpcErro
             _ => return Ok(None),
         }
     };
-    let (api, _) = state.api().await?;
+    let (api, env) = state.api().await?;
     let instance = passkeys_core::config::parse_issuer(&issuer)?.url;
-    Ok(Some(view_of(&api, instance).await?))
+    Ok(Some(
+        InstanceView::load(&api, instance, &env.inventory.open()).await?,
+    ))
 }
 
-/// Same rule as `passkeys key credentials`: the user id, the READY passkeys' token ids and the
-/// local inventory's credential ids for this instance.
-async fn view_of(api: &ZitadelClient, instance: reqwest::Url) -> Result<InstanceView, IpcError> {
-    Ok(InstanceView::load(api, instance).await?)
-}
-
-fn site_views(rps: Vec<RelyingParty>, view: Option<&InstanceView>) -> Vec<SiteView> {
-    rps.into_iter()
-        .map(|rp| {
-            let credentials = rp
+fn site_views(sites: Vec<Site>) -> Vec<SiteView> {
+    sites
+        .into_iter()
+        .map(|site| SiteView {
+            rp_id: site.rp_id,
+            name: site.name,
+            credentials: site
                 .credentials
-                .iter()
+                .into_iter()
                 .map(|c| CredentialView {
-                    zitadel: view.map(|v| credmgmt::classify(&rp, c, v)),
-                    credential: c.clone(),
+                    credential: c.credential,
+                    zitadel: c.standing,
                 })
-                .collect();
-            SiteView {
-                rp_id: rp.rp_id,
-                name: rp.name,
-                credentials,
-            }
+                .collect(),
         })
         .collect()
 }
@@ -266,32 +273,9 @@ pub async fn key_set_pin(
         &key,
         Some(on_prompt),
         |mut device, prompt, _| async move {
-            match device.info().client_pin() {
-                Some(true) => {
-                    return Err(AuthenticatorError::PinPolicy(
-                        "this key already has a PIN; change it instead".into(),
-                    )
-                    .into())
-                }
-                None => {
-                    return Err(AuthenticatorError::NotSupported(
-                        "this security key has no PIN support".into(),
-                    )
-                    .into())
-                }
-                Some(false) => {}
-            }
-            let pin = ask(
-                &prompt,
-                PinRequest::SetNew {
-                    min_length: device.info().min_pin_len(),
-                    max_bytes: PIN_MAX_BYTES,
-                },
-            )
-            .await?;
-            device.set_first_pin(&pin).await?;
-            tracing::info!("a PIN was set on the security key");
-            Ok(())
+            key_ops::set_first_pin(&mut device, asker(prompt))
+                .await
+                .map_err(key_op_error)
         },
     )
     .await
@@ -310,35 +294,9 @@ pub async fn key_change_pin(
         &key,
         Some(on_prompt),
         |mut device, prompt, _| async move {
-            let r = device.report(false).await?;
-            if r.pin != "set" {
-                return Err(AuthenticatorError::PinNotSet("set one first".into()).into());
-            }
-            if r.pin_retries == Some(0) {
-                return Err(AuthenticatorError::PinBlocked.into());
-            }
-            if r.pin_power_cycle_required {
-                return Err(AuthenticatorError::PinAuthBlocked.into());
-            }
-            let current = ask(
-                &prompt,
-                PinRequest::Enter {
-                    attempts_left: r.pin_retries,
-                    after_wrong_pin: false,
-                },
-            )
-            .await?;
-            let new = ask(
-                &prompt,
-                PinRequest::SetNew {
-                    min_length: r.min_pin_length,
-                    max_bytes: PIN_MAX_BYTES,
-                },
-            )
-            .await?;
-            device.change_pin(&current, &new).await?;
-            tracing::info!("the security key's PIN was changed");
-            Ok(())
+            key_ops::change_pin(&mut device, asker(prompt))
+                .await
+                .map_err(key_op_error)
         },
     )
     .await
@@ -362,13 +320,13 @@ pub async fn key_credentials(
         &key,
         Some(on_prompt),
         |mut device, _, _| async move {
-            let mut cm = device.credential_manager().await?;
-            let slots = cm.metadata().await.ok();
-            let rps = cm.list().await?;
+            let listed = key_ops::credentials(&mut device, view.as_ref())
+                .await
+                .map_err(key_op_error)?;
             Ok(KeyCredentials {
                 compared_with: view.as_ref().map(|v| v.instance.to_string()),
-                sites: site_views(rps, view.as_ref()),
-                slots,
+                sites: site_views(listed.sites),
+                slots: listed.slots,
                 not_compared,
             })
         },
@@ -419,33 +377,9 @@ pub async fn key_delete_orphans(
         Some(on_prompt),
         |mut device, _, _| async move {
             let mut cm = device.credential_manager().await?;
-            let rps = cm.list().await?;
-            let orphans: Vec<StoredCredential> = rps
-                .iter()
-                .flat_map(|rp| {
-                    rp.credentials
-                        .iter()
-                        .filter(|c| {
-                            ids.contains(&c.id)
-                                && matches!(
-                                    credmgmt::classify(rp, c, &view),
-                                    Standing::Orphan { .. }
-                                )
-                        })
-                        .cloned()
-                        .collect::<Vec<_>>()
-                })
-                .collect();
-            let mut deleted = Vec::new();
-            for c in orphans {
-                cm.delete(&c.id_bytes).await?;
-                deleted.push(c.id);
-            }
-            tracing::info!(
-                "deleted {} orphaned passkey(s) from the security key",
-                deleted.len()
-            );
-            Ok(deleted)
+            key_ops::delete_orphans(&mut cm, &view, Some(&ids))
+                .await
+                .map_err(key_op_error)
         },
     )
     .await
@@ -558,31 +492,26 @@ pub async fn key_reset(
         &state,
         &key,
         Some(on_prompt),
-        |mut device, prompt, cancel| async move {
-            let extra = device.extra_info().await?;
-            device.reset_allowed_here(&extra)?;
-            let aaguid = device.info().aaguid;
-            let transport = device.transport();
-            drop(device);
-            let _ = on_step.send(ResetStep::Reinsert {
-                transport: passkeys_ctap::device::transport_name(transport.clone()),
-                long_touch: extra.long_touch_for_reset,
-                window_secs: manage::RESET_WINDOW_SECS,
-                guide: manage::reset_guide(transport, extra.long_touch_for_reset),
-            });
-            let mut device = manage::wait_for_reinsert(prompt, cancel, REINSERT_TIMEOUT).await?;
-            if device.info().aaguid != aaguid {
-                return Err(IpcError::app(
-                    "different_key",
-                    "a different key model was inserted; nothing was erased. Insert the key you chose and start the reset again",
-                ));
-            }
-            let _ = on_step.send(ResetStep::Touch {
-                long_touch: extra.long_touch_for_reset,
-            });
-            device.reset(RESET_TOUCH_TIMEOUT).await?;
-            tracing::info!("the security key was reset");
-            Ok(())
+        |device, prompt, cancel| async move {
+            let plan = key_ops::prepare_reset(device).await.map_err(key_op_error)?;
+            let on_step = move |step| {
+                let _ = on_step.send(match step {
+                    key_ops::ResetStep::Reinsert {
+                        transport,
+                        long_touch,
+                        window_secs,
+                    } => ResetStep::Reinsert {
+                        transport: passkeys_ctap::device::transport_name(transport.clone()),
+                        long_touch,
+                        window_secs,
+                        guide: manage::reset_guide(transport, long_touch),
+                    },
+                    key_ops::ResetStep::Touch { long_touch } => ResetStep::Touch { long_touch },
+                });
+            };
+            plan.run(prompt, cancel, &on_step)
+                .await
+                .map_err(key_op_error)
         },
     )
     .await

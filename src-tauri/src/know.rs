@@ -1,68 +1,29 @@
 //! Know your passkeys (issue 8) in the app: the authenticator model beside each passkey the
-//! local inventory knows ("enrolled elsewhere" for the others), "Which key is this?" (a silent
-//! probe of the attached keys; the one holding the passkey blinks) and "Test this passkey"
-//! (the self-test on demand). Thin commands over `passkeys_core::{inventory, selftest}` and the
-//! CTAP engine, as `passkeys which` / `passkeys test` in the CLI.
-//!
-//! In demo mode nothing is written to the person's own inventory: the demo keeps an inventory
-//! in a temporary directory and the software authenticators it enrolled on, for the session
-//! ([`DemoShelf`]), and those authenticators stand in for "the attached keys".
+//! inventory knows ("enrolled elsewhere" for the others), "Which key is this?" (a silent probe of
+//! the attached keys; the one holding the passkey blinks) and "Test this passkey" (the self-test
+//! on demand). Thin commands over `passkeys_service::locate` in the instance's environment (its
+//! inventory and authenticators), as `passkeys which` / `passkeys test` in the CLI.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use passkeys_core::authenticator::{Authenticator, AuthenticatorError, AuthenticatorKind};
-use passkeys_core::inventory::{Inventory, InventoryEntry};
+use passkeys_core::authenticator::{AuthenticatorError, AuthenticatorKind};
+use passkeys_core::inventory::InventoryEntry;
 use passkeys_core::prompt::{NoPrompt, Prompt};
 use passkeys_core::selftest::{self, SelfTestOutcome};
 use passkeys_core::zitadel::Passkey;
-use passkeys_core::{b64, Error};
-use passkeys_ctap::assertion::find_holder;
-use passkeys_ctap::discovery::{self, KeySummary};
-use passkeys_ctap::{CancellationToken, Discoverable, SecurityKey};
+use passkeys_core::Error;
+use passkeys_ctap::discovery::KeySummary;
+use passkeys_ctap::CancellationToken;
+use passkeys_service::environment::Unreachable;
+use passkeys_service::locate::{self, Holder, LocateError};
+use passkeys_service::{AuthenticatorChoice, Environment};
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::State;
 
 use crate::ipc_error::IpcError;
 use crate::prompt::PromptEvent;
-use crate::state::{no_instance, AppState};
-
-/// What the demo keeps for its session: an inventory in a temporary directory (removed when
-/// the demo ends) and the software authenticators it enrolled passkeys on.
-pub(crate) struct DemoShelf {
-    dir: tempfile::TempDir,
-    authenticators: tokio::sync::Mutex<Vec<Box<dyn Authenticator>>>,
-}
-
-impl DemoShelf {
-    /// A fresh, empty shelf.
-    pub(crate) fn new() -> Result<Self, IpcError> {
-        let dir = tempfile::Builder::new()
-            .prefix("passkey-enroll-demo")
-            .tempdir()
-            .map_err(|e| {
-                IpcError::app(
-                    "sandbox_failed",
-                    format!("the demo could not create its temporary folder: {e}"),
-                )
-            })?;
-        Ok(Self {
-            dir,
-            authenticators: Default::default(),
-        })
-    }
-
-    /// The demo's inventory file.
-    pub(crate) fn inventory_path(&self) -> PathBuf {
-        self.dir.path().join(passkeys_core::inventory::FILE_NAME)
-    }
-
-    /// Keeps an authenticator the demo enrolled a passkey on.
-    pub(crate) async fn keep(&self, authenticator: Box<dyn Authenticator>) {
-        self.authenticators.lock().await.push(authenticator);
-    }
-}
+use crate::state::AppState;
 
 /// A passkey as ZITADEL lists it, with what this computer knows about it.
 #[derive(Debug, Clone, Serialize)]
@@ -82,8 +43,8 @@ pub struct KnownPasskeyView {
     /// The kind of authenticator, for known passkeys.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<AuthenticatorKind>,
-    /// Whether "Which key is this?" and "Test this passkey" can work here (a security key, or
-    /// a software authenticator of this demo).
+    /// Whether "Which key is this?" and "Test this passkey" can work here (the environment
+    /// reaches its authenticator).
     pub can_check: bool,
 }
 
@@ -110,61 +71,53 @@ pub struct WhichView {
 struct Context {
     api: passkeys_core::zitadel::ZitadelClient,
     instance: String,
-    demo: Option<Arc<DemoShelf>>,
+    env: Arc<Environment>,
 }
 
 async fn context(state: &AppState) -> Result<Context, IpcError> {
-    let (api, _) = state.api().await?;
-    let active = state.active.lock().await;
-    let active = active.as_ref().ok_or_else(no_instance)?;
+    let (api, env) = state.api().await?;
     Ok(Context {
-        instance: api.base().as_str().trim_end_matches('/').to_string(),
+        instance: passkeys_service::passkeys::instance_of(&api),
         api,
-        demo: active.demo_shelf.clone(),
+        env,
     })
 }
 
-fn inventory(ctx: &Context) -> Inventory {
-    match &ctx.demo {
-        Some(shelf) => Inventory::load(&shelf.inventory_path()),
-        None => Inventory::open_default(),
-    }
+/// Where "Which key" and "Test" look: every authenticator the environment reaches.
+const EVERYWHERE: AuthenticatorChoice = AuthenticatorChoice::AUTO;
+
+fn can_check(env: &Environment, entry: &InventoryEntry) -> bool {
+    env.authenticators.reach(&EVERYWHERE, entry.kind).is_ok()
 }
 
-fn can_check(entry: &InventoryEntry, demo: bool) -> bool {
-    match entry.kind {
-        AuthenticatorKind::Usb | AuthenticatorKind::Nfc => !demo,
-        AuthenticatorKind::Software => demo,
-        AuthenticatorKind::Platform => false,
+fn cannot_check(why: Unreachable, entry: &InventoryEntry) -> IpcError {
+    let why = match why {
+        Unreachable::Platform => "passkeys of this computer or a phone live in your browser's or the system's keychain; this app cannot ask them".to_string(),
+        Unreachable::Software | Unreachable::SecurityKey => format!(
+            "\"{}\" is on a software authenticator this app cannot reach; use `passkeys which` / `passkeys test` with --authenticator soft:PATH",
+            entry.name
+        ),
+    };
+    IpcError::app("cannot_check", why)
+}
+
+fn locate_error(e: LocateError) -> IpcError {
+    match e {
+        LocateError::Unreachable { why, entry } => cannot_check(why, &entry),
+        LocateError::Failed(e) => e.into(),
     }
 }
 
 fn entry_for(ctx: &Context, id: &str) -> Result<InventoryEntry, IpcError> {
-    let entry = inventory(ctx)
-        .find(&ctx.instance, id)
-        .cloned()
-        .ok_or_else(|| Error::NotInInventory { id: id.to_string() })?;
-    if !can_check(&entry, ctx.demo.is_some()) {
-        let why = match entry.kind {
-            AuthenticatorKind::Platform => "passkeys of this computer or a phone live in your browser's or the system's keychain; this app cannot ask them".to_string(),
-            _ => format!(
-                "\"{}\" is on a software authenticator this app cannot reach; use `passkeys which` / `passkeys test` with --authenticator soft:PATH",
-                entry.name
-            ),
-        };
-        return Err(IpcError::app("cannot_check", why));
-    }
+    let entry = locate::entry(&ctx.env.inventory.open(), &ctx.instance, id)?;
+    locate::check_reachable(ctx.env.authenticators.as_ref(), &entry, &EVERYWHERE)
+        .map_err(locate_error)?;
     Ok(entry)
 }
 
-fn not_held(entry: &InventoryEntry) -> IpcError {
-    AuthenticatorError::NotFound(format!(
-        "none of the attached authenticators holds \"{}\"; it was made on a {} ({}): attach that key (or hold it on the NFC reader) and try again",
-        entry.name,
-        entry.model,
-        entry.transport_label()
-    ))
-    .into()
+/// Security keys are cancelled on the device; software authenticators are aborted.
+fn on_device(entry: &InventoryEntry, cancel: &CancellationToken) -> Option<CancellationToken> {
+    matches!(entry.kind, AuthenticatorKind::Usb | AuthenticatorKind::Nfc).then(|| cancel.clone())
 }
 
 /// The person's passkeys, each with the model when this computer enrolled it.
@@ -174,8 +127,7 @@ pub async fn list_known_passkeys(
 ) -> Result<Vec<KnownPasskeyView>, IpcError> {
     let ctx = context(&state).await?;
     let list = ctx.api.list_passkeys().await?;
-    let inventory = inventory(&ctx);
-    let demo = ctx.demo.is_some();
+    let inventory = ctx.env.inventory.open();
     Ok(inventory
         .annotate(&ctx.instance, &list)
         .into_iter()
@@ -185,66 +137,53 @@ pub async fn list_known_passkeys(
             model: k.entry.map(|e| e.model.clone()),
             transport: k.entry.map(InventoryEntry::transport_label),
             kind: k.entry.map(|e| e.kind),
-            can_check: k.entry.is_some_and(|e| can_check(e, demo)),
+            can_check: k.entry.is_some_and(|e| can_check(&ctx.env, e)),
         })
         .collect())
 }
 
-/// Which attached key holds the passkey `id`: every key is asked silently (no touch, no PIN);
-/// the one holding it blinks when it can. In demo mode: which of the demo's software
-/// authenticators holds it.
+/// Which attached key holds the passkey `id`: every key the environment reaches is asked
+/// silently (no touch, no PIN); the one holding it blinks when it can.
 #[tauri::command]
 pub async fn which_passkey(state: State<'_, AppState>, id: String) -> Result<WhichView, IpcError> {
     let ctx = context(&state).await?;
     let entry = entry_for(&ctx, &id)?;
     let cancel = CancellationToken::new();
-    let on_device = ctx.demo.is_none().then(|| cancel.clone());
+    let on_device = on_device(&entry, &cancel);
     state
         .cancellable_with(on_device, async move {
-            if let Some(shelf) = ctx.demo {
-                let mut kept = shelf.authenticators.lock().await;
-                for authenticator in kept.iter_mut() {
-                    if selftest::holds(authenticator.as_mut(), &entry).await? {
-                        return Ok(WhichView {
-                            id,
-                            kind: "software",
-                            model: entry.model.clone(),
-                            transport: entry.transport_label(),
-                            key: None,
-                            winked: false,
-                        });
+            let holder = locate::which(
+                ctx.env.authenticators.as_ref(),
+                &entry,
+                &EVERYWHERE,
+                Arc::new(NoPrompt),
+                cancel,
+            )
+            .await
+            .map_err(locate_error)?;
+            Ok(match holder {
+                Holder::SecurityKey { key, winked } => {
+                    tracing::info!("passkey {id} is on the {} over {}", key.model, key.transport);
+                    WhichView {
+                        id,
+                        kind: "security-key",
+                        model: key.model.clone(),
+                        transport: key.transport.to_uppercase(),
+                        key: Some(key),
+                        winked,
                     }
                 }
-                return Err(not_held(&entry));
-            }
-            let credential_id = credential_id(&entry)?;
-            let mut devices = discovery::open_all(Arc::new(NoPrompt), cancel).await?;
-            let i = find_holder(&mut devices, &entry.rp_id, &credential_id)
-                .await?
-                .ok_or_else(|| not_held(&entry))?;
-            let summary = discovery::summary(&devices[i]);
-            let winked = passkeys_ctap::manage::wink(&mut devices[i]).await.is_ok();
-            tracing::info!(
-                "passkey {id} is on the {} over {}",
-                summary.model,
-                summary.transport
-            );
-            Ok(WhichView {
-                id,
-                kind: "security-key",
-                model: summary.model.clone(),
-                transport: summary.transport.to_uppercase(),
-                key: Some(summary),
-                winked,
+                Holder::Software { .. } => WhichView {
+                    id,
+                    kind: "software",
+                    model: entry.model.clone(),
+                    transport: entry.transport_label(),
+                    key: None,
+                    winked: false,
+                },
             })
         })
         .await
-}
-
-fn credential_id(entry: &InventoryEntry) -> Result<Vec<u8>, IpcError> {
-    b64::decode_lenient(&entry.credential_id).map_err(|e| {
-        Error::Config(format!("the inventory's credential id is damaged ({e})")).into()
-    })
 }
 
 /// Signs in once with the passkey `id` on the authenticator that holds it and checks the
@@ -261,34 +200,23 @@ pub async fn test_passkey(
     let entry = entry_for(&ctx, &id)?;
     let prompt = state.prompt.clone();
     let cancel = CancellationToken::new();
-    let on_device = ctx.demo.is_none().then(|| cancel.clone());
+    let on_device = on_device(&entry, &cancel);
     state
         .cancellable_with(on_device, async move {
             // Attached only once this is the running operation (a `busy` call changes nothing).
             prompt.attach(on_prompt);
             let result = async {
-                let result = if let Some(shelf) = ctx.demo {
-                    let mut kept = shelf.authenticators.lock().await;
-                    let mut holder = None;
-                    for (i, authenticator) in kept.iter_mut().enumerate() {
-                        if selftest::holds(authenticator.as_mut(), &entry).await? {
-                            holder = Some(i);
-                            break;
-                        }
-                    }
-                    let i = holder.ok_or_else(|| not_held(&entry))?;
-                    selftest::test_entry(kept[i].as_mut(), &entry).await
-                } else {
-                    let credential_id = credential_id(&entry)?;
-                    let dyn_prompt: Arc<dyn Prompt> = prompt.clone();
-                    let mut devices = discovery::open_all(dyn_prompt, cancel).await?;
-                    let i = find_holder(&mut devices, &entry.rp_id, &credential_id)
-                        .await?
-                        .ok_or_else(|| not_held(&entry))?;
-                    let mut key = SecurityKey::new(devices.swap_remove(i), Discoverable::Auto);
-                    drop(devices);
-                    selftest::test_entry(&mut key, &entry).await
-                };
+                let dyn_prompt: Arc<dyn Prompt> = prompt.clone();
+                let result = locate::test(
+                    ctx.env.authenticators.as_ref(),
+                    &entry,
+                    &EVERYWHERE,
+                    dyn_prompt,
+                    cancel,
+                    &|_| {},
+                )
+                .await
+                .map_err(locate_error)?;
                 if let Err(selftest::SelfTestError::Authenticator(AuthenticatorError::Cancelled)) =
                     &result
                 {

@@ -1,5 +1,6 @@
-//! What the app keeps between commands: the active instance, its session, the demo sandbox,
-//! and the one long operation (sign-in or enrollment) that Cancel can stop.
+//! What the app keeps between commands: the active instance, its session and the environment it
+//! runs in (real, or the demo with its sandbox), and the one long operation (sign-in or
+//! enrollment) that Cancel can stop.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use passkeys_core::tokens::{TokenStore, TokenStoreKind};
 use passkeys_core::zitadel::ZitadelClient;
 use passkeys_ctap::CancellationToken;
 use passkeys_sandbox::{Fault, Sandbox};
+use passkeys_service::Environment;
 use serde::Serialize;
 
 use crate::ipc_error::IpcError;
@@ -84,11 +86,10 @@ pub(crate) struct Active {
     pub oidc: Oidc,
     pub store: Arc<dyn TokenStore>,
     pub session: Option<Arc<Session>>,
-    /// Keeps the demo sandbox running while demo mode is active (dropping it stops it).
+    /// Keeps a sandbox issuer running while its instance is active (dropping it stops it).
     pub _sandbox: Option<Sandbox>,
-    /// Demo mode: its inventory and software authenticators, for "Which key is this?" and
-    /// "Test this passkey" (`None` outside demo mode).
-    pub demo_shelf: Option<Arc<crate::know::DemoShelf>>,
+    /// Where the instance's operations run: browsers, link opener, inventory, authenticators.
+    pub env: Arc<Environment>,
 }
 
 /// The app's state, managed by Tauri.
@@ -128,15 +129,15 @@ impl AppState {
         })
     }
 
-    /// The API client of the signed-in session.
-    pub(crate) async fn api(&self) -> Result<(ZitadelClient, bool), IpcError> {
+    /// The API client of the signed-in session and the instance's environment.
+    pub(crate) async fn api(&self) -> Result<(ZitadelClient, Arc<Environment>), IpcError> {
         let active = self.active.lock().await;
         let active = active.as_ref().ok_or_else(no_instance)?;
         let session = active
             .session
             .as_ref()
             .ok_or(passkeys_core::Error::NotSignedIn)?;
-        Ok((session.zitadel(self.http.clone()), active.profile.demo))
+        Ok((session.zitadel(self.http.clone()), active.env.clone()))
     }
 
     /// Runs `fut` as the one cancellable operation: [`AppState::cancel`] stops it, and the

@@ -1,14 +1,14 @@
 //! `passkeys demo` and `passkeys sandbox`.
 //!
 //! The demo runs the real flow end to end on this machine: the sandbox (a local
-//! ZITADEL-compatible issuer that verifies registrations with webauthn-rs) in-process, a
-//! sign-in completed by a scripted "browser", and software authenticators.
+//! ZITADEL-compatible issuer that verifies registrations with webauthn-rs) in-process, and the
+//! demo [`Environment`] the desktop app's demo uses too (a sign-in completed by a scripted
+//! "browser", a temporary inventory), with software authenticators.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use passkeys_core::authenticator::{AuthenticatorError, SoftAuthenticator, SOFT_NOTICE};
-use passkeys_core::browser::FnBrowser;
 use passkeys_core::config::parse_issuer;
 use passkeys_core::enroll::{self, EnrollEvent};
 use passkeys_core::oidc::{Oidc, SignInOptions};
@@ -17,20 +17,9 @@ use passkeys_core::tokens::{MemoryStore, TokenStore};
 use passkeys_core::zitadel::http_client;
 use passkeys_core::{Error, Result};
 use passkeys_sandbox::{Sandbox, SandboxConfig, DEMO_PASSWORD, DEMO_USERNAME};
+use passkeys_service::Environment;
 
 use crate::output::{print_list, Out};
-
-/// A "browser" that signs in the sandbox's demo user over HTTP, as a person would on the
-/// sandbox's sign-in page.
-pub fn sandbox_browser() -> FnBrowser {
-    FnBrowser::new(|url: String| async move {
-        if let Err(e) =
-            passkeys_sandbox::browser::complete_login(&url, DEMO_USERNAME, DEMO_PASSWORD).await
-        {
-            tracing::error!("the scripted sign-in failed: {e}");
-        }
-    })
-}
 
 fn sandbox_err(e: impl std::fmt::Display) -> Error {
     Error::Config(format!("the sandbox could not start: {e}"))
@@ -89,6 +78,7 @@ async fn demo_steps(sandbox: &Sandbox, out: &Out) -> Result<()> {
     out.line(&format!("  - software authenticators. {SOFT_NOTICE}"));
 
     let http = http_client()?;
+    let env = Environment::demo()?;
     step(1, "OpenID Connect discovery");
     let oidc = Oidc::discover(&issuer, sandbox.client_id(), http.clone()).await?;
     out.line(&format!(
@@ -101,7 +91,7 @@ async fn demo_steps(sandbox: &Sandbox, out: &Out) -> Result<()> {
     let (session, _) = Session::login(
         oidc,
         store,
-        &sandbox_browser(),
+        env.sign_in_browser.as_ref(),
         &SignInOptions::new(Duration::from_secs(60)),
         &|_| {},
     )
@@ -126,12 +116,9 @@ async fn demo_steps(sandbox: &Sandbox, out: &Out) -> Result<()> {
     };
     step(3, "Add a passkey on software authenticator A");
     let mut key_a = SoftAuthenticator::ephemeral()?;
-    // Self-test on (one sign-in with the new passkey, signature checked here); no inventory:
-    // the demo must not write into the person's own records.
-    let demo_options = enroll::EnrollOptions {
-        self_test: true,
-        inventory: None,
-    };
+    // Self-test on (one sign-in with the new passkey, signature checked here); the demo's
+    // inventory is a temporary one: it must not write into the person's own records.
+    let demo_options = env.enroll_options();
     let enrolled = enroll::add_passkey_with(
         &api,
         &mut key_a,
@@ -188,7 +175,7 @@ async fn demo_steps(sandbox: &Sandbox, out: &Out) -> Result<()> {
         .id
         .clone()
         .ok_or_else(|| Error::Config("the first passkey's id was not found in the list".into()))?;
-    api.remove_passkey(&first_id).await?;
+    passkeys_service::passkeys::remove(&api, &mut env.inventory.open(), &first_id).await?;
     out.line(&format!("   removed \"{}\" ({first_id})", first.name));
     let remaining = api.list_passkeys().await?;
     print_list(&Out::new(false), &remaining);

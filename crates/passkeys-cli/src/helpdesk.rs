@@ -1,6 +1,7 @@
 //! `passkeys helpdesk ...`: enroll passkeys for other users (User service v2, on behalf), a
-//! registration code for a user, and batch mode. The core does the work
-//! (`passkeys_core::helpdesk`); this file parses, prompts and prints the handover summary.
+//! registration code for a user, and batch mode. The core and the service do the work
+//! (`passkeys_core::helpdesk`, the ceremony in `passkeys_service::helpdesk`); this file parses,
+//! prompts and prints the handover summary.
 //!
 //! A random PIN (`--set-random-pin`) is set on a security key that has none, through the
 //! normal enrollment flow: when the key asks for a first PIN, this prompt answers with a random
@@ -11,20 +12,17 @@
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use clap::{Args, Subcommand};
-use passkeys_core::helpdesk::{
-    enroll_for_user, force_pin_change, random_pin, ForcePinChange, HelpdeskClient,
-    HelpdeskEnrollment, PasskeyAuthenticator, TargetUser,
-};
-use passkeys_core::prompt::{PinRequest, Prompt, PromptNotice};
+use passkeys_core::helpdesk::{ForcePinChange, HelpdeskClient, HelpdeskEnrollment, TargetUser};
 use passkeys_core::zitadel::ZitadelClient;
-use passkeys_core::{Error, Result, Secret};
+use passkeys_core::{Error, Result};
+use passkeys_service::helpdesk::{attachment_for, RandomPinPrompt};
+use passkeys_service::{AuthenticatorChoice, Environment};
 use serde::Serialize;
 
-use crate::keys::{self, Choice, TerminalPrompt};
+use crate::keys::{self, TerminalPrompt};
 use crate::output::{self, Out};
 
 /// `passkeys helpdesk` subcommands.
@@ -108,82 +106,6 @@ struct Handover {
     force_pin_change_note: Option<String>,
 }
 
-/// Answers a first-PIN request with a random PIN; everything else goes to the terminal prompt.
-struct HelpdeskPrompt {
-    terminal: TerminalPrompt,
-    random: bool,
-    set: Mutex<Option<Secret>>,
-    offered: Mutex<bool>,
-}
-
-impl HelpdeskPrompt {
-    fn new(env_pin: Option<Secret>, random: bool) -> Self {
-        Self {
-            terminal: TerminalPrompt::new(env_pin),
-            random,
-            set: Mutex::new(None),
-            offered: Mutex::new(false),
-        }
-    }
-
-    fn has_set_pin(&self) -> bool {
-        self.set.lock().map(|s| s.is_some()).unwrap_or(false)
-    }
-
-    fn take_set_pin(&self) -> Option<Secret> {
-        self.set.lock().ok().and_then(|mut s| s.take())
-    }
-
-    fn was_offered(&self) -> bool {
-        self.offered.lock().map(|o| *o).unwrap_or(false)
-    }
-}
-
-#[async_trait]
-impl Prompt for HelpdeskPrompt {
-    async fn request_pin(&self, request: &PinRequest) -> Option<Secret> {
-        if let Ok(mut o) = self.offered.lock() {
-            *o = true;
-        }
-        match request {
-            PinRequest::SetNew { min_length, .. } if self.random => {
-                let pin = random_pin(*min_length);
-                if let Ok(mut s) = self.set.lock() {
-                    *s = Some(pin.clone());
-                }
-                eprintln!("Setting a random PIN on the security key.");
-                Some(pin)
-            }
-            PinRequest::Enter {
-                after_wrong_pin: false,
-                ..
-            } => {
-                let just_set = self.set.lock().ok().and_then(|s| s.clone());
-                match just_set {
-                    Some(pin) => Some(pin),
-                    None => self.terminal.request_pin(request).await,
-                }
-            }
-            _ => self.terminal.request_pin(request).await,
-        }
-    }
-
-    fn touch(&self) {
-        self.terminal.touch();
-    }
-
-    fn notice(&self, notice: &PromptNotice) {
-        self.terminal.notice(notice);
-    }
-}
-
-fn attachment_for(choice: &Choice) -> PasskeyAuthenticator {
-    match choice {
-        Choice::Key { .. } => PasskeyAuthenticator::CrossPlatform,
-        _ => PasskeyAuthenticator::Unspecified,
-    }
-}
-
 /// Opens the PIN file for appending, creating it with mode 0600 (never widening an existing
 /// one): never through a symbolic link, only a regular file of this user, not readable by
 /// others, and not in a directory where others could swap it (issue 12 item 7).
@@ -245,6 +167,7 @@ fn append_pin_file(path: &Path, line: &str) -> Result<()> {
 
 /// Enrolls one key for `user`. The PIN, if one was set, is shown or saved before returning.
 async fn enroll_one(
+    env: &Environment,
     client: &HelpdeskClient,
     user: &TargetUser,
     name: Option<&str>,
@@ -252,45 +175,51 @@ async fn enroll_one(
     out: &Out,
 ) -> Result<Handover> {
     let choice = keys::parse_choice(key.authenticator.as_deref())?;
-    if choice == Choice::Platform {
+    if choice == AuthenticatorChoice::Platform {
         return Err(Error::Config(
             "helpdesk enrollment needs a security key (or soft:PATH); for the user's own device use `passkeys helpdesk link`".into(),
         ));
     }
-    if let Choice::Soft(_) = &choice {
+    if let AuthenticatorChoice::Soft(_) = &choice {
         passkeys_core::authenticator::check_soft_allowed(
             client.api().base(),
             key.dangerously_allow_soft_authenticator,
         )?;
     }
     let discoverable = keys::parse_discoverable(key.discoverable.as_deref())?;
-    let prompt = Arc::new(HelpdeskPrompt::new(
-        keys::pin_from_env(key.pin_env.as_deref())?,
+    let prompt = Arc::new(RandomPinPrompt::new(
+        Arc::new(TerminalPrompt::new(keys::pin_from_env(
+            key.pin_env.as_deref(),
+        )?)),
         key.set_random_pin,
+        Arc::new(|| eprintln!("Setting a random PIN on the security key.")),
     ));
-    let mut auth = keys::open(&choice, prompt.clone(), discoverable, out).await?;
+    let mut auth = keys::open(
+        env.authenticators.as_ref(),
+        &choice,
+        prompt.clone(),
+        discoverable,
+        out,
+    )
+    .await?;
     let progress = |e: &passkeys_core::enroll::EnrollEvent| {
         if let Some(text) = crate::describe_event(e) {
             out.note(&text)
         }
     };
-    let result = enroll_for_user(
+    let outcome = passkeys_service::helpdesk::enroll(
         client,
         user,
         auth.as_mut(),
+        &prompt,
         attachment_for(&choice),
         name,
         &progress,
     )
     .await;
-    // A random PIN and a registered passkey: make the key ask the user for their own PIN at
-    // first use. The key asks for its PIN first; the prompt answers with the one it just set.
-    let forced = match (&result, prompt.has_set_pin()) {
-        (Ok(_), true) => Some(force_pin_change(auth.as_mut()).await),
-        _ => None,
-    };
+    let (result, forced) = (outcome.enrollment, outcome.force_pin_change);
     // A PIN set on the key stays set even if registration failed: hand it over regardless.
-    let pin = prompt.take_set_pin();
+    let pin = outcome.random_pin;
     if let Some(pin) = &pin {
         // Shown first: should writing the file fail, the PIN is not lost.
         if key.show_pin {
@@ -311,10 +240,10 @@ async fn enroll_one(
     }
     let enrollment = result?;
     let hardware = enrollment.passkey.authenticator.hardware;
-    let pin_state = match (&pin, hardware, prompt.was_offered()) {
-        (Some(_), _, _) => "set",
-        (None, true, _) => "existing",
-        (None, false, _) => "none",
+    let pin_state = match (&pin, hardware) {
+        (Some(_), _) => "set",
+        (None, true) => "existing",
+        (None, false) => "none",
     };
     if key.set_random_pin && pin.is_none() && hardware {
         out.note("The key already had a PIN, so no random PIN was set (reset the key first to give it a new one).");
@@ -423,7 +352,7 @@ pub fn check_before_sign_in(command: &HelpdeskCommand, issuer: &url::Url) -> Res
         HelpdeskCommand::Enroll { key, .. } | HelpdeskCommand::Batch { key, .. } => key,
         HelpdeskCommand::Link { .. } => return Ok(()),
     };
-    if let Choice::Soft(_) = keys::parse_choice(key.authenticator.as_deref())? {
+    if let AuthenticatorChoice::Soft(_) = keys::parse_choice(key.authenticator.as_deref())? {
         passkeys_core::authenticator::check_soft_allowed(
             issuer,
             key.dangerously_allow_soft_authenticator,
@@ -433,7 +362,12 @@ pub fn check_before_sign_in(command: &HelpdeskCommand, issuer: &url::Url) -> Res
 }
 
 /// `passkeys helpdesk ...`.
-pub async fn run(command: HelpdeskCommand, api: ZitadelClient, out: &Out) -> Result<()> {
+pub async fn run(
+    command: HelpdeskCommand,
+    env: &Environment,
+    api: ZitadelClient,
+    out: &Out,
+) -> Result<()> {
     let client = HelpdeskClient::new(api);
     match command {
         HelpdeskCommand::Enroll { user, name, key } => {
@@ -449,7 +383,7 @@ pub async fn run(command: HelpdeskCommand, api: ZitadelClient, out: &Out) -> Res
                 output::p(&target.id)
             ));
             confirm_targets(&key, std::slice::from_ref(&target)).await?;
-            let row = enroll_one(&client, &target, name.as_deref(), &key, out).await?;
+            let row = enroll_one(env, &client, &target, name.as_deref(), &key, out).await?;
             out.line(&format!(
                 "Added passkey \"{}\" (id {}) for {}.",
                 output::p(&row.enrollment.passkey.name),
@@ -486,7 +420,7 @@ pub async fn run(command: HelpdeskCommand, api: ZitadelClient, out: &Out) -> Res
         }
         HelpdeskCommand::Batch { file, key } => {
             check_key_args(&key)?;
-            return batch(&client, &file, &key, out).await;
+            return batch(env, &client, &file, &key, out).await;
         }
     }
     Ok(())
@@ -590,7 +524,13 @@ async fn wait_for_enter(message: &str) -> bool {
     .unwrap_or(false)
 }
 
-async fn batch(client: &HelpdeskClient, file: &Path, key: &KeyArgs, out: &Out) -> Result<()> {
+async fn batch(
+    env: &Environment,
+    client: &HelpdeskClient,
+    file: &Path,
+    key: &KeyArgs,
+    out: &Out,
+) -> Result<()> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| Error::Config(format!("cannot read {}: {e}", file.display())))?;
     let rows = parse_batch(&text)?;
@@ -622,7 +562,7 @@ async fn batch(client: &HelpdeskClient, file: &Path, key: &KeyArgs, out: &Out) -
     let interactive = std::io::stdin().is_terminal()
         && matches!(
             keys::parse_choice(key.authenticator.as_deref())?,
-            Choice::Key { .. }
+            AuthenticatorChoice::Key(_)
         );
     let mut done: Vec<Handover> = Vec::new();
     let mut failure: Option<(String, Error)> = None;
@@ -644,7 +584,7 @@ async fn batch(client: &HelpdeskClient, file: &Path, key: &KeyArgs, out: &Out) -
             failure = Some((target.login_name.clone(), Error::Cancelled));
             break;
         }
-        match enroll_one(client, target, name.as_deref(), key, out).await {
+        match enroll_one(env, client, target, name.as_deref(), key, out).await {
             Ok(row) => {
                 out.note(&format!(
                     "Done: \"{}\" for {}. Remove the key.",
@@ -717,29 +657,6 @@ mod tests {
         );
         assert!(parse_batch("# nothing\n").is_err());
         assert!(parse_batch(",name\n").is_err());
-    }
-
-    #[tokio::test]
-    async fn the_random_pin_answers_the_first_pin_request_and_then_the_pin_prompt() {
-        let p = HelpdeskPrompt::new(None, true);
-        let set = p
-            .request_pin(&PinRequest::SetNew {
-                min_length: 4,
-                max_bytes: 63,
-            })
-            .await
-            .unwrap();
-        assert_eq!(set.expose().len(), 6);
-        let again = p
-            .request_pin(&PinRequest::Enter {
-                attempts_left: Some(8),
-                after_wrong_pin: false,
-            })
-            .await
-            .unwrap();
-        assert_eq!(again, set);
-        assert_eq!(p.take_set_pin(), Some(set));
-        assert!(p.was_offered());
     }
 
     #[test]

@@ -4,19 +4,21 @@
 //! from an argument.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use passkeys_core::authenticator::AuthenticatorError;
-use passkeys_core::prompt::Prompt;
+use passkeys_core::inventory::Inventory;
+use passkeys_core::prompt::{PinRequest, Prompt};
 use passkeys_core::zitadel::ZitadelClient;
 use passkeys_core::{Error, Result, Secret};
-use passkeys_ctap::credmgmt::{self, InstanceView, Standing};
-use passkeys_ctap::discovery;
+use passkeys_ctap::credmgmt;
 use passkeys_ctap::manage;
-use passkeys_ctap::{CancellationToken, Device};
+use passkeys_ctap::CancellationToken;
+use passkeys_service::choose::{self, Key};
+use passkeys_service::key_ops::{self, InstanceView, KeyOpError, Refusal, ResetStep, Standing};
+use passkeys_service::AuthenticatorChoice;
 
-use crate::keys::{self, Choice, TerminalPrompt};
+use crate::keys::{self, TerminalPrompt};
 use crate::output::{p, Out};
 
 /// `passkeys key`.
@@ -171,10 +173,28 @@ pub struct Signed {
     pub api: ZitadelClient,
     /// The instance URL.
     pub instance: url::Url,
+    /// This computer's inventory of enrolled passkeys.
+    pub inventory: Inventory,
 }
 
 fn dev_err(e: AuthenticatorError) -> Error {
     Error::Authenticator(e)
+}
+
+/// Words a refused or failed key operation.
+fn words(e: KeyOpError) -> Error {
+    match e {
+        KeyOpError::Refused(Refusal::PinAlreadySet) => dev_err(AuthenticatorError::PinPolicy(
+            "this key already has a PIN; use `passkeys key pin change`".into(),
+        )),
+        KeyOpError::Refused(Refusal::PinNotSet) => dev_err(AuthenticatorError::PinNotSet(
+            "set one with `passkeys key pin set`".into(),
+        )),
+        KeyOpError::Refused(Refusal::DifferentKey) => Error::Config(
+            "a different key model was inserted; nothing was erased. Insert the key you chose and run the reset again".into(),
+        ),
+        KeyOpError::Failed(e) => e,
+    }
 }
 
 async fn read_line(prompt: String) -> Option<String> {
@@ -244,35 +264,14 @@ async fn open(
     prompt: Arc<dyn Prompt>,
     cancel: &CancellationToken,
     out: &Out,
-) -> Result<Device<passkeys_ctap::manage::AnyToken>> {
-    let (transport, index) = match keys::parse_choice(spec)? {
-        Choice::Key { transport, index } => (transport, index),
-        _ => {
-            return Err(Error::Config(
-                "`passkeys key` manages security keys: use auto, usb, usb:N, nfc or nfc:N".into(),
-            ))
-        }
+) -> Result<Key> {
+    let AuthenticatorChoice::Key(choice) = keys::parse_choice(spec)? else {
+        return Err(Error::Config(
+            "`passkeys key` manages security keys: use auto, usb, usb:N, nfc or nfc:N".into(),
+        ));
     };
-    let mut devices = discovery::open_all(prompt, cancel.clone()).await?;
-    if let Some(t) = transport {
-        devices.retain(|d| passkeys_ctap::device::transport_name(d.transport()) == t);
-    }
-    let none = || {
-        dev_err(AuthenticatorError::NotFound(
-            "insert a security key (or put it on the NFC reader) and try again; on Linux, a key that is attached but not found usually means missing udev permissions, see the README".into(),
-        ))
-    };
-    match index {
-        Some(i) if i < devices.len() => Ok(devices.swap_remove(i)),
-        Some(_) => Err(none()),
-        None if devices.is_empty() => Err(none()),
-        None => {
-            if devices.len() > 1 {
-                out.note("Several security keys are attached: touch the one to manage.");
-            }
-            Ok(discovery::select_by_touch(devices, cancel, Duration::from_secs(60)).await?)
-        }
-    }
+    let on_several = || out.note("Several security keys are attached: touch the one to manage.");
+    Ok(choose::open_key(choice, prompt, cancel, &on_several).await?)
 }
 
 /// Runs `passkeys key …`. `signed_in` resumes the ZITADEL session when one is needed.
@@ -308,44 +307,44 @@ where
             out.json(&r);
         }
         KeyCommand::Pin(PinCommand::Set { new_pin_env }) => {
-            device.refresh_info().await?;
-            if device.info().client_pin() == Some(true) {
-                return Err(dev_err(AuthenticatorError::PinPolicy(
-                    "this key already has a PIN; use `passkeys key pin change`".into(),
-                )));
-            }
-            let min = device.info().min_pin_len();
-            out.note(&format!(
-                "Choose a PIN of at least {min} characters (at most 63 bytes)."
-            ));
-            let pin = new_pin(new_pin_env.as_deref()).await?;
-            device.set_first_pin(&pin).await?;
+            let ask = |request: PinRequest| async move {
+                if let PinRequest::SetNew { min_length, .. } = request {
+                    out.note(&format!(
+                        "Choose a PIN of at least {min_length} characters (at most 63 bytes)."
+                    ));
+                }
+                new_pin(new_pin_env.as_deref()).await
+            };
+            key_ops::set_first_pin(&mut device, ask)
+                .await
+                .map_err(words)?;
             out.line("The PIN is set.");
             out.json(&serde_json::json!({"pin": "set"}));
         }
         KeyCommand::Pin(PinCommand::Change { new_pin_env }) => {
-            let r = device.report(false).await?;
-            if r.pin != "set" {
-                return Err(dev_err(AuthenticatorError::PinNotSet(
-                    "set one with `passkeys key pin set`".into(),
-                )));
-            }
-            if r.pin_retries == Some(0) {
-                return Err(dev_err(AuthenticatorError::PinBlocked));
-            }
-            if r.pin_power_cycle_required {
-                return Err(dev_err(AuthenticatorError::PinAuthBlocked));
-            }
-            if let Some(n) = r.pin_retries {
-                out.note(&format!("{n} PIN attempts left."));
-            }
-            let current = current_pin(env_pin).await?;
-            out.note(&format!(
-                "Choose a new PIN of at least {} characters (at most 63 bytes).",
-                r.min_pin_length
-            ));
-            let new = new_pin(new_pin_env.as_deref()).await?;
-            device.change_pin(&current, &new).await?;
+            let ask = |request: PinRequest| {
+                let env_pin = env_pin.clone();
+                async move {
+                    match request {
+                        PinRequest::Enter { attempts_left, .. } => {
+                            if let Some(n) = attempts_left {
+                                out.note(&format!("{n} PIN attempts left."));
+                            }
+                            current_pin(env_pin).await
+                        }
+                        PinRequest::SetNew { min_length, .. } => {
+                            out.note(&format!(
+                                "Choose a new PIN of at least {min_length} characters (at most 63 bytes)."
+                            ));
+                            new_pin(new_pin_env.as_deref()).await
+                        }
+                        _ => Err(Error::Cancelled),
+                    }
+                }
+            };
+            key_ops::change_pin(&mut device, ask)
+                .await
+                .map_err(words)?;
             out.line("The PIN is changed.");
             out.json(&serde_json::json!({"pin": "changed"}));
         }
@@ -447,7 +446,7 @@ where
     Fut: std::future::Future<Output = Result<Signed>>,
 {
     let s = signed_in().await?;
-    InstanceView::load(&s.api, s.instance).await
+    InstanceView::load(&s.api, s.instance, &s.inventory).await
 }
 
 fn standing_text(s: &Standing) -> String {
@@ -462,7 +461,7 @@ fn standing_text(s: &Standing) -> String {
 }
 
 async fn credentials<F, Fut>(
-    device: &mut Device<passkeys_ctap::manage::AnyToken>,
+    device: &mut Key,
     command: Option<&CredentialsCommand>,
     out: &Out,
     signed_in: F,
@@ -507,14 +506,15 @@ where
                     None
                 }
             };
-            let mut cm = device.credential_manager().await?;
-            let slots = cm.metadata().await.ok();
-            let rps = cm.list().await?;
+            let listed = key_ops::credentials(device, view.as_ref())
+                .await
+                .map_err(words)?;
+            let slots = listed.slots;
             let mut json = Vec::new();
-            if rps.is_empty() {
+            if listed.sites.is_empty() {
                 out.line("No passkeys are stored on this key.");
             }
-            for rp in &rps {
+            for rp in &listed.sites {
                 out.line(&format!(
                     "{}{}",
                     p(&rp.rp_id),
@@ -524,8 +524,11 @@ where
                         .unwrap_or_default()
                 ));
                 let mut creds = Vec::new();
-                for c in &rp.credentials {
-                    let standing = view.as_ref().map(|v| credmgmt::classify(rp, c, v));
+                for key_ops::CredentialStanding {
+                    credential: c,
+                    standing,
+                } in &rp.credentials
+                {
                     out.line(&format!(
                         "  {}  {}{}",
                         c.id,
@@ -554,25 +557,15 @@ where
             let view = view(signed_in).await?;
             let mut cm = device.credential_manager().await?;
             let rps = cm.list().await?;
-            let mut orphans = Vec::new();
-            let mut unknown = 0usize;
-            for rp in &rps {
-                for c in &rp.credentials {
-                    match credmgmt::classify(rp, c, &view) {
-                        Standing::Orphan { reason } => {
-                            out.line(&format!(
-                                "{}  {}  {}: {}",
-                                p(&rp.rp_id),
-                                c.id,
-                                p(c.user_name.as_deref().unwrap_or("")),
-                                p(&reason)
-                            ));
-                            orphans.push((rp.rp_id.clone(), c.clone(), reason));
-                        }
-                        Standing::Unknown { .. } => unknown += 1,
-                        _ => {}
-                    }
-                }
+            let (orphans, unknown) = key_ops::orphans(&rps, &view);
+            for o in &orphans {
+                out.line(&format!(
+                    "{}  {}  {}: {}",
+                    p(&o.rp_id),
+                    o.credential.id,
+                    p(o.credential.user_name.as_deref().unwrap_or("")),
+                    p(&o.reason)
+                ));
             }
             if orphans.is_empty() {
                 out.line("No orphaned passkeys for this instance on the key.");
@@ -585,17 +578,18 @@ where
                 if !yes {
                     confirm("DELETE", &format!("This deletes {} orphaned passkey(s) from the key. This cannot be undone.", orphans.len())).await?;
                 }
-                for (_, c, _) in &orphans {
-                    cm.delete(&c.id_bytes).await?;
-                    deleted.push(c.id.clone());
-                }
+                // The key is read again and only what is still an orphan of those shown goes.
+                let shown: Vec<String> = orphans.iter().map(|o| o.credential.id.clone()).collect();
+                deleted = key_ops::delete_orphans(&mut cm, &view, Some(&shown))
+                    .await
+                    .map_err(words)?;
                 out.line(&format!("Deleted {} orphaned passkey(s).", deleted.len()));
             } else if !orphans.is_empty() {
                 out.note("Delete them with `passkeys key credentials orphans --delete`.");
             }
             let list: Vec<_> = orphans
                 .iter()
-                .map(|(rp, c, reason)| serde_json::json!({"rpId": rp, "id": c.id, "userName": c.user_name, "reason": reason}))
+                .map(|o| serde_json::json!({"rpId": o.rp_id, "id": o.credential.id, "userName": o.credential.user_name, "reason": o.reason}))
                 .collect();
             out.json(&serde_json::json!({"orphans": list, "unknown": unknown, "deleted": deleted}));
         }
@@ -604,7 +598,7 @@ where
 }
 
 async fn fingerprints(
-    device: &mut Device<passkeys_ctap::manage::AnyToken>,
+    device: &mut Key,
     command: Option<&FingerprintsCommand>,
     out: &Out,
 ) -> Result<()> {
@@ -661,16 +655,13 @@ async fn fingerprints(
 }
 
 async fn reset(
-    mut device: Device<passkeys_ctap::manage::AnyToken>,
+    device: Key,
     confirmed: bool,
     prompt: Arc<dyn Prompt>,
     cancel: CancellationToken,
     out: &Out,
 ) -> Result<()> {
-    let extra = device.extra_info().await?;
-    device.reset_allowed_here(&extra)?;
-    let aaguid = device.info().aaguid;
-    let transport = device.transport();
+    let plan = key_ops::prepare_reset(device).await.map_err(words)?;
     if !confirmed {
         confirm(
             "RESET",
@@ -678,20 +669,16 @@ async fn reset(
         )
         .await?;
     }
-    drop(device);
-    out.note(&manage::reset_guide(transport, extra.long_touch_for_reset));
-    let mut device = manage::wait_for_reinsert(prompt, cancel, Duration::from_secs(60)).await?;
-    if device.info().aaguid != aaguid {
-        return Err(Error::Config(
-            "a different key model was inserted; nothing was erased. Insert the key you chose and run the reset again".into(),
-        ));
-    }
-    out.note(if extra.long_touch_for_reset {
-        "Press and hold the key's button now."
-    } else {
-        "Touch the key now."
-    });
-    device.reset(Duration::from_secs(30)).await?;
+    let on_step = |step: ResetStep| match step {
+        ResetStep::Reinsert {
+            transport,
+            long_touch,
+            ..
+        } => out.note(&manage::reset_guide(transport, long_touch)),
+        ResetStep::Touch { long_touch: true } => out.note("Press and hold the key's button now."),
+        ResetStep::Touch { long_touch: false } => out.note("Touch the key now."),
+    };
+    plan.run(prompt, cancel, &on_step).await.map_err(words)?;
     out.line("The key is reset: no passkeys, no PIN.");
     out.json(&serde_json::json!({"reset": true}));
     Ok(())

@@ -2,74 +2,26 @@
 //! PIN prompts on the terminal (or once from `--pin-env VAR`, never from an argument), touch
 //! prompts, and `passkeys authenticators [--watch]`.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use passkeys_core::authenticator::{Authenticator, AuthenticatorError, SoftAuthenticator};
+use passkeys_core::authenticator::Authenticator;
 use passkeys_core::prompt::{PinRequest, Prompt, PromptNotice};
-use passkeys_core::{tokens, Error, Result, Secret};
+use passkeys_core::{Error, Result, Secret};
 use passkeys_ctap::discovery::{self, KeyEvent};
-use passkeys_ctap::{CancellationToken, Discoverable, SecurityKey};
+use passkeys_ctap::{CancellationToken, Discoverable};
+use passkeys_service::environment::{AuthenticatorSource, Opening};
+use passkeys_service::AuthenticatorChoice;
 
 use crate::output::Out;
 
-/// What `--authenticator` asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Choice {
-    /// The software authenticator in a file.
-    Soft(PathBuf),
-    /// A security key: `transport` `usb`/`nfc` or any; `index` among those (as listed by
-    /// `passkeys authenticators`), or the only / touched one.
-    Key {
-        /// `usb` or `nfc`; `None` for any.
-        transport: Option<&'static str>,
-        /// Position in the list.
-        index: Option<usize>,
-    },
-    /// The platform authenticator or a phone, through a registration link in the browser.
-    Platform,
-}
-
-/// Parses `--authenticator` (default `auto`).
-pub fn parse_choice(spec: Option<&str>) -> Result<Choice> {
-    let spec = spec.unwrap_or("auto");
-    let (kind, arg) = spec.split_once(':').unwrap_or((spec, ""));
-    let index = || -> Result<Option<usize>> {
-        if arg.is_empty() {
-            return Ok(None);
-        }
-        arg.parse::<usize>().map(Some).map_err(|_| {
-            Error::Config(format!(
-                "{kind}:{arg}: after the colon comes the key's number from `passkeys authenticators`"
-            ))
-        })
-    };
-    match kind {
-        "soft" => Ok(Choice::Soft(if arg.is_empty() {
-            tokens::state_dir()?.join("soft-authenticator.cbor")
-        } else {
-            PathBuf::from(arg)
-        })),
-        "auto" | "key" => Ok(Choice::Key {
-            transport: None,
-            index: index()?,
-        }),
-        "usb" => Ok(Choice::Key {
-            transport: Some("usb"),
-            index: index()?,
-        }),
-        "nfc" => Ok(Choice::Key {
-            transport: Some("nfc"),
-            index: index()?,
-        }),
-        "platform" | "phone" | "link" => Ok(Choice::Platform),
-        other => Err(Error::Config(format!(
-            "unknown authenticator {other:?}: use auto, usb, usb:N, nfc, nfc:N, platform or soft:PATH"
-        ))),
-    }
+/// Parses `--authenticator` (default `auto`): see [`AuthenticatorChoice`] for the spellings.
+pub fn parse_choice(spec: Option<&str>) -> Result<AuthenticatorChoice> {
+    spec.unwrap_or("auto")
+        .parse()
+        .map_err(|e: passkeys_service::ChoiceError| Error::Config(e.to_string()))
 }
 
 /// Parses `--discoverable`.
@@ -200,60 +152,45 @@ impl Prompt for TerminalPrompt {
     }
 }
 
+/// Cancels on the security key (CTAPHID_CANCEL) at Ctrl-C, then ends the process.
+pub fn cancel_on_interrupt() -> CancellationToken {
+    let cancel = CancellationToken::new();
+    let on_interrupt = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("Cancelling on the security key…");
+            on_interrupt.cancel();
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            std::process::exit(130);
+        }
+    });
+    cancel
+}
+
 /// Opens the authenticator for `passkeys add` (not for `platform`, which has its own path).
 pub async fn open(
-    choice: &Choice,
+    source: &dyn AuthenticatorSource,
+    choice: &AuthenticatorChoice,
     prompt: Arc<dyn Prompt>,
     discoverable: Discoverable,
     out: &Out,
 ) -> Result<Box<dyn Authenticator>> {
-    match choice {
-        Choice::Soft(path) => Ok(Box::new(SoftAuthenticator::open_or_create(path)?)),
-        Choice::Platform => Err(Error::Config(
-            "the platform authenticator is used through a registration link".into(),
-        )),
-        Choice::Key { transport, index } => {
-            // Ctrl-C cancels on the key (CTAPHID_CANCEL) before the process ends.
-            let cancel = CancellationToken::new();
-            let on_interrupt = cancel.clone();
-            tokio::spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    eprintln!("Cancelling on the security key…");
-                    on_interrupt.cancel();
-                    tokio::time::sleep(Duration::from_secs(2)).await;
-                    std::process::exit(130);
-                }
-            });
-            let mut devices = discovery::open_all(prompt.clone(), cancel.clone()).await?;
-            if let Some(t) = transport {
-                devices.retain(|d| passkeys_ctap::device::transport_name(d.transport()) == *t);
-            }
-            let none = || {
-                Error::Authenticator(AuthenticatorError::NotFound(format!(
-                    "insert a security key{} and try again (or use --authenticator platform for this computer's or a phone's passkeys); on Linux, a key that is attached but not found usually means missing udev permissions, see the README",
-                    transport.map(|t| format!(" ({t})")).unwrap_or_default()
-                )))
-            };
-            let device = match index {
-                Some(i) => {
-                    if *i >= devices.len() {
-                        return Err(none());
-                    }
-                    devices.swap_remove(*i)
-                }
-                None => {
-                    if devices.is_empty() {
-                        return Err(none());
-                    }
-                    if devices.len() > 1 {
-                        out.note("Several security keys are attached: touch the one to use.");
-                    }
-                    discovery::select_by_touch(devices, &cancel, Duration::from_secs(60)).await?
-                }
-            };
-            Ok(Box::new(SecurityKey::new(device, discoverable)))
-        }
-    }
+    let cancel = match choice {
+        AuthenticatorChoice::Key(_) => cancel_on_interrupt(),
+        _ => CancellationToken::new(),
+    };
+    let on_several = || out.note("Several security keys are attached: touch the one to use.");
+    source
+        .open(
+            choice,
+            Opening {
+                prompt,
+                cancel,
+                on_several: &on_several,
+                discoverable,
+            },
+        )
+        .await
 }
 
 /// `passkeys authenticators [--watch] [--slots [--pin-env VAR]]`.
@@ -261,7 +198,7 @@ pub async fn list(out: &Out, watch: bool, slots: bool, pin: Option<Secret>) -> R
     let prompt: Arc<dyn Prompt> = Arc::new(TerminalPrompt::new(pin));
     let cancel = CancellationToken::new();
     if !watch {
-        let mut devices = discovery::open_all(prompt, cancel).await?;
+        let mut devices = passkeys_service::choose::attached(None, prompt, cancel).await?;
         let mut summaries = Vec::new();
         for (i, device) in devices.iter_mut().enumerate() {
             let s = discovery::summary(device);
@@ -346,27 +283,32 @@ fn describe(i: usize, s: &discovery::KeySummary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use passkeys_service::{KeyChoice, Transport};
+    use std::path::PathBuf;
 
     #[test]
     fn choices() {
         assert_eq!(
             parse_choice(None).unwrap(),
-            Choice::Key {
+            AuthenticatorChoice::Key(KeyChoice {
                 transport: None,
                 index: None
-            }
+            })
         );
         assert_eq!(
             parse_choice(Some("usb:1")).unwrap(),
-            Choice::Key {
-                transport: Some("usb"),
+            AuthenticatorChoice::Key(KeyChoice {
+                transport: Some(Transport::Usb),
                 index: Some(1)
-            }
+            })
         );
-        assert_eq!(parse_choice(Some("platform")).unwrap(), Choice::Platform);
+        assert_eq!(
+            parse_choice(Some("platform")).unwrap(),
+            AuthenticatorChoice::Platform
+        );
         assert_eq!(
             parse_choice(Some("soft:/tmp/x")).unwrap(),
-            Choice::Soft(PathBuf::from("/tmp/x"))
+            AuthenticatorChoice::Soft(Some(PathBuf::from("/tmp/x")))
         );
         assert!(parse_choice(Some("usb:one")).is_err());
         assert!(parse_choice(Some("bluetooth")).is_err());

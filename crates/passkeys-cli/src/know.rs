@@ -2,25 +2,23 @@
 //! model in `passkeys list` (from the local inventory), `passkeys which ID` and
 //! `passkeys test ID`.
 
-use std::path::Path;
 use std::sync::Arc;
 
-use passkeys_core::authenticator::{AuthenticatorError, AuthenticatorKind, SoftAuthenticator};
+use passkeys_core::authenticator::AuthenticatorKind;
 use passkeys_core::inventory::{Inventory, InventoryEntry};
 use passkeys_core::prompt::Prompt;
-use passkeys_core::selftest::{self, EnrollOptions, Enrollment, SelfTestOutcome, SelfTestReport};
+use passkeys_core::selftest::{EnrollOptions, Enrollment, SelfTestOutcome, SelfTestReport};
 use passkeys_core::zitadel::Passkey;
-use passkeys_core::{b64, Error, Result};
-use passkeys_ctap::assertion::find_holder;
-use passkeys_ctap::discovery;
-use passkeys_ctap::{CancellationToken, Discoverable, SecurityKey};
+use passkeys_core::{Error, Result};
+use passkeys_service::environment::Unreachable;
+use passkeys_service::locate::{self, Holder, LocateError};
+use passkeys_service::{AuthenticatorChoice, Environment};
 
-use crate::keys::Choice;
 use crate::output::{p, Out};
 
-/// `passkeys add` options: self-test unless `--no-self-test`, inventory at its default path.
-pub fn enroll_options(no_self_test: bool) -> EnrollOptions {
-    let mut options = EnrollOptions::standard();
+/// `passkeys add` options: self-test unless `--no-self-test`, the environment's inventory.
+pub fn enroll_options(env: &Environment, no_self_test: bool) -> EnrollOptions {
+    let mut options = env.enroll_options();
     options.self_test = !no_self_test;
     options
 }
@@ -58,8 +56,7 @@ pub fn report_self_test(out: &Out, enrollment: &Enrollment) {
 /// the others marked as enrolled elsewhere. `--json` keeps `{id, name, state}` and adds
 /// `known` and, for known passkeys, `model`, `aaguid`, `transport`, `discoverable`,
 /// `credentialId`, `createdAt`.
-pub fn print_list(out: &Out, instance: &str, list: &[Passkey]) {
-    let inventory = Inventory::open_default();
+pub fn print_list(out: &Out, inventory: &Inventory, instance: &str, list: &[Passkey]) {
     let known = inventory.annotate(instance, list);
     let where_ = |e: Option<&InventoryEntry>| match e {
         Some(e) if e.kind == AuthenticatorKind::Software => e.model.clone(),
@@ -124,81 +121,19 @@ pub fn print_list(out: &Out, instance: &str, list: &[Passkey]) {
     out.json(&rows);
 }
 
-/// After `passkeys remove ID`: the inventory forgets it (a failure is only logged).
-pub fn forget(instance: &str, id: &str) {
-    let mut inventory = Inventory::open_default();
-    if let Err(e) = inventory.remove(instance, id) {
-        tracing::warn!("the local passkey inventory could not be updated: {e}");
-    }
-}
-
-fn entry_for(instance: &str, id: &str) -> Result<InventoryEntry> {
-    Inventory::open_default()
-        .find(instance, id)
-        .cloned()
-        .ok_or_else(|| Error::NotInInventory { id: id.to_string() })
-}
-
-fn open_soft(path: &Path) -> Result<SoftAuthenticator> {
-    if !path.exists() {
-        return Err(Error::Authenticator(AuthenticatorError::NotFound(format!(
-            "there is no software authenticator at {}",
-            path.display()
-        ))));
-    }
-    Ok(SoftAuthenticator::open_or_create(path)?)
-}
-
-fn not_held(entry: &InventoryEntry) -> Error {
-    Error::Authenticator(AuthenticatorError::NotFound(format!(
-        "none of the attached authenticators holds \"{}\"; it was made on a {} ({}): attach that key (or hold it on the NFC reader) and try again",
-        entry.name,
-        entry.model,
-        entry.transport_label()
-    )))
-}
-
-fn check_choice(entry: &InventoryEntry, choice: &Choice) -> Result<()> {
-    match (choice, entry.kind) {
-        (Choice::Platform, _) | (Choice::Key { .. }, AuthenticatorKind::Platform) => {
-            Err(Error::Config(
-                "passkeys of this computer or a phone live in your browser's or the system's keychain; this app cannot ask them".into(),
-            ))
-        }
-        (Choice::Key { .. }, AuthenticatorKind::Software) => Err(Error::Config(format!(
+fn words(e: LocateError) -> Error {
+    match e {
+        LocateError::Unreachable {
+            why: Unreachable::Platform,
+            ..
+        } => Error::Config(
+            "passkeys of this computer or a phone live in your browser's or the system's keychain; this app cannot ask them".into(),
+        ),
+        LocateError::Unreachable { entry, .. } => Error::Config(format!(
             "\"{}\" is on a software authenticator: pass --authenticator soft:PATH with its file",
             entry.name
-        ))),
-        _ => Ok(()),
-    }
-}
-
-/// The attached keys matching the choice, and the index of the one holding the passkey.
-async fn find_key(
-    entry: &InventoryEntry,
-    transport: Option<&'static str>,
-    index: Option<usize>,
-    prompt: Arc<dyn Prompt>,
-) -> Result<(
-    Vec<passkeys_ctap::Device<webauthn_authenticator_rs::transport::AnyToken>>,
-    usize,
-)> {
-    let credential_id = b64::decode_lenient(&entry.credential_id)
-        .map_err(|e| Error::Config(format!("the inventory's credential id is damaged ({e})")))?;
-    let mut devices = discovery::open_all(prompt, CancellationToken::new()).await?;
-    if let Some(t) = transport {
-        devices.retain(|d| passkeys_ctap::device::transport_name(d.transport()) == t);
-    }
-    if let Some(i) = index {
-        if i >= devices.len() {
-            return Err(not_held(entry));
-        }
-        let d = devices.swap_remove(i);
-        devices = vec![d];
-    }
-    match find_holder(&mut devices, &entry.rp_id, &credential_id).await? {
-        Some(i) => Ok((devices, i)),
-        None => Err(not_held(entry)),
+        )),
+        LocateError::Failed(e) => e,
     }
 }
 
@@ -206,20 +141,22 @@ async fn find_key(
 /// touch, no PIN); the key blinks when it can.
 pub async fn which(
     out: &Out,
+    env: &Environment,
     instance: &str,
     id: &str,
-    choice: &Choice,
+    choice: &AuthenticatorChoice,
     prompt: Arc<dyn Prompt>,
 ) -> Result<()> {
-    let entry = entry_for(instance, id)?;
-    check_choice(&entry, choice)?;
+    let entry = locate::entry(&env.inventory.open(), instance, id)?;
     let label = format!("\"{}\" ({})", p(&entry.name), p(id));
-    match choice {
-        Choice::Soft(path) => {
-            let mut soft = open_soft(path)?;
-            if !selftest::holds(&mut soft, &entry).await? {
-                return Err(not_held(&entry));
-            }
+    let source = env.authenticators.as_ref();
+    let cancel = passkeys_ctap::CancellationToken::new();
+    match locate::which(source, &entry, choice, prompt, cancel)
+        .await
+        .map_err(words)?
+    {
+        Holder::Software { path } => {
+            let path = path.unwrap_or_default();
             out.line(&format!(
                 "Passkey {label} is in the software authenticator {}.",
                 path.display()
@@ -228,10 +165,10 @@ pub async fn which(
                 "id": id, "found": true, "kind": "software", "path": path, "model": entry.model,
             }));
         }
-        Choice::Key { transport, index } => {
-            let (mut devices, i) = find_key(&entry, *transport, *index, prompt).await?;
-            let summary = discovery::summary(&devices[i]);
-            let winked = passkeys_ctap::manage::wink(&mut devices[i]).await.is_ok();
+        Holder::SecurityKey {
+            key: summary,
+            winked,
+        } => {
             out.line(&format!(
                 "Passkey {label} is on the {} over {} (AAGUID {}){}.",
                 p(&summary.model),
@@ -247,7 +184,6 @@ pub async fn which(
                 "id": id, "found": true, "kind": "security-key", "key": summary, "winked": winked,
             }));
         }
-        Choice::Platform => {}
     }
     Ok(())
 }
@@ -256,33 +192,27 @@ pub async fn which(
 /// the PIN) and checks the answer here.
 pub async fn test(
     out: &Out,
+    env: &Environment,
     instance: &str,
     id: &str,
-    choice: &Choice,
+    choice: &AuthenticatorChoice,
     prompt: Arc<dyn Prompt>,
 ) -> Result<()> {
-    let entry = entry_for(instance, id)?;
-    check_choice(&entry, choice)?;
-    let report = match choice {
-        Choice::Soft(path) => {
-            let mut soft = open_soft(path)?;
-            selftest::test_entry(&mut soft, &entry).await?
-        }
-        Choice::Key { transport, index } => {
-            let (mut devices, i) = find_key(&entry, *transport, *index, prompt).await?;
-            let device = devices.swap_remove(i);
-            drop(devices);
-            let summary = discovery::summary(&device);
+    let entry = locate::entry(&env.inventory.open(), instance, id)?;
+    let source = env.authenticators.as_ref();
+    let cancel = passkeys_ctap::CancellationToken::new();
+    let on_found = |holder: &Holder| {
+        if let Holder::SecurityKey { key, .. } = holder {
             out.note(&format!(
                 "Found it on the {} over {}. Touch it when asked (it may ask for its PIN).",
-                p(&summary.model),
-                p(&summary.transport.to_uppercase())
+                p(&key.model),
+                p(&key.transport.to_uppercase())
             ));
-            let mut key = SecurityKey::new(device, Discoverable::Auto);
-            selftest::test_entry(&mut key, &entry).await?
         }
-        Choice::Platform => return Ok(()),
     };
+    let report = locate::test(source, &entry, choice, prompt, cancel, &on_found)
+        .await
+        .map_err(words)??;
     out.line(&format!(
         "Passkey \"{}\" ({}) works: {}.",
         p(&entry.name),

@@ -1,7 +1,8 @@
 //! `passkeys`: the command-line twin of the Passkey Enroll desktop app.
 //!
-//! Every command is a thin adapter over `passkeys_core`; this file only parses arguments,
-//! prints results and turns errors into one line on stderr and a non-zero exit status.
+//! Every command is a thin adapter over `passkeys_service` (the ceremonies shared with the desktop
+//! app, in an [`Environment`]) and `passkeys_core`; this file only parses arguments, prints
+//! results and turns errors into one line on stderr and a non-zero exit status.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use passkeys_core::session::Session;
 use passkeys_core::tokens::{self, TokenStore, TokenStoreKind};
 use passkeys_core::zitadel::{http_client, ZitadelClient};
 use passkeys_core::{Error, Result};
+use passkeys_service::{AuthenticatorChoice, Environment};
 
 mod demo;
 #[cfg(feature = "docs")]
@@ -282,7 +284,7 @@ async fn session(ctx: &Ctx, out: &Out) -> Result<ZitadelClient> {
 
 /// `passkeys add --authenticator platform`: a registration link in the system browser, then
 /// the list is polled until the new passkey is READY.
-async fn add_via_link(api: &ZitadelClient, out: &Out) -> Result<()> {
+async fn add_via_link(env: &Environment, api: &ZitadelClient, out: &Out) -> Result<()> {
     use passkeys_core::link_enroll::{enroll_via_link, PLATFORM_EXPLANATION};
     out.note(PLATFORM_EXPLANATION);
     let show = |link: &passkeys_core::zitadel::RegistrationLink| {
@@ -292,9 +294,10 @@ async fn add_via_link(api: &ZitadelClient, out: &Out) -> Result<()> {
         ));
         output::print_qr(out, &link.link);
     };
+    let browser = env.link_opener.browser(api);
     let passkey = enroll_via_link(
         api,
-        &SystemBrowser,
+        browser.as_ref(),
         Duration::from_secs(2),
         Duration::from_secs(600),
         &show,
@@ -337,6 +340,11 @@ pub(crate) fn describe_event(event: &EnrollEvent) -> Option<String> {
     }
 }
 
+/// The environment of a real instance (the CLI's demo builds its own, see `demo.rs`).
+fn environment() -> Environment {
+    Environment::real(Duration::from_secs(60))
+}
+
 async fn run(cli: Cli, out: &Out) -> Result<()> {
     match &cli.command {
         Command::Sandbox { port } => return demo::run_sandbox(*port, out).await,
@@ -356,6 +364,7 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
                 Ok(keycmd::Signed {
                     api: session.zitadel(ctx.http.clone()),
                     instance: ctx.profile.issuer.url.clone(),
+                    inventory: environment().inventory.open(),
                 })
             };
             return keycmd::run(args, out, signed_in).await;
@@ -363,6 +372,7 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
         _ => {}
     }
     let ctx = ctx(&cli)?;
+    let env = environment();
     match cli.command {
         Command::Login { timeout, prompt } => {
             let options = SignInOptions::new(Duration::from_secs(timeout)).with_prompt(prompt);
@@ -410,7 +420,12 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
         Command::List => {
             let api = session(&ctx, out).await?;
             let list = api.list_passkeys().await?;
-            know::print_list(out, &ctx.profile.issuer.as_str, &list);
+            know::print_list(
+                out,
+                &env.inventory.open(),
+                &ctx.profile.issuer.as_str,
+                &list,
+            );
         }
         Command::Add {
             name,
@@ -424,7 +439,7 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
                 passkeys_core::webauthn::validate_token_name(n).map_err(Error::InvalidName)?;
             }
             let choice = keys::parse_choice(authenticator.as_deref())?;
-            if let keys::Choice::Soft(_) = &choice {
+            if let AuthenticatorChoice::Soft(_) = &choice {
                 passkeys_core::authenticator::check_soft_allowed(
                     &ctx.profile.issuer.url,
                     dangerously_allow_soft_authenticator,
@@ -434,11 +449,18 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
             let prompt = Arc::new(keys::TerminalPrompt::new(keys::pin_from_env(
                 pin_env.as_deref(),
             )?));
-            if choice == keys::Choice::Platform {
+            if choice == AuthenticatorChoice::Platform {
                 let api = session(&ctx, out).await?;
-                return add_via_link(&api, out).await;
+                return add_via_link(&env, &api, out).await;
             }
-            let mut auth = keys::open(&choice, prompt, discoverable, out).await?;
+            let mut auth = keys::open(
+                env.authenticators.as_ref(),
+                &choice,
+                prompt,
+                discoverable,
+                out,
+            )
+            .await?;
             let api = session(&ctx, out).await?;
             let progress = |e: &EnrollEvent| {
                 if let Some(text) = describe_event(e) {
@@ -450,7 +472,7 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
                 auth.as_mut(),
                 name.as_deref(),
                 &progress,
-                &know::enroll_options(no_self_test),
+                &know::enroll_options(&env, no_self_test),
             )
             .await?;
             let added = &enrollment.passkey;
@@ -478,8 +500,7 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
                 .into_iter()
                 .find(|p| p.id == id)
                 .map(|p| p.name);
-            api.remove_passkey(&id).await?;
-            know::forget(&ctx.profile.issuer.as_str, &id);
+            passkeys_service::passkeys::remove(&api, &mut env.inventory.open(), &id).await?;
             out.line(&format!(
                 "Removed passkey {}.",
                 name.as_deref()
@@ -491,7 +512,8 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
         Command::Which { id, authenticator } => {
             let choice = keys::parse_choice(authenticator.as_deref())?;
             let prompt = Arc::new(keys::TerminalPrompt::new(None));
-            know::which(out, &ctx.profile.issuer.as_str, &id, &choice, prompt).await?;
+            let instance = &ctx.profile.issuer.as_str;
+            know::which(out, &env, instance, &id, &choice, prompt).await?;
         }
         Command::Test {
             id,
@@ -502,7 +524,8 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
             let prompt = Arc::new(keys::TerminalPrompt::new(keys::pin_from_env(
                 pin_env.as_deref(),
             )?));
-            know::test(out, &ctx.profile.issuer.as_str, &id, &choice, prompt).await?;
+            let instance = &ctx.profile.issuer.as_str;
+            know::test(out, &env, instance, &id, &choice, prompt).await?;
         }
         Command::Link { no_qr } => {
             let api = session(&ctx, out).await?;
@@ -523,7 +546,7 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
         Command::Helpdesk(command) => {
             helpdesk::check_before_sign_in(&command, &ctx.profile.issuer.url)?;
             let api = session(&ctx, out).await?;
-            helpdesk::run(command, api, out).await?;
+            helpdesk::run(command, &env, api, out).await?;
         }
         Command::Sandbox { .. }
         | Command::Demo

@@ -1,10 +1,9 @@
 //! Discoverable credentials on a key (CTAP 2.1 §6.8 authenticatorCredentialManagement, with a
-//! pinUvAuthToken carrying the `cm` permission): list grouped by relying party, delete, and the
-//! orphan check against a ZITADEL instance ([`classify`]).
+//! pinUvAuthToken carrying the `cm` permission): list grouped by relying party, and delete. The
+//! records are neutral; what a credential means to an account is the service layer's business
+//! (`passkeys_service::key_ops`).
 //!
 //! A [`CredentialManager`] holds one token, so listing and then deleting asks for the PIN once.
-
-use std::collections::BTreeSet;
 
 use ciborium::Value;
 use passkeys_core::authenticator::AuthenticatorError;
@@ -303,132 +302,4 @@ pub fn parse_credential_id(s: &str) -> Result<Vec<u8>, String> {
                 "{s:?} is not a credential id (base64url, from `passkeys key credentials list`)"
             )
         })
-}
-
-/// What the signed-in ZITADEL instance tells about the credentials on a key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InstanceView {
-    /// The instance's host: credentials for it or a registrable parent domain of it count.
-    pub instance: url::Url,
-    /// The signed-in user's id (ZITADEL's user.id is its ASCII bytes).
-    pub user_id: String,
-    /// Token ids of the user's READY passkeys (ZITADEL lists no credential ids).
-    pub ready_token_ids: BTreeSet<String>,
-    /// The local inventory of passkeys this app enrolled, as (credential id, token id), when one
-    /// exists. `None`: no inventory.
-    pub inventory: Option<Vec<(Vec<u8>, String)>>,
-}
-
-impl InstanceView {
-    /// What ZITADEL (the user id and READY passkeys) and the local inventory say about the
-    /// signed-in user at `instance`: the input of [`classify`], shared by the CLI and the app.
-    ///
-    /// # Errors
-    /// API errors from GetMyUser and ListMyPasswordless.
-    pub async fn load(
-        api: &passkeys_core::zitadel::ZitadelClient,
-        instance: url::Url,
-    ) -> passkeys_core::Result<InstanceView> {
-        let me = api.get_my_user().await?;
-        let ready_token_ids = api
-            .list_passkeys()
-            .await?
-            .into_iter()
-            .filter(|p| p.state == passkeys_core::zitadel::AuthFactorState::Ready)
-            .map(|p| p.id)
-            .collect();
-        Ok(InstanceView {
-            inventory: Some(
-                passkeys_core::inventory::Inventory::open_default()
-                    .credential_map(instance.as_str()),
-            ),
-            instance,
-            user_id: me.id,
-            ready_token_ids,
-        })
-    }
-}
-
-/// How a credential on the key relates to the instance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "status", rename_all = "camelCase")]
-pub enum Standing {
-    /// Another site or another account: not ours to judge.
-    Other,
-    /// ZITADEL still knows it (inventory maps it to a READY passkey).
-    Known {
-        /// ZITADEL token id.
-        token_id: String,
-    },
-    /// Left on the key: ZITADEL no longer has (or never had) it. Safe to delete.
-    Orphan {
-        /// Why.
-        reason: String,
-    },
-    /// For this instance and user, but there is no way to tell (no inventory entry, and ZITADEL
-    /// lists passkeys but no credential ids). Not offered for deletion.
-    Unknown {
-        /// Why.
-        reason: String,
-    },
-}
-
-/// Decides each credential's standing.
-///
-/// Rules, most certain first (ZITADEL's list has token ids, names and states, no credential
-/// ids, so "knows" can only come from the app's inventory). An orphan is offered for deletion,
-/// and deleting a working passkey can lock the person out, so the server's word alone never
-/// proves one (issue 12 item 11): a server that lies, or a list that came back empty, must not
-/// empty the key.
-/// 1. another rpId (not the instance host or a registrable parent of it) or another user.id:
-///    [`Standing::Other`];
-/// 2. no inventory entry for the credential: [`Standing::Unknown`] (a failed registration, or
-///    a passkey enrolled with another tool such as a browser);
-/// 3. the inventory maps it to a token id READY in ZITADEL: [`Standing::Known`];
-/// 4. the inventory maps it to a token id ZITADEL does not list as READY: an
-///    [`Standing::Orphan`] only when ZITADEL's list is consistent with the inventory, i.e. it
-///    is not empty and lists as READY at least one other passkey the inventory recorded for
-///    this instance; otherwise [`Standing::Unknown`] ("can't tell").
-pub fn classify(rp: &RelyingParty, cred: &StoredCredential, view: &InstanceView) -> Standing {
-    let ours = !rp.rp_id.is_empty()
-        && passkeys_core::webauthn::check_rp_id(&rp.rp_id, &view.instance).is_ok()
-        && cred.user_id_bytes == view.user_id.as_bytes();
-    if !ours {
-        return Standing::Other;
-    }
-    let Some(inventory) = view.inventory.as_ref() else {
-        return Standing::Unknown {
-            reason:
-                "no local inventory of enrolled passkeys yet, and ZITADEL lists no credential ids"
-                    .into(),
-        };
-    };
-    let Some((_, token)) = inventory.iter().find(|(id, _)| *id == cred.id_bytes) else {
-        return Standing::Unknown {
-            reason:
-                "not enrolled with this app: a failed registration or a passkey added elsewhere"
-                    .into(),
-        };
-    };
-    if view.ready_token_ids.contains(token) {
-        return Standing::Known {
-            token_id: token.clone(),
-        };
-    }
-    if view.ready_token_ids.is_empty() {
-        return Standing::Unknown {
-            reason: "ZITADEL lists no passkey for your account, and an empty list cannot prove that this one was removed; if you removed it in ZITADEL, delete it by id with `passkeys key credentials delete`".into(),
-        };
-    }
-    let consistent = inventory
-        .iter()
-        .any(|(id, t)| *id != cred.id_bytes && view.ready_token_ids.contains(t));
-    if !consistent {
-        return Standing::Unknown {
-            reason: format!("ZITADEL does not list its passkey {token}, but its list matches none of the passkeys this computer recorded for the instance either, so it cannot prove that this one was removed"),
-        };
-    }
-    Standing::Orphan {
-        reason: format!("its passkey {token} was removed in ZITADEL"),
-    }
 }

@@ -82,10 +82,10 @@ pub struct KeyReport {
     pub algorithms: Option<Vec<String>>,
     /// Every option the key lists.
     pub options: BTreeMap<String, bool>,
-    /// `set`, `not set` or `unsupported`.
-    pub pin: String,
-    /// Built-in user verification: `enrolled`, `not enrolled` or `unsupported`.
-    pub built_in_uv: String,
+    /// Whether a PIN is set (`set`, `not set` or `unsupported` on the wire).
+    pub pin: PinState,
+    /// Built-in user verification (`enrolled`, `not enrolled` or `unsupported` on the wire).
+    pub built_in_uv: BuiltInUv,
     /// alwaysUv is on.
     pub always_uv: bool,
     /// PIN attempts left (getPINRetries), when a PIN is supported.
@@ -108,6 +108,86 @@ pub struct KeyReport {
     pub supports: Supports,
     /// Reset rules.
     pub reset: ExtraInfo,
+}
+
+/// Whether a key has a PIN (getInfo option `clientPin`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum PinState {
+    /// A PIN is set.
+    #[serde(rename = "set")]
+    Set,
+    /// The key supports a PIN, none is set.
+    #[serde(rename = "not set")]
+    NotSet,
+    /// The key has no PIN support.
+    #[serde(rename = "unsupported")]
+    Unsupported,
+}
+
+impl PinState {
+    /// From getInfo's `clientPin` option.
+    pub fn from_option(client_pin: Option<bool>) -> Self {
+        match client_pin {
+            Some(true) => PinState::Set,
+            Some(false) => PinState::NotSet,
+            None => PinState::Unsupported,
+        }
+    }
+
+    /// The wire spelling: `set`, `not set` or `unsupported`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PinState::Set => "set",
+            PinState::NotSet => "not set",
+            PinState::Unsupported => "unsupported",
+        }
+    }
+}
+
+impl std::fmt::Display for PinState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether a key's built-in user verification (fingerprint) is set up (getInfo option `uv`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum BuiltInUv {
+    /// Set up (a fingerprint is enrolled).
+    #[serde(rename = "enrolled")]
+    Enrolled,
+    /// Supported, nothing enrolled.
+    #[serde(rename = "not enrolled")]
+    NotEnrolled,
+    /// No built-in user verification.
+    #[serde(rename = "unsupported")]
+    Unsupported,
+}
+
+impl BuiltInUv {
+    /// From getInfo's `uv` option.
+    pub fn from_option(uv: Option<bool>) -> Self {
+        match uv {
+            Some(true) => BuiltInUv::Enrolled,
+            Some(false) => BuiltInUv::NotEnrolled,
+            None => BuiltInUv::Unsupported,
+        }
+    }
+
+    /// The wire spelling: `enrolled`, `not enrolled` or `unsupported`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuiltInUv::Enrolled => "enrolled",
+            BuiltInUv::NotEnrolled => "not enrolled",
+            BuiltInUv::Unsupported => "unsupported",
+        }
+    }
+}
+
+impl std::fmt::Display for BuiltInUv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Management features a key offers (from getInfo options).
@@ -218,18 +298,8 @@ impl<T: Token> Device<T> {
                 .as_ref()
                 .map(|a| a.iter().map(|(_, alg)| cose_name(*alg)).collect()),
             options: info.options.clone(),
-            pin: match info.client_pin() {
-                Some(true) => "set",
-                Some(false) => "not set",
-                None => "unsupported",
-            }
-            .into(),
-            built_in_uv: match info.option("uv") {
-                Some(true) => "enrolled",
-                Some(false) => "not enrolled",
-                None => "unsupported",
-            }
-            .into(),
+            pin: PinState::from_option(info.client_pin()),
+            built_in_uv: BuiltInUv::from_option(info.option("uv")),
             always_uv: info.option("alwaysUv") == Some(true),
             pin_retries,
             pin_power_cycle_required: power_cycle,

@@ -18,7 +18,8 @@ use common::virt::{VirtKey, SLOTS};
 use hmac::Mac;
 use passkeys_core::authenticator::AuthenticatorError;
 use passkeys_core::Secret;
-use passkeys_ctap::credmgmt::{classify, InstanceView, Standing};
+use passkeys_ctap::manage::PinState;
+use passkeys_service::key_ops::{classify, InstanceView, Standing};
 use passkeys_ctap::{CancellationToken, Device, Discoverable};
 
 const PIN: &str = "123456";
@@ -55,7 +56,7 @@ async fn info_reports_model_options_retries_and_capabilities() {
     assert_eq!(r.model, "Trussed virtual key (tests)");
     assert_eq!(r.transport, "usb");
     assert!(r.versions.contains(&"FIDO_2_1".to_string()));
-    assert_eq!(r.pin, "not set");
+    assert_eq!(r.pin, PinState::NotSet);
     assert_eq!(r.pin_state, "no PIN set");
     assert_eq!(r.min_pin_length, 4);
     assert!(!r.force_pin_change && !r.always_uv);
@@ -72,7 +73,7 @@ async fn info_reports_model_options_retries_and_capabilities() {
     let script = Script::new(&[PIN]);
     let mut d = open(&key, &script).await;
     let r = d.report(true).await.unwrap();
-    assert_eq!(r.pin, "set");
+    assert_eq!(r.pin, PinState::Set);
     assert_eq!(r.pin_retries, Some(8));
     assert_eq!(r.pin_state, "set, 8 attempts left");
     let slots = r.slots.unwrap();
