@@ -250,7 +250,9 @@ pub async fn sign_in(
             };
             let options = SignInOptions::new(SIGN_IN_TIMEOUT).with_prompt(prompt);
             let browser = env.sign_in_browser.as_ref();
-            Ok(Session::login(oidc, store, browser, &options, &show).await?.0)
+            Ok(Session::login(oidc, store, browser, &options, &show)
+                .await?
+                .0)
         })
         .await?;
     let mut active = state.active.lock().await;
@@ -430,14 +432,16 @@ pub async fn add_passkey(
                     on_several: &on_several,
                     discoverable: Discoverable::Auto,
                 };
-                let mut device = env.authenticators.open(&choice, opening).await.map_err(
-                    |e| match e {
+                let mut device = env
+                    .authenticators
+                    .open(&choice, opening)
+                    .await
+                    .map_err(|e| match e {
                         passkeys_core::Error::Authenticator(
                             passkeys_core::authenticator::AuthenticatorError::NotFound(_),
                         ) if choice.as_key().is_none() => unknown_authenticator(&authenticator),
                         e => e.into(),
-                    },
-                )?;
+                    })?;
                 let observer = move |e: &EnrollEvent| {
                     let _ = on_event.send(e.clone());
                 };

@@ -35,8 +35,7 @@ pub(crate) async fn instance(
     let sandbox = start_sandbox(fault).await?;
     let issuer = parse_issuer(sandbox.issuer().as_str())?;
     let oidc = Oidc::discover(&issuer, sandbox.client_id(), http).await?;
-    let env = Environment::demo()
-        .map_err(|e| IpcError::app("sandbox_failed", e.to_string()))?;
+    let env = Environment::demo().map_err(|e| IpcError::app("sandbox_failed", e.to_string()))?;
     tracing::info!("demo mode: sandbox issuer at {}", issuer.as_str);
     Ok(Active {
         profile: ActiveProfile {

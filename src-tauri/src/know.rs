@@ -163,7 +163,11 @@ pub async fn which_passkey(state: State<'_, AppState>, id: String) -> Result<Whi
             .map_err(locate_error)?;
             Ok(match holder {
                 Holder::SecurityKey { key, winked } => {
-                    tracing::info!("passkey {id} is on the {} over {}", key.model, key.transport);
+                    tracing::info!(
+                        "passkey {id} is on the {} over {}",
+                        key.model,
+                        key.transport
+                    );
                     WhichView {
                         id,
                         kind: "security-key",

@@ -342,9 +342,7 @@ where
                     }
                 }
             };
-            key_ops::change_pin(&mut device, ask)
-                .await
-                .map_err(words)?;
+            key_ops::change_pin(&mut device, ask).await.map_err(words)?;
             out.line("The PIN is changed.");
             out.json(&serde_json::json!({"pin": "changed"}));
         }

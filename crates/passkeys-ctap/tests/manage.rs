@@ -19,8 +19,8 @@ use hmac::Mac;
 use passkeys_core::authenticator::AuthenticatorError;
 use passkeys_core::Secret;
 use passkeys_ctap::manage::PinState;
-use passkeys_service::key_ops::{classify, InstanceView, Standing};
 use passkeys_ctap::{CancellationToken, Device, Discoverable};
+use passkeys_service::key_ops::{classify, InstanceView, Standing};
 
 const PIN: &str = "123456";
 

@@ -141,8 +141,7 @@ pub async fn enroll(
     name: Option<&str>,
     observer: &dyn EnrollObserver,
 ) -> HelpdeskOutcome {
-    let enrollment =
-        enroll_for_user(client, user, authenticator, attachment, name, observer).await;
+    let enrollment = enroll_for_user(client, user, authenticator, attachment, name, observer).await;
     // A random PIN and a registered passkey: make the key ask the user for their own PIN at
     // first use. The key asks for its PIN first; the prompt answers with the one it just set.
     let forced = match (&enrollment, prompt.has_set_pin()) {

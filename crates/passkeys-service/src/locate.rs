@@ -106,7 +106,7 @@ fn credential_id(entry: &InventoryEntry) -> Result<Vec<u8>, Error> {
 
 /// The authenticator that holds the passkey, found among the candidates.
 enum Found {
-    Key(crate::choose::Key),
+    Key(Box<crate::choose::Key>),
     Software(Option<PathBuf>, SharedAuthenticator),
 }
 
@@ -124,7 +124,7 @@ async fn find(
             let i = find_holder(&mut devices, &entry.rp_id, &credential_id)
                 .await?
                 .ok_or_else(|| not_held(entry))?;
-            Ok(Found::Key(devices.swap_remove(i)))
+            Ok(Found::Key(Box::new(devices.swap_remove(i))))
         }
         Candidates::Software(list) => {
             for (path, authenticator) in list {
@@ -183,7 +183,7 @@ pub async fn test(
                 key: discovery::summary(&device),
                 winked: false,
             });
-            let mut key = SecurityKey::new(device, Discoverable::Auto);
+            let mut key = SecurityKey::new(*device, Discoverable::Auto);
             Ok(selftest::test_entry(&mut key, entry).await)
         }
         Found::Software(path, authenticator) => {
