@@ -493,6 +493,17 @@ fn know_your_passkeys_in_demo_mode() {
     assert!(err.as_str().unwrap().contains("onPrompt"), "{err}");
     assert!(!app.ok("cancel", json!({})).as_bool().unwrap());
 
+    // Removing a passkey forgets it in the inventory too, as `passkeys remove` does (issue 13:
+    // before, the app left the entry behind, so the key's credential later read as an orphan).
+    assert_eq!(
+        app.ok("remove_passkey", json!({"id": backup["id"]})),
+        Value::Null
+    );
+    let err = app.err("which_passkey", json!({"id": backup["id"]}));
+    assert_eq!(err["code"], "not_in_inventory", "{err}");
+    let found = app.ok("which_passkey", json!({"id": laptop["id"]}));
+    assert_eq!(found["kind"], "software");
+
     // A new demo starts with nothing known.
     app.ok("start_demo", json!({}));
     app.ok("sign_in", json!({"onUrl": CHANNEL}));

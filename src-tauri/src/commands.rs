@@ -362,13 +362,15 @@ fn unknown_authenticator(id: &str) -> IpcError {
     )
 }
 
-/// An authenticator id from the window: a security key, the platform one or the environment's
-/// software one (never a file: `soft:PATH` is the CLI's).
+/// An authenticator id from the window, exactly as `authenticators` and `list_keys` give them:
+/// `key`, `key:N`, `platform`, or what the environment offers (`software`). Never a file
+/// (`soft:PATH` is the CLI's) and no other spelling.
 fn parse_choice(id: &str) -> Result<passkeys_service::AuthenticatorChoice, IpcError> {
-    match id.parse() {
-        Ok(passkeys_service::AuthenticatorChoice::Soft(_)) | Err(_) => {
-            Err(unknown_authenticator(id))
-        }
+    use passkeys_service::AuthenticatorChoice as Choice;
+    match id.parse::<Choice>() {
+        Ok(Choice::Soft(_)) | Err(_) => Err(unknown_authenticator(id)),
+        Ok(Choice::Key(k)) if k.transport.is_some() => Err(unknown_authenticator(id)),
+        Ok(choice) if choice.to_string() != id => Err(unknown_authenticator(id)),
         Ok(choice) => Ok(choice),
     }
 }

@@ -110,12 +110,15 @@ enum Found {
     Software(Option<PathBuf>, SharedAuthenticator),
 }
 
+/// With `ask_named_file` false, a software authenticator file the person named is used without
+/// asking it first (the test itself then says whether it holds the passkey).
 async fn find(
     source: &dyn AuthenticatorSource,
     entry: &InventoryEntry,
     choice: &AuthenticatorChoice,
     prompt: Arc<dyn Prompt>,
     cancel: CancellationToken,
+    ask_named_file: bool,
 ) -> Result<Found, LocateError> {
     check_reachable(source, entry, choice)?;
     match source.candidates(choice, prompt, cancel).await? {
@@ -126,7 +129,11 @@ async fn find(
                 .ok_or_else(|| not_held(entry))?;
             Ok(Found::Key(Box::new(devices.swap_remove(i))))
         }
-        Candidates::Software(list) => {
+        Candidates::Software(mut list) => {
+            if !ask_named_file && list.len() == 1 && list[0].0.is_some() {
+                let (path, authenticator) = list.remove(0);
+                return Ok(Found::Software(path, authenticator));
+            }
             for (path, authenticator) in list {
                 let held = {
                     let mut a = authenticator.lock().await;
@@ -153,7 +160,7 @@ pub async fn which(
     prompt: Arc<dyn Prompt>,
     cancel: CancellationToken,
 ) -> Result<Holder, LocateError> {
-    match find(source, entry, choice, prompt, cancel).await? {
+    match find(source, entry, choice, prompt, cancel, true).await? {
         Found::Key(mut device) => {
             let key = discovery::summary(&device);
             let winked = passkeys_ctap::manage::wink(&mut device).await.is_ok();
@@ -163,8 +170,9 @@ pub async fn which(
     }
 }
 
-/// Finds the authenticator holding the passkey of `entry` (as [`which`], without the blink),
-/// tells `on_found`, then signs in once with the passkey there and checks the answer here.
+/// Finds the authenticator holding the passkey of `entry` (as [`which`], without the blink; a
+/// software authenticator file named in `choice` is used as it is), tells `on_found`, then signs
+/// in once with the passkey there and checks the answer here.
 /// A self-test that fails is the inner `Err` (a result, not a failure to locate).
 ///
 /// # Errors
@@ -177,7 +185,7 @@ pub async fn test(
     cancel: CancellationToken,
     on_found: &(dyn Fn(&Holder) + Send + Sync),
 ) -> Result<Result<SelfTestReport, SelfTestError>, LocateError> {
-    match find(source, entry, choice, prompt, cancel).await? {
+    match find(source, entry, choice, prompt, cancel, false).await? {
         Found::Key(device) => {
             on_found(&Holder::SecurityKey {
                 key: discovery::summary(&device),

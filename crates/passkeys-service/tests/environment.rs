@@ -1,0 +1,179 @@
+//! The service against the sandbox in the demo environment: enroll on the environment's software
+//! authenticators, locate and test the passkeys, and remove one (ZITADEL and the inventory
+//! together, the one removal both shells call).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use passkeys_core::config::parse_issuer;
+use passkeys_core::oidc::{Oidc, SignInOptions};
+use passkeys_core::prompt::NoPrompt;
+use passkeys_core::session::Session;
+use passkeys_core::tokens::MemoryStore;
+use passkeys_core::zitadel::{http_client, ZitadelClient};
+use passkeys_core::Error;
+use passkeys_ctap::{CancellationToken, Discoverable};
+use passkeys_sandbox::{Sandbox, SandboxConfig};
+use passkeys_service::environment::{Opening, Unreachable};
+use passkeys_service::locate::{self, Holder, LocateError};
+use passkeys_service::passkeys::{instance_of, remove};
+use passkeys_service::{AuthenticatorChoice, Environment};
+
+async fn signed_in(sandbox: &Sandbox, env: &Environment) -> ZitadelClient {
+    let issuer = parse_issuer(sandbox.issuer().as_str()).unwrap();
+    let http = http_client().unwrap();
+    let oidc = Oidc::discover(&issuer, sandbox.client_id(), http.clone())
+        .await
+        .unwrap();
+    let (session, _) = Session::login(
+        oidc,
+        Arc::new(MemoryStore::default()),
+        env.sign_in_browser.as_ref(),
+        &SignInOptions::new(Duration::from_secs(30)),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    session.zitadel(http)
+}
+
+async fn enroll(env: &Environment, api: &ZitadelClient, name: &str) -> String {
+    let mut device = env
+        .authenticators
+        .open(
+            &AuthenticatorChoice::Software,
+            Opening {
+                prompt: Arc::new(NoPrompt),
+                cancel: CancellationToken::new(),
+                on_several: &|| {},
+                discoverable: Discoverable::Auto,
+            },
+        )
+        .await
+        .unwrap();
+    let enrolled = passkeys_core::enroll::add_passkey_with(
+        api,
+        device.as_mut(),
+        Some(name),
+        &|_: &_| {},
+        &env.enroll_options(),
+    )
+    .await
+    .unwrap();
+    env.authenticators.keep(device).await;
+    enrolled.passkey.id.unwrap()
+}
+
+#[tokio::test]
+async fn demo_environment_enrolls_locates_tests_and_removes() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let env = Environment::demo().unwrap();
+    let api = signed_in(&sandbox, &env).await;
+    let instance = instance_of(&api);
+    let offered: Vec<String> = env
+        .authenticators
+        .offered()
+        .unwrap()
+        .iter()
+        .map(|o| o.choice.to_string())
+        .collect();
+    assert_eq!(offered, ["platform", "software"]);
+
+    let laptop = enroll(&env, &api, "Laptop").await;
+    let backup = enroll(&env, &api, "Backup").await;
+    let source = env.authenticators.as_ref();
+    for id in [&laptop, &backup] {
+        let entry = locate::entry(&env.inventory.open(), &instance, id).unwrap();
+        let holder = locate::which(
+            source,
+            &entry,
+            &AuthenticatorChoice::AUTO,
+            Arc::new(NoPrompt),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(holder, Holder::Software { path: None });
+        // The self-test passes (the inner result is Ok).
+        locate::test(
+            source,
+            &entry,
+            &AuthenticatorChoice::AUTO,
+            Arc::new(NoPrompt),
+            CancellationToken::new(),
+            &|_| {},
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    }
+
+    // The demo reaches only its software authenticators.
+    let mut entry = locate::entry(&env.inventory.open(), &instance, &laptop).unwrap();
+    entry.kind = passkeys_core::authenticator::AuthenticatorKind::Usb;
+    let e = locate::check_reachable(source, &entry, &AuthenticatorChoice::AUTO).unwrap_err();
+    assert!(matches!(
+        e,
+        LocateError::Unreachable {
+            why: Unreachable::SecurityKey,
+            ..
+        }
+    ));
+
+    // Removal: gone at ZITADEL and in the inventory; the other one stays in both.
+    remove(&api, &mut env.inventory.open(), &backup)
+        .await
+        .unwrap();
+    assert!(api
+        .list_passkeys()
+        .await
+        .unwrap()
+        .iter()
+        .all(|p| p.id != backup));
+    assert!(matches!(
+        locate::entry(&env.inventory.open(), &instance, &backup),
+        Err(Error::NotInInventory { .. })
+    ));
+    assert!(locate::entry(&env.inventory.open(), &instance, &laptop).is_ok());
+    // A failed removal forgets nothing.
+    assert!(remove(&api, &mut env.inventory.open(), "404")
+        .await
+        .is_err());
+    assert!(locate::entry(&env.inventory.open(), &instance, &laptop).is_ok());
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_real_environment_refuses_what_it_cannot_reach() {
+    let env = Environment::real(Duration::from_secs(1));
+    let source = env.authenticators.as_ref();
+    use passkeys_core::authenticator::AuthenticatorKind::{Nfc, Platform, Software, Usb};
+    let auto = AuthenticatorChoice::AUTO;
+    assert!(source.reach(&auto, Usb).is_ok());
+    assert!(source.reach(&auto, Nfc).is_ok());
+    assert_eq!(source.reach(&auto, Software), Err(Unreachable::Software));
+    assert_eq!(source.reach(&auto, Platform), Err(Unreachable::Platform));
+    let soft: AuthenticatorChoice = "soft:/nonexistent".parse().unwrap();
+    assert!(source.reach(&soft, Software).is_ok());
+    assert_eq!(
+        source.reach(&AuthenticatorChoice::Platform, Usb),
+        Err(Unreachable::Platform)
+    );
+    let offered: Vec<String> = source
+        .offered()
+        .unwrap()
+        .iter()
+        .map(|o| o.choice.to_string())
+        .collect();
+    assert_eq!(offered, ["platform"]);
+    // `software` is the demo's; a soft file must exist to be asked.
+    assert!(source
+        .describe(&AuthenticatorChoice::Software)
+        .await
+        .is_err());
+    assert!(source
+        .candidates(&soft, Arc::new(NoPrompt), CancellationToken::new())
+        .await
+        .is_err());
+}
