@@ -159,7 +159,7 @@ impl Inventory {
             path: path.to_path_buf(),
             entries: Vec::new(),
         };
-        let bytes = match crate::tokens::read_private_file(path) {
+        let bytes = match crate::files::read_private_file(path) {
             Ok(Some(b)) => b,
             Ok(None) => return empty(),
             Err(e) => {
@@ -181,7 +181,7 @@ impl Inventory {
                     Err(e) => e.to_string(),
                 };
                 let copy = corrupt_path(path);
-                let kept = crate::tokens::write_private_file(&copy, &bytes).is_ok();
+                let kept = crate::files::write_private_file(&copy, &bytes).is_ok();
                 tracing::warn!(
                     "the passkey inventory {} is not usable ({why}); starting empty{}",
                     path.display(),
@@ -282,7 +282,7 @@ impl Inventory {
             passkeys: self.entries.clone(),
         })
         .map_err(|e| Error::Config(format!("cannot encode the passkey inventory: {e}")))?;
-        crate::tokens::write_private_file(&self.path, &body).map_err(|e| Error::file(&self.path, e))
+        crate::files::write_private_file(&self.path, &body).map_err(|e| Error::file(&self.path, e))
     }
 
     /// Pairs each of ZITADEL's passkeys with what this app knows about it.

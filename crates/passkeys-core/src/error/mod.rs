@@ -4,9 +4,15 @@
 //! machine-readable [`Error::code`] that the CLI (`--json`) and the desktop app switch on.
 //! No variant ever carries a token, code or PIN.
 
-use crate::authenticator::AuthenticatorError;
-use crate::webauthn::OptionsError;
-use crate::zitadel::ApiError;
+mod api;
+mod authenticator;
+pub(crate) mod options;
+mod selftest;
+
+pub use api::{ApiError, ApiErrorKind};
+pub use authenticator::AuthenticatorError;
+pub use options::OptionsError;
+pub use selftest::SelfTestError;
 
 /// Result alias for the core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -169,7 +175,7 @@ pub enum Error {
     },
     /// The passkey self-test failed (issue 8).
     #[error("{} {}", .0, .0.advice())]
-    SelfTest(#[from] crate::selftest::SelfTestError),
+    SelfTest(#[from] SelfTestError),
 }
 
 impl Error {
