@@ -4,6 +4,8 @@
 //! root (`pub use x::Y;` in lib.rs) count as their module. Comment lines are skipped (doc links
 //! are not imports).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
