@@ -45,7 +45,7 @@ pub mod tokens;
 pub mod webauthn;
 pub mod zitadel;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorCode, Result};
 pub use secret::Secret;
 
 /// The crate version, shown by the CLI and the app.

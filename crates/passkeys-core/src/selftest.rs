@@ -195,7 +195,7 @@ pub enum SelfTestOutcome {
         /// Always false.
         passed: bool,
         /// Stable code ([`SelfTestError::code`]).
-        code: String,
+        code: crate::error::ErrorCode,
         /// What failed.
         message: String,
         /// What to do.
@@ -216,7 +216,7 @@ impl From<Result<SelfTestReport, SelfTestError>> for SelfTestOutcome {
             Ok(report) => SelfTestOutcome::Passed(report),
             Err(e) => SelfTestOutcome::Failed {
                 passed: false,
-                code: e.code().to_string(),
+                code: e.code(),
                 message: e.to_string(),
                 advice: e.advice().to_string(),
             },

@@ -1,6 +1,7 @@
 //! Error answers from ZITADEL's APIs (contract §4): the body `{code, message, details[{id}]}`
 //! keyed on the stable ZITADEL error id.
 
+use super::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 /// What kind of API error this is, from the ZITADEL error id and the gRPC code.
@@ -33,18 +34,18 @@ pub enum ApiErrorKind {
 
 impl ApiErrorKind {
     /// Stable machine-readable code.
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> ErrorCode {
         match self {
-            ApiErrorKind::Unauthenticated => "session_expired",
-            ApiErrorKind::NoPendingRegistration => "no_pending_registration",
-            ApiErrorKind::CredentialUnparsable => "credential_unparsable",
-            ApiErrorKind::CredentialRejected => "credential_rejected",
-            ApiErrorKind::NotFound => "not_found",
-            ApiErrorKind::MfaRequired => "mfa_required",
-            ApiErrorKind::PermissionDenied => "permission_denied",
-            ApiErrorKind::InvalidArgument => "invalid_argument",
-            ApiErrorKind::Unavailable => "server_unavailable",
-            ApiErrorKind::Other => "server_error",
+            ApiErrorKind::Unauthenticated => ErrorCode::SessionExpired,
+            ApiErrorKind::NoPendingRegistration => ErrorCode::NoPendingRegistration,
+            ApiErrorKind::CredentialUnparsable => ErrorCode::CredentialUnparsable,
+            ApiErrorKind::CredentialRejected => ErrorCode::CredentialRejected,
+            ApiErrorKind::NotFound => ErrorCode::NotFound,
+            ApiErrorKind::MfaRequired => ErrorCode::MfaRequired,
+            ApiErrorKind::PermissionDenied => ErrorCode::PermissionDenied,
+            ApiErrorKind::InvalidArgument => ErrorCode::InvalidArgument,
+            ApiErrorKind::Unavailable => ErrorCode::ServerUnavailable,
+            ApiErrorKind::Other => ErrorCode::ServerError,
         }
     }
 

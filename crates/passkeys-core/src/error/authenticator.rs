@@ -1,5 +1,6 @@
 //! Errors from an authenticator (CTAP 2.1 statuses and device failures, said in words).
 
+use super::ErrorCode;
 use std::path::PathBuf;
 
 /// Errors from an authenticator.
@@ -64,23 +65,23 @@ pub enum AuthenticatorError {
 
 impl AuthenticatorError {
     /// Stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            AuthenticatorError::CredentialExcluded => "credential_excluded",
-            AuthenticatorError::NotSupported(_) => "authenticator_not_supported",
-            AuthenticatorError::Cancelled => "cancelled",
-            AuthenticatorError::Timeout => "authenticator_timeout",
-            AuthenticatorError::Storage { .. } => "authenticator_storage",
-            AuthenticatorError::Device(_) => "authenticator_failed",
-            AuthenticatorError::InvalidResponse(_) => "authenticator_invalid_response",
-            AuthenticatorError::NotFound(_) => "authenticator_not_found",
-            AuthenticatorError::Disconnected => "authenticator_disconnected",
-            AuthenticatorError::PinInvalid { .. } => "pin_invalid",
-            AuthenticatorError::PinAuthBlocked => "pin_auth_blocked",
-            AuthenticatorError::PinBlocked => "pin_blocked",
-            AuthenticatorError::PinNotSet(_) => "pin_not_set",
-            AuthenticatorError::PinPolicy(_) => "pin_policy",
-            AuthenticatorError::KeyStoreFull => "key_store_full",
+            AuthenticatorError::CredentialExcluded => ErrorCode::CredentialExcluded,
+            AuthenticatorError::NotSupported(_) => ErrorCode::AuthenticatorNotSupported,
+            AuthenticatorError::Cancelled => ErrorCode::Cancelled,
+            AuthenticatorError::Timeout => ErrorCode::AuthenticatorTimeout,
+            AuthenticatorError::Storage { .. } => ErrorCode::AuthenticatorStorage,
+            AuthenticatorError::Device(_) => ErrorCode::AuthenticatorFailed,
+            AuthenticatorError::InvalidResponse(_) => ErrorCode::AuthenticatorInvalidResponse,
+            AuthenticatorError::NotFound(_) => ErrorCode::AuthenticatorNotFound,
+            AuthenticatorError::Disconnected => ErrorCode::AuthenticatorDisconnected,
+            AuthenticatorError::PinInvalid { .. } => ErrorCode::PinInvalid,
+            AuthenticatorError::PinAuthBlocked => ErrorCode::PinAuthBlocked,
+            AuthenticatorError::PinBlocked => ErrorCode::PinBlocked,
+            AuthenticatorError::PinNotSet(_) => ErrorCode::PinNotSet,
+            AuthenticatorError::PinPolicy(_) => ErrorCode::PinPolicy,
+            AuthenticatorError::KeyStoreFull => ErrorCode::KeyStoreFull,
         }
     }
 }

@@ -6,11 +6,13 @@
 
 mod api;
 mod authenticator;
+mod code;
 pub(crate) mod options;
 mod selftest;
 
 pub use api::{ApiError, ApiErrorKind};
 pub use authenticator::AuthenticatorError;
+pub use code::ErrorCode;
 pub use options::OptionsError;
 pub use selftest::SelfTestError;
 
@@ -180,34 +182,35 @@ pub enum Error {
 
 impl Error {
     /// A stable, machine-readable code for this error (used by `--json` and the app).
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Error::InvalidIssuer { .. } => "invalid_issuer",
-            Error::InsecureUrl { .. } => "insecure_url",
-            Error::Discovery { .. } => "discovery_failed",
-            Error::MissingClientId => "missing_client_id",
-            Error::MissingIssuer => "missing_issuer",
-            Error::SignInTimedOut { .. } => "sign_in_timed_out",
-            Error::AuthorizationFailed { .. } => "authorization_failed",
-            Error::TokenRequest(_) => "token_request_failed",
-            Error::InvalidIdToken { .. } => "invalid_id_token",
-            Error::NotSignedIn => "not_signed_in",
-            Error::SessionExpired => "session_expired",
-            Error::Keychain(_) => "keychain_error",
-            Error::File { .. } => "file_error",
-            Error::CorruptFile { .. } => "corrupt_file",
-            Error::Network { .. } => "network_error",
-            Error::ResponseTooLarge { .. } => "response_too_large",
-            Error::UntrustedLink { .. } => "untrusted_link",
+            Error::InvalidIssuer { .. } => ErrorCode::InvalidIssuer,
+            Error::InsecureUrl { .. } => ErrorCode::InsecureUrl,
+            Error::Discovery { .. } => ErrorCode::DiscoveryFailed,
+            Error::MissingClientId => ErrorCode::MissingClientId,
+            Error::MissingIssuer => ErrorCode::MissingIssuer,
+            Error::SignInTimedOut { .. } => ErrorCode::SignInTimedOut,
+            Error::AuthorizationFailed { .. } => ErrorCode::AuthorizationFailed,
+            Error::TokenRequest(_) => ErrorCode::TokenRequestFailed,
+            Error::InvalidIdToken { .. } => ErrorCode::InvalidIdToken,
+            Error::NotSignedIn => ErrorCode::NotSignedIn,
+            Error::SessionExpired => ErrorCode::SessionExpired,
+            Error::Keychain(_) => ErrorCode::KeychainError,
+            Error::File { .. } => ErrorCode::FileError,
+            Error::CorruptFile { .. } => ErrorCode::CorruptFile,
+            Error::Network { .. } => ErrorCode::NetworkError,
+            Error::ResponseTooLarge { .. } => ErrorCode::ResponseTooLarge,
+            Error::UntrustedLink { .. } => ErrorCode::UntrustedLink,
             Error::Api(e) => e.kind.code(),
-            Error::Options(_) => "invalid_creation_options",
+            Error::Options(OptionsError::RpIdRefused { .. }) => ErrorCode::RpIdRefused,
+            Error::Options(_) => ErrorCode::InvalidCreationOptions,
             Error::Authenticator(e) => e.code(),
-            Error::InvalidName(_) => "invalid_name",
-            Error::NotRegistered { .. } => "not_registered",
-            Error::Browser(_) => "browser_failed",
-            Error::Config(_) => "config_error",
-            Error::Cancelled => "cancelled",
-            Error::NotInInventory { .. } => "not_in_inventory",
+            Error::InvalidName(_) => ErrorCode::InvalidName,
+            Error::NotRegistered { .. } => ErrorCode::NotRegistered,
+            Error::Browser(_) => ErrorCode::BrowserFailed,
+            Error::Config(_) => ErrorCode::ConfigError,
+            Error::Cancelled => ErrorCode::Cancelled,
+            Error::NotInInventory { .. } => ErrorCode::NotInInventory,
             Error::SelfTest(e) => e.code(),
         }
     }

@@ -1,6 +1,7 @@
 //! Why a passkey self-test failed.
 
 use super::AuthenticatorError;
+use super::ErrorCode;
 
 /// Why the self-test failed. The passkey stays registered either way.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,11 +21,11 @@ pub enum SelfTestError {
 
 impl SelfTestError {
     /// Stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            SelfTestError::Authenticator(_) => "self_test_authenticator",
-            SelfTestError::Invalid(_) => "self_test_invalid",
-            SelfTestError::UnsupportedAlgorithm(_) => "self_test_unsupported_algorithm",
+            SelfTestError::Authenticator(_) => ErrorCode::SelfTestAuthenticator,
+            SelfTestError::Invalid(_) => ErrorCode::SelfTestInvalid,
+            SelfTestError::UnsupportedAlgorithm(_) => ErrorCode::SelfTestUnsupportedAlgorithm,
         }
     }
 
