@@ -47,10 +47,13 @@ pub fn report_self_test(out: &Out, enrollment: &Enrollment) {
             out.line(&format!("Self-test passed: {}.", describe_pass(r)))
         }
         Some(SelfTestOutcome::Failed {
-            message, advice, ..
+            message,
+            advice,
+            code,
+            ..
         }) => {
             out.note(&format!("Warning: {message}."));
-            out.note(advice);
+            out.note(&crate::output::with_cli_advice(advice, *code));
         }
     }
 }

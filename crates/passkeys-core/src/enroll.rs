@@ -230,7 +230,7 @@ fn not_registered(created: &CreatedCredential, source: Error) -> Error {
         credential_id: created.credential_id.clone(),
         cleanup: if created.reply.discoverable {
             format!(
-                "The credential {} is stored on the authenticator; delete it with `passkeys key credentials delete` (or from the app's Security keys page) so it does not take a slot",
+                "The credential {} is stored on the authenticator; delete it from the security key's stored passkeys so it does not take a slot",
                 created.credential_id
             )
         } else {

@@ -48,7 +48,7 @@ pub struct InventoryEntry {
     /// COSE algorithm.
     #[serde(default)]
     pub algorithm: Option<i64>,
-    /// The credential public key (COSE_Key, base64url), for `passkeys test`. Public data.
+    /// The credential public key (COSE_Key, base64url), for the self-test of a passkey in the inventory. Public data.
     #[serde(default)]
     pub public_key: Option<String>,
     /// The user verification the instance asked for at enrollment.
@@ -226,7 +226,7 @@ impl Inventory {
     }
 
     /// (credential id, ZITADEL token id) of every passkey recorded for `instance` whose token
-    /// id is known: what tells a credential on a key from an orphan (`passkeys key credentials`).
+    /// id is known: what tells a credential on a key from an orphan on the security key.
     pub fn credential_map(&self, instance: &str) -> Vec<(Vec<u8>, String)> {
         self.for_instance(instance)
             .filter_map(|e| {

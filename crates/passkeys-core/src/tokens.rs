@@ -400,7 +400,7 @@ impl TokenStore for KeyringStore {
         let pieces = split_pieces(data.expose(), KEYCHAIN_PIECE_CHARS);
         if pieces.len() > MAX_PIECES {
             return Err(Error::Keychain(format!(
-                "the tokens are too large for the keychain ({} characters); use --token-store file",
+                "the tokens are too large for the keychain ({} characters)",
                 data.expose().len()
             )));
         }

@@ -51,12 +51,12 @@ impl ApiErrorKind {
 
     fn advice(self) -> &'static str {
         match self {
-            ApiErrorKind::Unauthenticated => "your session is no longer accepted; run `passkeys login` again (if this keeps happening, the app's token may lack the ZITADEL API audience)",
+            ApiErrorKind::Unauthenticated => "your session is no longer accepted; sign in again (if this keeps happening, the app's token may lack the ZITADEL API audience)",
             ApiErrorKind::NoPendingRegistration => "ZITADEL has no passkey registration waiting (it was replaced by a newer one or already finished); start again",
-            ApiErrorKind::CredentialUnparsable => "ZITADEL could not read the passkey this app sent; this is a bug in Passkey Enroll, please report it with the log (`-v`)",
+            ApiErrorKind::CredentialUnparsable => "ZITADEL could not read the passkey this app sent; this is a bug in Passkey Enroll, please report it with the log",
             ApiErrorKind::CredentialRejected => "ZITADEL rejected the new passkey (challenge, origin, rpId or user verification did not match); check that the issuer URL is the instance's public URL and try again",
-            ApiErrorKind::NotFound => "ZITADEL has no such passkey; run `passkeys list` to see the current ones",
-            ApiErrorKind::MfaRequired => "your account has a second factor (or your organisation requires one) and this session was signed in without it, so ZITADEL refuses the request; sign in again with your second factor: `passkeys login --prompt login`",
+            ApiErrorKind::NotFound => "ZITADEL has no such passkey; list the passkeys again to see the current ones",
+            ApiErrorKind::MfaRequired => "your account has a second factor (or your organisation requires one) and this session was signed in without it, so ZITADEL refuses the request; sign in again and use your second factor",
             ApiErrorKind::PermissionDenied => "your account is not allowed to do this; ask your ZITADEL administrator",
             ApiErrorKind::InvalidArgument => "ZITADEL refused the request as invalid",
             ApiErrorKind::Unavailable => "ZITADEL is busy or unavailable; try again in a moment",

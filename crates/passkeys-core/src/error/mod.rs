@@ -46,10 +46,10 @@ pub enum Error {
         reason: String,
     },
     /// No client id was configured.
-    #[error("no client id: pass --client-id, set PASSKEYS_CLIENT_ID, or put client_id in the config file. Create a Native app in ZITADEL (auth method none, redirect http://127.0.0.1/callback) to get one")]
+    #[error("no client id: set PASSKEYS_CLIENT_ID or put client_id in the config file. Create a Native app in ZITADEL (auth method none, redirect http://127.0.0.1/callback) to get one")]
     MissingClientId,
     /// No issuer was configured.
-    #[error("no issuer: pass --issuer, set PASSKEYS_ISSUER, or put issuer in the config file")]
+    #[error("no issuer: set PASSKEYS_ISSUER or put issuer in the config file")]
     MissingIssuer,
     /// The browser sign-in did not finish in time.
     #[error("sign-in timed out after {seconds} s without a reply from the browser. Run the command again and finish signing in within that time")]
@@ -80,14 +80,14 @@ pub enum Error {
         advice: &'static str,
     },
     /// There is no stored session.
-    #[error("you are not signed in: run `passkeys login` first")]
+    #[error("you are not signed in: sign in first")]
     NotSignedIn,
     /// The stored session can no longer be used: the refresh token was refused (expired,
     /// revoked, reused or the session ended), so the stored tokens were forgotten.
-    #[error("your session ended (it expired, was revoked or ended elsewhere): run `passkeys login` to sign in again")]
+    #[error("your session ended (it expired, was revoked or ended elsewhere): sign in again")]
     SessionExpired,
     /// The OS keychain failed.
-    #[error("the OS keychain could not be used ({0}). On machines without a keychain, use --token-store file")]
+    #[error("the OS keychain could not be used ({0}). On machines without a keychain, keep the tokens in a file instead")]
     Keychain(String),
     /// Reading or writing a local file failed.
     #[error("could not use {path}: {source}")]

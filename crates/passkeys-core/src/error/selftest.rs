@@ -34,12 +34,12 @@ impl SelfTestError {
         match self {
             SelfTestError::Authenticator(AuthenticatorError::Cancelled)
             | SelfTestError::Authenticator(AuthenticatorError::Timeout) => {
-                "Run `passkeys test ID` to try again; touch the key (and enter its PIN) when asked."
+                "Test the passkey again; touch the key (and enter its PIN) when asked."
             }
             SelfTestError::UnsupportedAlgorithm(_) => {
                 "Sign in once with the passkey to be sure it works."
             }
-            _ => "Do not rely on this passkey: sign in once with it to check, and if that fails remove it (`passkeys remove ID`) and add it again, or use another authenticator.",
+            _ => "Do not rely on this passkey: sign in once with it to check, and if that fails remove it and add it again, or use another authenticator.",
         }
     }
 }
