@@ -2,6 +2,7 @@
 //! software authenticators (as `passkeys demo` does in the CLI).
 
 use passkeys_core::browser::FnBrowser;
+use passkeys_core::ErrorCode;
 use passkeys_sandbox::{Fault, Sandbox, SandboxConfig, DEMO_PASSWORD, DEMO_USERNAME};
 
 use crate::ipc_error::IpcError;
@@ -10,7 +11,12 @@ use crate::ipc_error::IpcError;
 pub async fn start_sandbox(fault: Option<Fault>) -> Result<Sandbox, IpcError> {
     let sandbox = Sandbox::start(SandboxConfig::default())
         .await
-        .map_err(|e| IpcError::app("sandbox_failed", format!("the demo could not start: {e}")))?;
+        .map_err(|e| {
+            IpcError::app(
+                ErrorCode::SandboxFailed,
+                format!("the demo could not start: {e}"),
+            )
+        })?;
     if let Some(fault) = fault {
         tracing::warn!("test hook: the demo sandbox will inject {fault:?} once");
         sandbox.inspect().set_fault(fault);

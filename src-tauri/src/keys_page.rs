@@ -8,6 +8,7 @@
 //! [`Secret`]s (never logged). Argument-only rules (a credential id, the RESET word) are checked
 //! before any key is touched.
 
+use passkeys_core::ErrorCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -105,7 +106,7 @@ pub enum ResetStep {
 
 fn unknown_key(id: &str) -> IpcError {
     IpcError::app(
-        "unknown_authenticator",
+        ErrorCode::UnknownAuthenticator,
         format!("the security key {id:?} is not available (use key or key:N from list_keys)"),
     )
 }
@@ -131,7 +132,7 @@ fn parse_id(id: &str, what: &str) -> Result<Vec<u8>, IpcError> {
         .filter(|b| !b.is_empty())
         .ok_or_else(|| {
             IpcError::app(
-                "invalid_id",
+                ErrorCode::InvalidId,
                 format!("{id:?} is not a {what} id (base64url, as the page listed it)"),
             )
         })
@@ -550,7 +551,7 @@ pub async fn key_reset(
 ) -> Result<(), IpcError> {
     if confirm != RESET_WORD {
         return Err(IpcError::app(
-            "not_confirmed",
+            ErrorCode::NotConfirmed,
             format!("type {RESET_WORD} exactly to reset the key; nothing was changed"),
         ));
     }
@@ -573,7 +574,7 @@ pub async fn key_reset(
             let mut device = manage::wait_for_reinsert(prompt, cancel, REINSERT_TIMEOUT).await?;
             if device.info().aaguid != aaguid {
                 return Err(IpcError::app(
-                    "different_key",
+                    ErrorCode::DifferentKey,
                     "a different key model was inserted; nothing was erased. Insert the key you chose and start the reset again",
                 ));
             }
@@ -607,9 +608,15 @@ mod tests {
         assert_eq!(parse_key("key").unwrap(), None);
         assert_eq!(parse_key("key:2").unwrap(), Some(2));
         for bad in ["", "key:", "key:x", "usb:0", "software"] {
-            assert_eq!(parse_key(bad).unwrap_err().code, "unknown_authenticator");
+            assert_eq!(
+                parse_key(bad).unwrap_err().code,
+                ErrorCode::UnknownAuthenticator
+            );
         }
-        assert_eq!(parse_id("", "passkey").unwrap_err().code, "invalid_id");
+        assert_eq!(
+            parse_id("", "passkey").unwrap_err().code,
+            ErrorCode::InvalidId
+        );
         assert_eq!(parse_id("AQID", "passkey").unwrap(), vec![1, 2, 3]);
     }
 

@@ -8,6 +8,7 @@
 //! in a temporary directory and the software authenticators it enrolled on, for the session
 //! ([`DemoShelf`]), and those authenticators stand in for "the attached keys".
 
+use passkeys_core::ErrorCode;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -43,7 +44,7 @@ impl DemoShelf {
             .tempdir()
             .map_err(|e| {
                 IpcError::app(
-                    "sandbox_failed",
+                    ErrorCode::SandboxFailed,
                     format!("the demo could not create its temporary folder: {e}"),
                 )
             })?;
@@ -152,7 +153,7 @@ fn entry_for(ctx: &Context, id: &str) -> Result<InventoryEntry, IpcError> {
                 entry.name
             ),
         };
-        return Err(IpcError::app("cannot_check", why));
+        return Err(IpcError::app(ErrorCode::CannotCheck, why));
     }
     Ok(entry)
 }

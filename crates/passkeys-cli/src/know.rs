@@ -6,9 +6,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use passkeys_core::authenticator::{AuthenticatorError, AuthenticatorKind, SoftAuthenticator};
+use passkeys_core::enroll::{EnrollOptions, Enrollment};
 use passkeys_core::inventory::{Inventory, InventoryEntry};
 use passkeys_core::prompt::Prompt;
-use passkeys_core::selftest::{self, EnrollOptions, Enrollment, SelfTestOutcome, SelfTestReport};
+use passkeys_core::selftest::{self, SelfTestOutcome, SelfTestReport};
 use passkeys_core::zitadel::Passkey;
 use passkeys_core::{b64, Error, Result};
 use passkeys_ctap::assertion::find_holder;
@@ -46,10 +47,13 @@ pub fn report_self_test(out: &Out, enrollment: &Enrollment) {
             out.line(&format!("Self-test passed: {}.", describe_pass(r)))
         }
         Some(SelfTestOutcome::Failed {
-            message, advice, ..
+            message,
+            advice,
+            code,
+            ..
         }) => {
             out.note(&format!("Warning: {message}."));
-            out.note(advice);
+            out.note(&crate::output::with_cli_advice(advice, *code));
         }
     }
 }
