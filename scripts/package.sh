@@ -16,8 +16,11 @@
 #   the Tauri CLI adds libwebkit2gtk-4.1-0 and libgtk-3-0 itself, so they are not listed).
 # - The .deb is then re-packed with dpkg-deb: the desktop entry is named after the app id
 #   (dev.passkey-enroll.app.desktop; Tauri names it after the product name, with a space), and
-#   xz compression instead of gzip. Tauri's rpm writer cannot be post-processed like that
-#   without rpmbuild; the .rpm keeps Tauri's desktop file name (README).
+#   xz compression instead of gzip.
+# - The .rpm is then re-built with rpmbuild from the same package tree, so it holds exactly the
+#   .deb's files (desktop entry included); name, version, summary, licence, description,
+#   Requires and Recommends are read from Tauri's .rpm (Tauri's rpm writer cannot rename a
+#   file in place).
 # AppImage is not built: Tauri's AppImage bundler downloads linuxdeploy and its plugins from
 # GitHub, which CI may not reach and the project does not take binaries from (README).
 set -euo pipefail
@@ -31,6 +34,7 @@ host=$(rustc -vV | sed -n 's/^host: //p')
 need=()
 command -v npm >/dev/null || need+=(npm)
 command -v dpkg-deb >/dev/null || need+=(dpkg)
+command -v rpmbuild >/dev/null || need+=(rpm)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
@@ -72,7 +76,6 @@ tauri_deb=$(ls "$target_dir"/release/bundle/deb/*.deb)
 deb="$target_dir/release/bundle/deb/passkey-enroll_${version}_amd64.deb"
 tauri_rpm=$(ls "$target_dir"/release/bundle/rpm/*.rpm)
 rpm_file="$target_dir/release/bundle/rpm/passkey-enroll-${version}-1.x86_64.rpm"
-mv "$tauri_rpm" "$rpm_file"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 dpkg-deb -R "$tauri_deb" "$work/pkg"
@@ -85,6 +88,37 @@ fi
 (cd "$work/pkg" && find usr -type f -print0 | sort -z | xargs -0 md5sum) >"$work/pkg/DEBIAN/md5sums"
 rm "$tauri_deb"
 dpkg-deb --root-owner-group -Zxz --build "$work/pkg" "$deb" >/dev/null
+
+echo "-- re-build the .rpm from the same tree (rpmbuild)"
+# The rpm's header fields come from Tauri's rpm (q), its files from the .deb's tree.
+q() { rpm -qp --qf "$1" "$tauri_rpm" 2>/dev/null; }
+mkdir -p "$work"/rpm/{SPECS,RPMS,BUILD} "$work/tree"
+cp -a "$work/pkg/." "$work/tree/"
+rm -rf "$work/tree/DEBIAN"
+spec="$work/rpm/SPECS/passkey-enroll.spec"
+{
+  echo "Name: $(q '%{NAME}')"
+  echo "Version: $(q '%{VERSION}')"
+  echo "Release: $(q '%{RELEASE}')"
+  echo "Summary: $(q '%{SUMMARY}')"
+  echo "License: $(q '%{LICENSE}')"
+  echo "AutoReqProv: no"
+  rpm -qpR "$tauri_rpm" 2>/dev/null | grep -v '^rpmlib(' | sed 's/^/Requires: /'
+  rpm -qp --recommends "$tauri_rpm" 2>/dev/null | sed 's/^/Recommends: /'
+  echo "%global debug_package %{nil}"
+  echo "%global __os_install_post %{nil}"
+  echo "%description"
+  q '%{DESCRIPTION}'
+  echo
+  echo "%install"
+  echo "cp -a '$work/tree/.' %{buildroot}/"
+  echo "%files"
+  echo "%defattr(-,root,root,-)"
+  (cd "$work/tree" && find . -type f | sed 's|^\.||' | LC_ALL=C sort | sed 's/^/"/; s/$/"/')
+} >"$spec"
+rpmbuild -bb --quiet --define "_topdir $work/rpm" --define "_build_id_links none" "$spec" >/dev/null
+rm "$tauri_rpm"
+mv "$work"/rpm/RPMS/*/*.rpm "$rpm_file"
 
 echo "-- packages"
 ls -l "$deb" "$rpm_file"

@@ -9,6 +9,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The CLI's `docs` feature (man pages and completions for the packages) is off by default.
+cargo clippy -p passkeys-cli --all-targets --features docs --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
 shopt -s nullglob

@@ -130,7 +130,13 @@ rpm_modes=$(rpm -qp --qf '[%{FILEMODES:perms} %{FILENAMES}\n]' "$rpm_file" 2>/de
 grep -qx -- '-rwxr-xr-x /usr/bin/passkeys' <<<"$rpm_modes" || fail "the rpm's /usr/bin/passkeys is not executable"
 rpm_files=$(rpm -qlp "$rpm_file" 2>/dev/null)
 for f in /usr/bin/passkey-enroll /usr/share/metainfo/$app_id.metainfo.xml \
-  /usr/share/man/man1/passkeys.1.gz /usr/share/bash-completion/completions/passkeys; do
+  /usr/share/man/man1/passkeys.1.gz /usr/share/bash-completion/completions/passkeys \
+  /usr/share/applications/$app_id.desktop /usr/share/icons/hicolor/scalable/apps/passkey-enroll.svg; do
   grep -qx "$f" <<<"$rpm_files" || fail "the rpm has no $f"
+done
+[ "$(grep -c '^/usr/share/applications/' <<<"$rpm_files")" = 1 ] || fail "the rpm has more than one desktop entry"
+rpm_req=$(rpm -qpR "$rpm_file" 2>/dev/null)
+for r in 'libwebkit2gtk-4.1.so.0()(64bit)' systemd-udev pcsc-lite-libs; do
+  grep -qxF "$r" <<<"$rpm_req" || fail "the rpm does not require $r"
 done
 step "done"

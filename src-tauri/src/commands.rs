@@ -5,6 +5,7 @@
 //!
 //! All are `async`, so network and authenticator work never runs on the main thread.
 
+use passkeys_core::ErrorCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -357,7 +358,7 @@ pub async fn list_keys() -> Result<Vec<AuthenticatorChoice>, IpcError> {
 
 fn unknown_authenticator(id: &str) -> IpcError {
     IpcError::app(
-        "unknown_authenticator",
+        ErrorCode::UnknownAuthenticator,
         format!("the authenticator {id:?} is not available"),
     )
 }
@@ -517,7 +518,7 @@ pub async fn add_passkey_via_link(
 
 fn link_view(link: &RegistrationLink) -> Result<LinkView, IpcError> {
     let qr_svg = crate::qr::svg(&link.link)
-        .map_err(|e| IpcError::app("qr_failed", format!("cannot draw the QR code: {e}")))?;
+        .map_err(|e| IpcError::app(ErrorCode::QrFailed, format!("cannot draw the QR code: {e}")))?;
     Ok(LinkView {
         link: link.link.clone(),
         expires_in_secs: link.expires_in_secs,

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use passkeys_core::config::parse_issuer;
 use passkeys_core::oidc::Oidc;
 use passkeys_core::tokens::MemoryStore;
+use passkeys_core::ErrorCode;
 use passkeys_sandbox::{Fault, Sandbox, SandboxConfig};
 use passkeys_service::Environment;
 
@@ -19,7 +20,12 @@ use crate::state::{Active, ActiveProfile};
 async fn start_sandbox(fault: Option<Fault>) -> Result<Sandbox, IpcError> {
     let sandbox = Sandbox::start(SandboxConfig::default())
         .await
-        .map_err(|e| IpcError::app("sandbox_failed", format!("the demo could not start: {e}")))?;
+        .map_err(|e| {
+            IpcError::app(
+                ErrorCode::SandboxFailed,
+                format!("the demo could not start: {e}"),
+            )
+        })?;
     if let Some(fault) = fault {
         tracing::warn!("test hook: the demo sandbox will inject {fault:?} once");
         sandbox.inspect().set_fault(fault);
@@ -35,7 +41,8 @@ pub(crate) async fn instance(
     let sandbox = start_sandbox(fault).await?;
     let issuer = parse_issuer(sandbox.issuer().as_str())?;
     let oidc = Oidc::discover(&issuer, sandbox.client_id(), http).await?;
-    let env = Environment::demo().map_err(|e| IpcError::app("sandbox_failed", e.to_string()))?;
+    let env =
+        Environment::demo().map_err(|e| IpcError::app(ErrorCode::SandboxFailed, e.to_string()))?;
     tracing::info!("demo mode: sandbox issuer at {}", issuer.as_str);
     Ok(Active {
         profile: ActiveProfile {

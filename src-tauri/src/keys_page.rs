@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use passkeys_core::authenticator::AuthenticatorError;
 use passkeys_core::prompt::{PinRequest, Prompt};
-use passkeys_core::Secret;
+use passkeys_core::{ErrorCode, Secret};
 use passkeys_ctap::bio::{Fingerprint, Sample};
 use passkeys_ctap::credmgmt::StoredCredential;
 use passkeys_ctap::manage::{self, KeyReport};
@@ -97,7 +97,7 @@ pub enum ResetStep {
 
 fn unknown_key(id: &str) -> IpcError {
     IpcError::app(
-        "unknown_authenticator",
+        ErrorCode::UnknownAuthenticator,
         format!("the security key {id:?} is not available (use key or key:N from list_keys)"),
     )
 }
@@ -124,7 +124,7 @@ fn key_op_error(e: KeyOpError) -> IpcError {
             AuthenticatorError::PinNotSet("set one first".into()).into()
         }
         KeyOpError::Refused(Refusal::DifferentKey) => IpcError::app(
-            "different_key",
+            ErrorCode::DifferentKey,
             "a different key model was inserted; nothing was erased. Insert the key you chose and start the reset again",
         ),
         KeyOpError::Failed(e) => e.into(),
@@ -137,7 +137,7 @@ fn parse_id(id: &str, what: &str) -> Result<Vec<u8>, IpcError> {
         .filter(|b| !b.is_empty())
         .ok_or_else(|| {
             IpcError::app(
-                "invalid_id",
+                ErrorCode::InvalidId,
                 format!("{id:?} is not a {what} id (base64url, as the page listed it)"),
             )
         })
@@ -484,7 +484,7 @@ pub async fn key_reset(
 ) -> Result<(), IpcError> {
     if confirm != RESET_WORD {
         return Err(IpcError::app(
-            "not_confirmed",
+            ErrorCode::NotConfirmed,
             format!("type {RESET_WORD} exactly to reset the key; nothing was changed"),
         ));
     }
@@ -536,9 +536,15 @@ mod tests {
         assert_eq!(parse_key("key").unwrap(), None);
         assert_eq!(parse_key("key:2").unwrap(), Some(2));
         for bad in ["", "key:", "key:x", "usb:0", "software"] {
-            assert_eq!(parse_key(bad).unwrap_err().code, "unknown_authenticator");
+            assert_eq!(
+                parse_key(bad).unwrap_err().code,
+                ErrorCode::UnknownAuthenticator
+            );
         }
-        assert_eq!(parse_id("", "passkey").unwrap_err().code, "invalid_id");
+        assert_eq!(
+            parse_id("", "passkey").unwrap_err().code,
+            ErrorCode::InvalidId
+        );
         assert_eq!(parse_id("AQID", "passkey").unwrap(), vec![1, 2, 3]);
     }
 

@@ -11,7 +11,7 @@ use passkeys_core::inventory::InventoryEntry;
 use passkeys_core::prompt::{NoPrompt, Prompt};
 use passkeys_core::selftest::{self, SelfTestOutcome};
 use passkeys_core::zitadel::Passkey;
-use passkeys_core::Error;
+use passkeys_core::{Error, ErrorCode};
 use passkeys_ctap::discovery::KeySummary;
 use passkeys_ctap::CancellationToken;
 use passkeys_service::environment::Unreachable;
@@ -98,7 +98,7 @@ fn cannot_check(why: Unreachable, entry: &InventoryEntry) -> IpcError {
             entry.name
         ),
     };
-    IpcError::app("cannot_check", why)
+    IpcError::app(ErrorCode::CannotCheck, why)
 }
 
 fn locate_error(e: LocateError) -> IpcError {

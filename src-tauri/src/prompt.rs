@@ -6,6 +6,7 @@
 //! output, zeroized when the engine drops it. Cancel answers a pending request with "no PIN",
 //! which stops the operation on the key.
 
+use passkeys_core::ErrorCode;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -91,7 +92,7 @@ impl AppPrompt {
                 Ok(())
             }
             None => Err(IpcError::app(
-                "no_pin_request",
+                ErrorCode::NoPinRequest,
                 "no PIN is being asked for right now; start adding a passkey on a security key first",
             )),
         }
@@ -149,7 +150,10 @@ mod tests {
     #[tokio::test]
     async fn a_pin_answer_reaches_the_waiting_request_once() {
         let prompt = std::sync::Arc::new(AppPrompt::default());
-        assert_eq!(prompt.answer(None).unwrap_err().code, "no_pin_request");
+        assert_eq!(
+            prompt.answer(None).unwrap_err().code,
+            ErrorCode::NoPinRequest
+        );
         let asking = prompt.clone();
         let request = tokio::spawn(async move {
             asking
@@ -168,7 +172,10 @@ mod tests {
         let pin = request.await.unwrap().unwrap();
         assert_eq!(pin.expose(), "123456");
         assert!(!format!("{pin:?}").contains("123456"));
-        assert_eq!(prompt.answer(None).unwrap_err().code, "no_pin_request");
+        assert_eq!(
+            prompt.answer(None).unwrap_err().code,
+            ErrorCode::NoPinRequest
+        );
     }
 
     #[tokio::test]

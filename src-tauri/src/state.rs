@@ -2,6 +2,7 @@
 //! runs in (real, or the demo with its sandbox), and the one long operation (sign-in or
 //! enrollment) that Cancel can stop.
 
+use passkeys_core::ErrorCode;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -123,7 +124,7 @@ impl AppState {
     pub(crate) fn profiles_path(&self) -> Result<PathBuf, IpcError> {
         self.options.profiles_path.clone().ok_or_else(|| {
             IpcError::app(
-                "no_config_dir",
+                ErrorCode::NoConfigDir,
                 "there is no configuration directory to save instances in; set PASSKEYS_PROFILES",
             )
         })
@@ -161,7 +162,7 @@ impl AppState {
             let mut running = self.running.lock().map_err(|_| poisoned())?;
             if running.as_ref().is_some_and(|r| !r.task.is_finished()) {
                 return Err(IpcError::app(
-                    "busy",
+                    ErrorCode::Busy,
                     "another operation is still running; wait for it or cancel it",
                 ));
             }
@@ -180,7 +181,7 @@ impl AppState {
             Ok(r) => r,
             Err(e) if e.is_cancelled() => Err(passkeys_core::Error::Cancelled.into()),
             Err(e) => Err(IpcError::app(
-                "internal",
+                ErrorCode::Internal,
                 format!("the operation failed: {e}"),
             )),
         }
@@ -217,11 +218,14 @@ struct Running {
 
 pub(crate) fn no_instance() -> IpcError {
     IpcError::app(
-        "no_instance",
+        ErrorCode::NoInstance,
         "no instance is selected; choose one or start the demo",
     )
 }
 
 fn poisoned() -> IpcError {
-    IpcError::app("internal", "the app's state is unusable; restart the app")
+    IpcError::app(
+        ErrorCode::Internal,
+        "the app's state is unusable; restart the app",
+    )
 }

@@ -19,14 +19,8 @@ use passkeys_core::authenticator::{
     Authenticator, AuthenticatorError, AuthenticatorInfo, MakeCredentialRequest,
     MakeCredentialResponse, SoftAuthenticator,
 };
-use passkeys_core::browser::FnBrowser;
-use passkeys_core::config::parse_issuer;
 use passkeys_core::enroll;
-use passkeys_core::oidc::Oidc;
-use passkeys_core::session::Session;
-use passkeys_core::tokens::MemoryStore;
-use passkeys_core::zitadel::http_client;
-use passkeys_sandbox::{Sandbox, SandboxConfig, DEMO_PASSWORD, DEMO_USERNAME};
+use passkeys_sandbox::SandboxConfig;
 
 /// Wraps an authenticator and adds up the time spent inside it.
 struct Timed {
@@ -65,25 +59,8 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(30);
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let issuer = parse_issuer(sandbox.issuer().as_str()).unwrap();
-    let http = http_client().unwrap();
-    let oidc = Oidc::discover(&issuer, sandbox.client_id(), http.clone())
-        .await
-        .unwrap();
-    let browser = FnBrowser::new(|url: String| async move {
-        let _ = passkeys_sandbox::browser::complete_login(&url, DEMO_USERNAME, DEMO_PASSWORD).await;
-    });
-    let (session, _) = Session::login(
-        oidc,
-        Arc::new(MemoryStore::default()),
-        &browser,
-        &passkeys_core::oidc::SignInOptions::new(Duration::from_secs(30)),
-        &|_| {},
-    )
-    .await
-    .unwrap();
-    let api = session.zitadel(http.clone());
+    let sandbox = passkeys_testkit::start(SandboxConfig::default()).await;
+    let api = passkeys_testkit::signed_in(&sandbox).await;
 
     let (mut totals, mut overheads) = (Vec::new(), Vec::new());
     let (mut server_shares, mut auth_shares) = (Vec::new(), Vec::new());
@@ -130,7 +107,9 @@ async fn main() {
         .to_string_lossy()
         .into_owned();
     let state = tempfile::tempdir().unwrap();
-    let iss = issuer.as_str.clone();
+    let iss = passkeys_core::config::parse_issuer(sandbox.issuer().as_str())
+        .unwrap()
+        .as_str;
     let cmd = |args: &[&str]| {
         let mut c = std::process::Command::new(&bin);
         c.args(args)

@@ -5,9 +5,10 @@
 use std::sync::Arc;
 
 use passkeys_core::authenticator::AuthenticatorKind;
+use passkeys_core::enroll::{EnrollOptions, Enrollment};
 use passkeys_core::inventory::{Inventory, InventoryEntry};
 use passkeys_core::prompt::Prompt;
-use passkeys_core::selftest::{EnrollOptions, Enrollment, SelfTestOutcome, SelfTestReport};
+use passkeys_core::selftest::{SelfTestOutcome, SelfTestReport};
 use passkeys_core::zitadel::Passkey;
 use passkeys_core::{Error, Result};
 use passkeys_service::environment::Unreachable;
@@ -44,10 +45,13 @@ pub fn report_self_test(out: &Out, enrollment: &Enrollment) {
             out.line(&format!("Self-test passed: {}.", describe_pass(r)))
         }
         Some(SelfTestOutcome::Failed {
-            message, advice, ..
+            message,
+            advice,
+            code,
+            ..
         }) => {
             out.note(&format!("Warning: {message}."));
-            out.note(advice);
+            out.note(&crate::output::with_cli_advice(advice, *code));
         }
     }
 }

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use passkeys_core::display::{json_ascii_controls, printable};
 use passkeys_core::zitadel::Passkey;
-use passkeys_core::Error;
+use passkeys_core::{Error, ErrorCode};
 use serde::Serialize;
 
 /// A value from a server or a key, made printable: one line, control and bidi characters
@@ -59,14 +59,43 @@ impl Out {
         }
     }
 
-    /// An error: one line on stderr; with --json also `{"error":{code,message}}` on stdout.
+    /// An error: one line on stderr; with --json also `{"error":{code,message}}` on stdout. The
+    /// core's sentence is followed by the CLI's instruction for its code ([`cli_advice`]).
     pub fn error(&self, e: &Error) {
-        let message = e.to_string().replace('\n', " ");
+        let message = with_cli_advice(&e.to_string().replace('\n', " "), e.code());
         eprintln!("passkeys: {}", printable(&message));
         if self.json {
             let json = serde_json::json!({"error": {"code": e.code(), "message": message}});
             println!("{}", json_ascii_controls(&json.to_string()));
         }
+    }
+}
+
+/// What a `passkeys` user does about an error with `code`, in CLI terms (the core says what
+/// happened and what to do in neutral words; the commands and flags are the CLI's).
+pub fn cli_advice(code: ErrorCode) -> Option<&'static str> {
+    Some(match code {
+        ErrorCode::NotSignedIn | ErrorCode::SessionExpired => "run `passkeys login`",
+        ErrorCode::MfaRequired => "run `passkeys login --prompt login` and use your second factor",
+        ErrorCode::KeychainError => "use --token-store file",
+        ErrorCode::MissingClientId => "--client-id gives it on the command line",
+        ErrorCode::MissingIssuer => "--issuer gives it on the command line",
+        ErrorCode::NotFound => "run `passkeys list` to see the current ones",
+        ErrorCode::CredentialUnparsable => "run the command again with `-v` for the log",
+        ErrorCode::NotRegistered => {
+            "a passkey stored on a security key is deleted with `passkeys key credentials delete`"
+        }
+        ErrorCode::SelfTestAuthenticator => "run `passkeys test ID` to test it again",
+        ErrorCode::SelfTestInvalid => "`passkeys remove ID` removes it",
+        _ => return None,
+    })
+}
+
+/// `message` followed by [`cli_advice`] for `code`, if any.
+pub fn with_cli_advice(message: &str, code: ErrorCode) -> String {
+    match cli_advice(code) {
+        Some(advice) => format!("{}; {advice}", message.trim_end_matches('.')),
+        None => message.to_string(),
     }
 }
 

@@ -6,14 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic
 mod common;
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use common::Env;
-use passkeys_core::browser::FnBrowser;
-use passkeys_core::oidc::{Oidc, SignInOptions};
-use passkeys_core::session::Session;
-use passkeys_core::tokens::MemoryStore;
 use passkeys_sandbox::{Sandbox, SandboxConfig, DEMO_PASSWORD, DEMO_USERNAME};
 
 /// Sign in, add two passkeys, list, remove one, refresh after expiry, sign out: on every
@@ -246,29 +239,14 @@ async fn signing_key_rotated_after_discovery() {
         })
         .await
         .unwrap();
-        let http = passkeys_core::zitadel::http_client().unwrap();
-        let issuer = passkeys_core::config::parse_issuer(sandbox.issuer().as_str()).unwrap();
-        let oidc = Oidc::discover(&issuer, sandbox.client_id(), http.clone())
-            .await
-            .unwrap();
+        let (oidc, http) = passkeys_testkit::discover(&sandbox).await;
         let before = sandbox.inspect().active_kid();
         sandbox.inspect().rotate_signing_key().unwrap();
         sandbox.inspect().rotate_signing_key().unwrap();
         assert_ne!(sandbox.inspect().active_kid(), before);
-        let browser = FnBrowser::new(|url: String| async move {
-            passkeys_sandbox::browser::complete_login(&url, DEMO_USERNAME, DEMO_PASSWORD)
-                .await
-                .unwrap();
-        });
-        let (session, who) = Session::login(
-            oidc,
-            Arc::new(MemoryStore::default()),
-            &browser,
-            &SignInOptions::new(Duration::from_secs(30)),
-            &|_| {},
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{alg:?}: {e}"));
+        let (session, who) = passkeys_testkit::login(oidc, DEMO_USERNAME, DEMO_PASSWORD)
+            .await
+            .unwrap_or_else(|e| panic!("{alg:?}: {e}"));
         // No names in ZITADEL's default ID token: the name came from userinfo.
         assert_eq!(who.name.as_deref(), Some("Demo User"), "{alg:?}");
         session.zitadel(http).get_my_user().await.unwrap();

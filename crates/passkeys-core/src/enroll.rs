@@ -14,61 +14,17 @@
 //! A credential created but not registered is reported ([`Error::NotRegistered`]) with what to
 //! do about it; it is never dropped silently.
 
+use async_trait::async_trait;
 use serde::Serialize;
 
-use url::Url;
-
-use crate::authenticator::{
-    Authenticator, AuthenticatorError, AuthenticatorInfo, MakeCredentialRequest,
-    MakeCredentialResponse,
-};
+use crate::authenticator::{Authenticator, AuthenticatorInfo};
 use crate::error::{Error, Result};
-use crate::webauthn::{self, CreationOptions, UserVerification};
+use crate::inventory::{Inventory, InventoryEntry};
+use crate::selftest::{self_test, SelfTestOutcome, SelfTestTarget};
+use crate::webauthn::{self, create_credential, CreatedCredential, UserVerification};
 use crate::zitadel::{AuthFactorState, Passkey, ZitadelClient};
 
-/// Progress of an enrollment, for live prompts in the CLI and the app.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "step", rename_all = "camelCase")]
-#[non_exhaustive]
-pub enum EnrollEvent {
-    /// Asking ZITADEL to start a registration.
-    Starting,
-    /// The options were checked; `rp_id` is the site the passkey will be for.
-    OptionsChecked {
-        /// The rpId.
-        rp_id: String,
-    },
-    /// Waiting for the authenticator (touch it / verify).
-    WaitingForAuthenticator {
-        /// Authenticator description.
-        authenticator: AuthenticatorInfo,
-    },
-    /// The authenticator created the credential.
-    Created {
-        /// base64url credential id.
-        credential_id: String,
-    },
-    /// Registering with ZITADEL under `name`.
-    Registering {
-        /// Token name.
-        name: String,
-    },
-    /// Registered; now signing in once with the new passkey to check it works (touch the key
-    /// again, maybe the PIN).
-    SelfTesting,
-}
-
-/// Receives [`EnrollEvent`]s.
-pub trait EnrollObserver: Send + Sync {
-    /// Called for each event, in order.
-    fn on_event(&self, event: &EnrollEvent);
-}
-
-impl<F: Fn(&EnrollEvent) + Send + Sync> EnrollObserver for F {
-    fn on_event(&self, event: &EnrollEvent) {
-        self(event)
-    }
-}
+pub use crate::progress::{EnrollEvent, EnrollObserver};
 
 /// A passkey this run enrolled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -108,11 +64,6 @@ pub fn default_name(info: &AuthenticatorInfo, existing: &[Passkey]) -> String {
         .unwrap_or(base)
 }
 
-/// Default and bounds for the authenticator deadline when the options give none or an odd one.
-const DEFAULT_TIMEOUT_MS: u64 = 300_000;
-const MIN_TIMEOUT_MS: u64 = 30_000;
-const MAX_TIMEOUT_MS: u64 = 600_000;
-
 /// Adds a passkey. See the module docs for the steps.
 ///
 /// # Errors
@@ -128,23 +79,21 @@ pub async fn add_passkey(
 }
 
 /// What [`register`] learnt beyond the [`EnrolledPasskey`], for the self-test and inventory.
-pub(crate) struct Registered {
-    pub(crate) passkey: EnrolledPasskey,
-    pub(crate) public_key: Vec<u8>,
-    pub(crate) user_verification: UserVerification,
-    pub(crate) transports: Vec<String>,
+struct Registered {
+    passkey: EnrolledPasskey,
+    public_key: Vec<u8>,
+    user_verification: UserVerification,
+    transports: Vec<String>,
 }
 
-pub(crate) async fn register(
+/// Self-service enrollment (module docs, steps 1–8) through the Auth API v1.
+async fn register(
     api: &ZitadelClient,
     authenticator: &mut dyn Authenticator,
     name: Option<&str>,
     observer: &dyn EnrollObserver,
 ) -> Result<Registered> {
-    let name = match name {
-        Some(n) => Some(webauthn::validate_token_name(n).map_err(Error::InvalidName)?),
-        None => None,
-    };
+    let name = check_name(name)?;
     observer.on_event(&EnrollEvent::Starting);
     let before = api.list_passkeys().await?;
     let info = authenticator.info();
@@ -152,51 +101,18 @@ pub(crate) async fn register(
 
     let options = api.add_passkey().await?;
     let created = create_credential(&options, api.base(), authenticator, &info, observer).await?;
-    observer.on_event(&EnrollEvent::Registering { name: name.clone() });
-    let not_registered = |source: Error| created.not_registered(source);
-    match api.verify_passkey(&created.credential_json, &name).await {
-        Ok(()) => {}
-        Err(e @ Error::Network { .. }) => {
-            // The server may have registered it before the connection failed: look, don't retry.
-            tracing::warn!("verify failed on the network ({e}); checking whether ZITADEL registered the passkey");
-            let after = api
-                .list_passkeys()
-                .await
-                .map_err(|_| not_registered(e.clone_for_report()))?;
-            if !after
-                .iter()
-                .any(|p| p.name == name && !before.iter().any(|b| b.id == p.id))
-            {
-                return Err(not_registered(e));
-            }
-        }
-        Err(e) => return Err(not_registered(e)),
-    }
+    let found = register_with(&MyPasskeys(api), &before, &created, &name, observer).await?;
 
-    let Created {
+    let CreatedCredential {
         parsed,
         credential_id,
         reply,
         ..
     } = created;
-    let after = api.list_passkeys().await.unwrap_or_default();
-    let new: Vec<&Passkey> = after
-        .iter()
-        .filter(|p| !before.iter().any(|b| b.id == p.id))
-        .collect();
-    let found = new
-        .iter()
-        .find(|p| p.name == name)
-        .or_else(|| new.first())
-        .copied();
     let passkey = EnrolledPasskey {
-        id: found.map(|p| p.id.clone()),
+        id: found.id,
         name,
-        state: found
-            .map(|p| p.state)
-            .unwrap_or(AuthFactorState::Ready)
-            .label()
-            .to_string(),
+        state: found.state.label().to_string(),
         credential_id,
         aaguid: webauthn::aaguid_string(&parsed.aaguid),
         rp_id: options.rp_id,
@@ -212,128 +128,207 @@ pub(crate) async fn register(
     })
 }
 
-/// A credential the authenticator created and the client checked, ready for the verify call.
-pub(crate) struct Created {
-    /// The parsed attestation (credential id, AAGUID, algorithm, public key).
-    pub(crate) parsed: webauthn::ParsedAttestation,
-    /// base64url credential id.
-    pub(crate) credential_id: String,
-    /// The `PublicKeyCredential` JSON to send.
-    pub(crate) credential_json: Vec<u8>,
-    /// The authenticator's reply.
-    pub(crate) reply: MakeCredentialResponse,
+/// Step 1: the name is checked before any server call.
+pub(crate) fn check_name(name: Option<&str>) -> Result<Option<String>> {
+    name.map(|n| webauthn::validate_token_name(n).map_err(Error::InvalidName))
+        .transpose()
 }
 
-impl Created {
-    /// [`Error::NotRegistered`] for this credential, with what to do about what is left on the
-    /// authenticator.
-    pub(crate) fn not_registered(&self, source: Error) -> Error {
-        Error::NotRegistered {
-            credential_id: self.credential_id.clone(),
-            cleanup: if self.reply.discoverable {
-                format!(
-                    "The credential {} is stored on the authenticator; delete it with `passkeys key credentials delete` (or from the app's Security keys page) so it does not take a slot",
-                    self.credential_id
-                )
-            } else {
-                "Nothing was stored on the authenticator (the passkey is not discoverable), so there is nothing to clean up there; ZITADEL drops the unfinished registration when the next passkey is added. Try again".to_string()
-            },
-            source: Box::new(source),
-        }
+/// Where a checked credential is registered: the signed-in user's own passkeys (Auth API v1,
+/// [`crate::enroll`]) or another user's (User service v2, [`crate::helpdesk`]).
+#[async_trait]
+pub trait Registrar: Send + Sync {
+    /// The user's passkeys as the server lists them now.
+    async fn list(&self) -> Result<Vec<Passkey>>;
+    /// The verify call with the credential JSON and the name. [`register_with`] never retries
+    /// it.
+    async fn verify(&self, credential_json: &[u8], name: &str) -> Result<()>;
+    /// The id the server gave the pending registration, when it said (v2 RegisterPasskey);
+    /// used when the new passkey cannot be told by its name.
+    fn pending_id(&self) -> Option<&str> {
+        None
     }
 }
 
-/// Steps 3 to 6 of the flow, shared by self-service ([`add_passkey`]) and helpdesk
-/// enrollment: the rpId rule, clientDataJSON for the instance origin, authenticatorMakeCredential,
-/// and the checks of the reply (rpIdHash, UP, UV, algorithm), with the credential id taken
-/// from authData.
-pub(crate) async fn create_credential(
-    options: &CreationOptions,
-    instance: &Url,
-    authenticator: &mut dyn Authenticator,
-    info: &AuthenticatorInfo,
+/// The signed-in user's passkeys (Auth API v1).
+struct MyPasskeys<'a>(&'a ZitadelClient);
+
+#[async_trait]
+impl Registrar for MyPasskeys<'_> {
+    async fn list(&self) -> Result<Vec<Passkey>> {
+        self.0.list_passkeys().await
+    }
+    async fn verify(&self, credential_json: &[u8], name: &str) -> Result<()> {
+        self.0.verify_passkey(credential_json, name).await
+    }
+}
+
+/// The registered passkey as the server lists it after [`register_with`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredPasskey {
+    /// The server's id of the new passkey, when it could be found.
+    pub id: Option<String>,
+    /// Its state ([`AuthFactorState::Ready`] when it could not be found).
+    pub state: AuthFactorState,
+}
+
+/// Steps 7 and 8, the same for self-service and helpdesk enrollment: the verify call is
+/// **never retried**; after a network failure the list is read again and the passkey counts
+/// as registered only if a new one with `name` is there. Then the list is read once more and
+/// the new passkey is the one that was not in `before` with this name, else the one with the
+/// server's pending id, else (when the server gave none) the only new one.
+///
+/// # Errors
+/// [`Error::NotRegistered`] (with what to do about the credential on the authenticator) when
+/// ZITADEL did not register it; after a network failure whose outcome cannot be read, its
+/// source is the network error.
+pub async fn register_with(
+    registrar: &dyn Registrar,
+    before: &[Passkey],
+    created: &CreatedCredential,
+    name: &str,
     observer: &dyn EnrollObserver,
-) -> Result<Created> {
-    webauthn::check_rp_id(&options.rp_id, instance)?;
-    observer.on_event(&EnrollEvent::OptionsChecked {
-        rp_id: options.rp_id.clone(),
+) -> Result<RegisteredPasskey> {
+    observer.on_event(&EnrollEvent::Registering {
+        name: name.to_string(),
     });
-    let client_data =
-        webauthn::client_data_json(&options.challenge, &webauthn::origin_of(instance));
-    let timeout_ms = options
-        .timeout_ms
-        .unwrap_or(DEFAULT_TIMEOUT_MS)
-        .clamp(MIN_TIMEOUT_MS, MAX_TIMEOUT_MS);
-    let request = MakeCredentialRequest {
-        client_data_hash: webauthn::sha256(&client_data),
-        rp_id: options.rp_id.clone(),
-        rp_name: options.rp_name.clone(),
-        user_id: options.user_id.clone(),
-        user_name: options.user_name.clone(),
-        user_display_name: options.user_display_name.clone(),
-        algorithms: options.algorithms.clone(),
-        exclude_credentials: options.exclude_credentials.clone(),
-        user_verification: options.user_verification,
-        resident_key: options.resident_key == webauthn::ResidentKey::Required,
-        timeout: std::time::Duration::from_millis(timeout_ms),
-    };
-    observer.on_event(&EnrollEvent::WaitingForAuthenticator {
-        authenticator: info.clone(),
-    });
-    let reply = authenticator.make_credential(&request).await?;
-
-    let parsed = webauthn::parse_attestation_object(&reply.attestation_object)
-        .map_err(|e| AuthenticatorError::InvalidResponse(e.0))?;
-    let invalid =
-        |what: &str| Error::Authenticator(AuthenticatorError::InvalidResponse(what.to_string()));
-    if parsed.rp_id_hash != webauthn::sha256(options.rp_id.as_bytes()) {
-        return Err(invalid("the rpIdHash does not match the requested rpId"));
-    }
-    if !parsed.flags.user_present() {
-        return Err(invalid("user presence (UP) is not set"));
-    }
-    if options.user_verification == UserVerification::Required && !parsed.flags.user_verified() {
-        return Err(invalid(
-            "user verification (UV) is required but was not performed",
-        ));
-    }
-    if let Some(alg) = parsed.alg {
-        if !options.algorithms.contains(&alg) {
-            return Err(invalid(&format!(
-                "the key uses algorithm {alg}, which was not requested"
-            )));
+    let is_new = |p: &Passkey| !before.iter().any(|b| b.id == p.id);
+    match registrar.verify(&created.credential_json, name).await {
+        Ok(()) => {}
+        Err(e @ Error::Network { .. }) => {
+            // The server may have registered it before the connection failed: look, don't retry.
+            tracing::warn!("verify failed on the network ({e}); checking whether ZITADEL registered the passkey");
+            let after = match registrar.list().await {
+                Ok(after) => after,
+                Err(_) => return Err(not_registered(created, e)),
+            };
+            if !after.iter().any(|p| p.name == name && is_new(p)) {
+                return Err(not_registered(created, e));
+            }
         }
+        Err(e) => return Err(not_registered(created, e)),
     }
-    let credential_id = crate::b64::url_nopad(&parsed.credential_id);
-    observer.on_event(&EnrollEvent::Created {
-        credential_id: credential_id.clone(),
-    });
-    let credential_json = webauthn::credential_json(
-        &parsed.credential_id,
-        &client_data,
-        &reply.attestation_object,
-        &reply.transports,
-        reply.attachment.as_deref(),
-    );
-    Ok(Created {
-        parsed,
-        credential_id,
-        credential_json,
-        reply,
+    let after = registrar.list().await.unwrap_or_default();
+    let pending = registrar.pending_id();
+    let found = after
+        .iter()
+        .find(|p| is_new(p) && p.name == name)
+        .or_else(|| match pending {
+            Some(id) => after.iter().find(|p| p.id == id),
+            None => after.iter().find(|p| is_new(p)),
+        });
+    Ok(RegisteredPasskey {
+        id: found.map(|p| p.id.clone()).or(pending.map(str::to_string)),
+        state: found.map(|p| p.state).unwrap_or(AuthFactorState::Ready),
     })
 }
 
-pub use crate::selftest::{add_passkey_with, EnrollOptions, Enrollment};
+/// [`Error::NotRegistered`] for `created`, with what to do about what is left on the
+/// authenticator.
+fn not_registered(created: &CreatedCredential, source: Error) -> Error {
+    Error::NotRegistered {
+        credential_id: created.credential_id.clone(),
+        cleanup: if created.reply.discoverable {
+            format!(
+                "The credential {} is stored on the authenticator; delete it from the security key's stored passkeys so it does not take a slot",
+                created.credential_id
+            )
+        } else {
+            "Nothing was stored on the authenticator (the passkey is not discoverable), so there is nothing to clean up there; ZITADEL drops the unfinished registration when the next passkey is added. Try again".to_string()
+        },
+        source: Box::new(source),
+    }
+}
 
-impl Error {
-    /// A copy of a network error for reporting (other variants are summarised).
-    fn clone_for_report(&self) -> Error {
-        match self {
-            Error::Network { url, reason } => Error::Network {
-                url: url.clone(),
-                reason: reason.clone(),
-            },
-            other => Error::Config(other.to_string()),
+/// Options of [`add_passkey_with`].
+#[derive(Debug, Clone, Default)]
+pub struct EnrollOptions {
+    /// Sign in once with the new passkey right after it is registered.
+    pub self_test: bool,
+    /// Record the new passkey in the inventory at this path.
+    pub inventory: Option<std::path::PathBuf>,
+}
+
+impl EnrollOptions {
+    /// What the CLI and the app do by default: self-test on, the inventory at its default
+    /// path (none when that cannot be found).
+    pub fn standard() -> Self {
+        Self {
+            self_test: true,
+            inventory: crate::inventory::default_path().ok(),
         }
     }
+}
+
+/// A passkey enrolled by [`add_passkey_with`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Enrollment {
+    /// The passkey.
+    #[serde(flatten)]
+    pub passkey: EnrolledPasskey,
+    /// The self-test's outcome; `None` when it was skipped.
+    pub self_test: Option<SelfTestOutcome>,
+}
+
+/// [`add_passkey`], then the self-test (a failure is reported in the result,
+/// not as an error: the passkey is registered) and the inventory record (a failure to write it
+/// is logged, never an error).
+///
+/// # Errors
+/// As [`add_passkey`].
+pub async fn add_passkey_with(
+    api: &ZitadelClient,
+    authenticator: &mut dyn Authenticator,
+    name: Option<&str>,
+    observer: &dyn EnrollObserver,
+    options: &EnrollOptions,
+) -> Result<Enrollment> {
+    let registered = register(api, authenticator, name, observer).await?;
+    let passkey = &registered.passkey;
+    let credential_id = crate::b64::decode_lenient(&passkey.credential_id).unwrap_or_default();
+    let instance = api.base().as_str().trim_end_matches('/').to_string();
+    if let Some(path) = &options.inventory {
+        let mut entry = InventoryEntry::new(
+            passkey.id.clone(),
+            passkey.name.clone(),
+            passkey.credential_id.clone(),
+            passkey.aaguid.clone(),
+            passkey.authenticator.model.clone(),
+            passkey.authenticator.kind,
+            instance,
+            passkey.rp_id.clone(),
+        );
+        entry.transports = registered.transports.clone();
+        entry.discoverable = passkey.discoverable;
+        entry.algorithm = passkey.algorithm;
+        entry.public_key = Some(crate::b64::url_nopad(&registered.public_key));
+        entry.user_verification = Some(registered.user_verification);
+        let mut inventory = Inventory::load(path);
+        if let Err(e) = inventory.record(entry) {
+            tracing::warn!("the new passkey could not be added to the local inventory: {e}");
+        }
+    }
+    let self_test = if options.self_test {
+        observer.on_event(&EnrollEvent::SelfTesting);
+        let origin = webauthn::origin_of(api.base());
+        let target = SelfTestTarget {
+            rp_id: &passkey.rp_id,
+            origin: &origin,
+            credential_id: &credential_id,
+            public_key: &registered.public_key,
+            user_verification: registered.user_verification,
+        };
+        let result = self_test(authenticator, &target).await;
+        if let Err(e) = &result {
+            tracing::warn!("self-test of passkey {}: {e}", passkey.credential_id);
+        }
+        Some(result.into())
+    } else {
+        None
+    };
+    Ok(Enrollment {
+        passkey: registered.passkey,
+        self_test,
+    })
 }

@@ -21,11 +21,14 @@
 use serde::Serialize;
 
 use crate::authenticator::{Authenticator, AuthenticatorInfo};
-use crate::enroll::{create_credential, Created, EnrollEvent, EnrollObserver, EnrolledPasskey};
+use crate::enroll::{
+    check_name, default_name, register_with, EnrollEvent, EnrollObserver, EnrolledPasskey,
+    Registrar,
+};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::webauthn::{self, CreationOptions};
-use crate::zitadel::{ApiError, ApiErrorKind, AuthFactorState, Passkey, ZitadelClient};
+use crate::webauthn::{self, create_credential, CreatedCredential, CreationOptions};
+use crate::zitadel::{ApiError, ApiErrorKind, Passkey, ZitadelClient};
 
 /// The user a helpdesk enrollment is for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -450,6 +453,28 @@ impl HelpdeskClient {
     }
 }
 
+/// Another user's passkeys (User service v2), for [`register_with`].
+struct UserPasskeys<'a> {
+    client: &'a HelpdeskClient,
+    user_id: &'a str,
+    passkey_id: &'a str,
+}
+
+#[async_trait::async_trait]
+impl Registrar for UserPasskeys<'_> {
+    async fn list(&self) -> Result<Vec<Passkey>> {
+        self.client.list_passkeys(self.user_id).await
+    }
+    async fn verify(&self, credential_json: &[u8], name: &str) -> Result<()> {
+        self.client
+            .verify_passkey_registration(self.user_id, self.passkey_id, credential_json, name)
+            .await
+    }
+    fn pending_id(&self) -> Option<&str> {
+        Some(self.passkey_id)
+    }
+}
+
 /// Enrolls `authenticator` for `user` (module docs, steps 2–5). The RP ID requested is the
 /// instance host. `name` defaults to the authenticator model and date.
 ///
@@ -464,15 +489,12 @@ pub async fn enroll_for_user(
     name: Option<&str>,
     observer: &dyn EnrollObserver,
 ) -> Result<HelpdeskEnrollment> {
-    let name = match name {
-        Some(n) => Some(webauthn::validate_token_name(n).map_err(Error::InvalidName)?),
-        None => None,
-    };
+    let name = check_name(name)?;
     observer.on_event(&EnrollEvent::Starting);
     let base = client.api().base().clone();
     let before = client.list_passkeys(&user.id).await?;
     let info: AuthenticatorInfo = authenticator.info();
-    let name = name.unwrap_or_else(|| crate::enroll::default_name(&info, &before));
+    let name = name.unwrap_or_else(|| default_name(&info, &before));
     let domain = base.host_str().unwrap_or_default().to_string();
 
     let registration = client
@@ -488,58 +510,31 @@ pub async fn enroll_for_user(
         }));
     }
     let created = create_credential(&options, &base, authenticator, &info, observer).await?;
-    observer.on_event(&EnrollEvent::Registering { name: name.clone() });
-    let not_registered = |source: Error| created.not_registered(source);
-    match client
-        .verify_passkey_registration(
-            &user.id,
-            &registration.passkey_id,
-            &created.credential_json,
-            &name,
-        )
-        .await
-    {
-        Ok(()) => {}
-        Err(e @ Error::Network { .. }) => {
-            tracing::warn!("verify failed on the network ({e}); checking whether ZITADEL registered the passkey");
-            let after = client
-                .list_passkeys(&user.id)
-                .await
-                .map_err(|_| not_registered(Error::Config(e.to_string())))?;
-            if !after
-                .iter()
-                .any(|p| p.name == name && !before.iter().any(|b| b.id == p.id))
-            {
-                return Err(not_registered(e));
-            }
-        }
-        Err(e) => return Err(not_registered(e)),
-    }
-    let Created {
+    let found = register_with(
+        &UserPasskeys {
+            client,
+            user_id: &user.id,
+            passkey_id: &registration.passkey_id,
+        },
+        &before,
+        &created,
+        &name,
+        observer,
+    )
+    .await?;
+    let CreatedCredential {
         parsed,
         credential_id,
         reply,
         ..
     } = created;
-    let after = client.list_passkeys(&user.id).await.unwrap_or_default();
-    let found = after
-        .iter()
-        .filter(|p| !before.iter().any(|b| b.id == p.id))
-        .find(|p| p.name == name)
-        .or_else(|| after.iter().find(|p| p.id == registration.passkey_id));
     tracing::info!(user = %user.id, "helpdesk enrollment registered");
     Ok(HelpdeskEnrollment {
         user: user.clone(),
         passkey: EnrolledPasskey {
-            id: found
-                .map(|p| p.id.clone())
-                .or(Some(registration.passkey_id)),
+            id: found.id,
             name,
-            state: found
-                .map(|p| p.state)
-                .unwrap_or(AuthFactorState::Ready)
-                .label()
-                .to_string(),
+            state: found.state.label().to_string(),
             credential_id,
             aaguid: webauthn::aaguid_string(&parsed.aaguid),
             rp_id: options.rp_id,

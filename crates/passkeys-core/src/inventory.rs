@@ -48,7 +48,7 @@ pub struct InventoryEntry {
     /// COSE algorithm.
     #[serde(default)]
     pub algorithm: Option<i64>,
-    /// The credential public key (COSE_Key, base64url), for `passkeys test`. Public data.
+    /// The credential public key (COSE_Key, base64url), for the self-test of a passkey in the inventory. Public data.
     #[serde(default)]
     pub public_key: Option<String>,
     /// The user verification the instance asked for at enrollment.
@@ -159,7 +159,7 @@ impl Inventory {
             path: path.to_path_buf(),
             entries: Vec::new(),
         };
-        let bytes = match crate::tokens::read_private_file(path) {
+        let bytes = match crate::files::read_private_file(path) {
             Ok(Some(b)) => b,
             Ok(None) => return empty(),
             Err(e) => {
@@ -181,7 +181,7 @@ impl Inventory {
                     Err(e) => e.to_string(),
                 };
                 let copy = corrupt_path(path);
-                let kept = crate::tokens::write_private_file(&copy, &bytes).is_ok();
+                let kept = crate::files::write_private_file(&copy, &bytes).is_ok();
                 tracing::warn!(
                     "the passkey inventory {} is not usable ({why}); starting empty{}",
                     path.display(),
@@ -226,7 +226,7 @@ impl Inventory {
     }
 
     /// (credential id, ZITADEL token id) of every passkey recorded for `instance` whose token
-    /// id is known: what tells a credential on a key from an orphan (`passkeys key credentials`).
+    /// id is known: what tells a credential on a key from an orphan on the security key.
     pub fn credential_map(&self, instance: &str) -> Vec<(Vec<u8>, String)> {
         self.for_instance(instance)
             .filter_map(|e| {
@@ -282,7 +282,7 @@ impl Inventory {
             passkeys: self.entries.clone(),
         })
         .map_err(|e| Error::Config(format!("cannot encode the passkey inventory: {e}")))?;
-        crate::tokens::write_private_file(&self.path, &body).map_err(|e| Error::file(&self.path, e))
+        crate::files::write_private_file(&self.path, &body).map_err(|e| Error::file(&self.path, e))
     }
 
     /// Pairs each of ZITADEL's passkeys with what this app knows about it.

@@ -10,9 +10,15 @@
 //! - [`webauthn`]: the WebAuthn client layer (options, rpId rule, clientDataJSON, credential JSON).
 //! - [`authenticator`]: the authenticator seam and the software authenticator; [`prompt`]: what
 //!   an authenticator asks of the person (PIN, new PIN, touch).
-//! - [`enroll`]: the enrollment flow that ties them together; [`selftest`]: signing in once
-//!   with a new passkey, checked locally; [`inventory`]: the passkeys this app enrolled.
+//! - [`enroll`]: the enrollment flow that ties them together (its front door is
+//!   [`enroll::add_passkey_with`]; [`progress`] its events); [`selftest`]: signing in once with
+//!   a new passkey, checked locally; [`inventory`]: the passkeys this app enrolled.
+//! - [`error`]: the error type, the reason types beside it and the closed list of codes;
+//!   [`files`]: private (0600/0700) files and directories.
+//!
+//! No module imports a module that imports it back (`tests/no_import_circles.rs`).
 #![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
 
 pub mod authenticator;
 pub mod b64;
@@ -21,6 +27,7 @@ pub mod config;
 pub mod display;
 pub mod enroll;
 pub mod error;
+pub mod files;
 pub mod helpdesk;
 pub mod http;
 pub mod inventory;
@@ -29,6 +36,7 @@ pub mod links;
 pub mod loopback;
 pub mod oidc;
 pub mod profiles;
+pub mod progress;
 pub mod prompt;
 pub mod secret;
 pub mod selftest;
@@ -37,7 +45,7 @@ pub mod tokens;
 pub mod webauthn;
 pub mod zitadel;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorCode, Result};
 pub use secret::Secret;
 
 /// The crate version, shown by the CLI and the app.

@@ -57,7 +57,7 @@ pub fn default_path() -> Option<PathBuf> {
 
 /// Reads the list; a missing file is an empty list.
 pub fn load(path: &Path) -> Result<Profiles> {
-    match crate::tokens::read_private_file(path) {
+    match crate::files::read_private_file(path) {
         Ok(Some(bytes)) => serde_json::from_slice(&bytes).map_err(|e| Error::CorruptFile {
             path: path.to_path_buf(),
             reason: e.to_string(),
@@ -71,7 +71,7 @@ pub fn load(path: &Path) -> Result<Profiles> {
 pub fn save(path: &Path, profiles: &Profiles) -> Result<()> {
     let bytes = serde_json::to_vec_pretty(profiles)
         .map_err(|e| Error::Config(format!("cannot encode the profile list: {e}")))?;
-    crate::tokens::write_private_file(path, &bytes).map_err(|e| Error::file(path, e))
+    crate::files::write_private_file(path, &bytes).map_err(|e| Error::file(path, e))
 }
 
 /// Checks `issuer` and `client_id` through OIDC discovery, then saves them (replacing a

@@ -1,4 +1,4 @@
-//! The passkey self-test: right after enrollment (and on demand, `passkeys test ID`), ask the
+//! The passkey self-test: right after enrollment (and on demand for a passkey in the inventory), ask the
 //! authenticator to sign in with the new credential and check the assertion **locally** against
 //! the public key from the attestation, so a passkey that ZITADEL accepted but the key cannot
 //! use is found now rather than at the next sign-in.
@@ -51,58 +51,7 @@ pub struct SelfTestReport {
     pub algorithm: i64,
 }
 
-/// Why the self-test failed. The passkey stays registered either way.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SelfTestError {
-    /// The authenticator could not sign in with the passkey (no answer, no such credential,
-    /// PIN problems, cancelled).
-    #[error("the passkey is registered, but the authenticator could not use it: {0}")]
-    Authenticator(AuthenticatorError),
-    /// The authenticator answered, but the answer does not check out.
-    #[error("the passkey is registered, but the authenticator's answer does not check out: {0}")]
-    Invalid(String),
-    /// The public key's algorithm cannot be checked here.
-    #[error("the passkey is registered; its algorithm ({0}) cannot be checked by this app")]
-    UnsupportedAlgorithm(i64),
-}
-
-impl SelfTestError {
-    /// Stable machine-readable code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            SelfTestError::Authenticator(_) => "self_test_authenticator",
-            SelfTestError::Invalid(_) => "self_test_invalid",
-            SelfTestError::UnsupportedAlgorithm(_) => "self_test_unsupported_algorithm",
-        }
-    }
-
-    /// What the person can do about it.
-    pub fn advice(&self) -> &'static str {
-        match self {
-            SelfTestError::Authenticator(AuthenticatorError::Cancelled)
-            | SelfTestError::Authenticator(AuthenticatorError::Timeout) => {
-                "Run `passkeys test ID` to try again; touch the key (and enter its PIN) when asked."
-            }
-            SelfTestError::UnsupportedAlgorithm(_) => {
-                "Sign in once with the passkey to be sure it works."
-            }
-            _ => "Do not rely on this passkey: sign in once with it to check, and if that fails remove it (`passkeys remove ID`) and add it again, or use another authenticator.",
-        }
-    }
-}
-
-/// `CollectedClientData` for an assertion (WebAuthn L3 §5.8.1), member order as for
-/// registration.
-pub fn client_data_json_get(challenge: &str, origin: &str) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({
-        "type": "webauthn.get",
-        "challenge": challenge,
-        "origin": origin,
-        "crossOrigin": false,
-    }))
-    .unwrap_or_default()
-}
+pub use crate::error::SelfTestError;
 
 /// Runs the self-test on `authenticator`.
 ///
@@ -114,7 +63,8 @@ pub async fn self_test(
 ) -> Result<SelfTestReport, SelfTestError> {
     let mut challenge = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut challenge);
-    let client_data = client_data_json_get(&crate::b64::url_nopad(&challenge), target.origin);
+    let client_data =
+        webauthn::client_data_json_get(&crate::b64::url_nopad(&challenge), target.origin);
     let client_data_hash = webauthn::sha256(&client_data);
     let request = GetAssertionRequest {
         client_data_hash,
@@ -245,7 +195,7 @@ pub enum SelfTestOutcome {
         /// Always false.
         passed: bool,
         /// Stable code ([`SelfTestError::code`]).
-        code: String,
+        code: crate::error::ErrorCode,
         /// What failed.
         message: String,
         /// What to do.
@@ -266,7 +216,7 @@ impl From<Result<SelfTestReport, SelfTestError>> for SelfTestOutcome {
             Ok(report) => SelfTestOutcome::Passed(report),
             Err(e) => SelfTestOutcome::Failed {
                 passed: false,
-                code: e.code().to_string(),
+                code: e.code(),
                 message: e.to_string(),
                 advice: e.advice().to_string(),
             },
@@ -274,100 +224,7 @@ impl From<Result<SelfTestReport, SelfTestError>> for SelfTestOutcome {
     }
 }
 
-/// Options of [`add_passkey_with`].
-#[derive(Debug, Clone, Default)]
-pub struct EnrollOptions {
-    /// Sign in once with the new passkey right after it is registered.
-    pub self_test: bool,
-    /// Record the new passkey in the inventory at this path.
-    pub inventory: Option<std::path::PathBuf>,
-}
-
-impl EnrollOptions {
-    /// What the CLI and the app do by default: self-test on, the inventory at its default
-    /// path (none when that cannot be found).
-    pub fn standard() -> Self {
-        Self {
-            self_test: true,
-            inventory: crate::inventory::default_path().ok(),
-        }
-    }
-}
-
-/// A passkey enrolled by [`add_passkey_with`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Enrollment {
-    /// The passkey.
-    #[serde(flatten)]
-    pub passkey: crate::enroll::EnrolledPasskey,
-    /// The self-test's outcome; `None` when it was skipped.
-    pub self_test: Option<SelfTestOutcome>,
-}
-
-/// [`crate::enroll::add_passkey`], then the self-test (a failure is reported in the result,
-/// not as an error: the passkey is registered) and the inventory record (a failure to write it
-/// is logged, never an error).
-///
-/// # Errors
-/// As [`crate::enroll::add_passkey`].
-pub async fn add_passkey_with(
-    api: &crate::zitadel::ZitadelClient,
-    authenticator: &mut dyn Authenticator,
-    name: Option<&str>,
-    observer: &dyn crate::enroll::EnrollObserver,
-    options: &EnrollOptions,
-) -> crate::Result<Enrollment> {
-    let registered = crate::enroll::register(api, authenticator, name, observer).await?;
-    let passkey = &registered.passkey;
-    let credential_id = crate::b64::decode_lenient(&passkey.credential_id).unwrap_or_default();
-    let instance = api.base().as_str().trim_end_matches('/').to_string();
-    if let Some(path) = &options.inventory {
-        let mut entry = crate::inventory::InventoryEntry::new(
-            passkey.id.clone(),
-            passkey.name.clone(),
-            passkey.credential_id.clone(),
-            passkey.aaguid.clone(),
-            passkey.authenticator.model.clone(),
-            passkey.authenticator.kind,
-            instance,
-            passkey.rp_id.clone(),
-        );
-        entry.transports = registered.transports.clone();
-        entry.discoverable = passkey.discoverable;
-        entry.algorithm = passkey.algorithm;
-        entry.public_key = Some(crate::b64::url_nopad(&registered.public_key));
-        entry.user_verification = Some(registered.user_verification);
-        let mut inventory = crate::inventory::Inventory::load(path);
-        if let Err(e) = inventory.record(entry) {
-            tracing::warn!("the new passkey could not be added to the local inventory: {e}");
-        }
-    }
-    let self_test = if options.self_test {
-        observer.on_event(&crate::enroll::EnrollEvent::SelfTesting);
-        let origin = webauthn::origin_of(api.base());
-        let target = SelfTestTarget {
-            rp_id: &passkey.rp_id,
-            origin: &origin,
-            credential_id: &credential_id,
-            public_key: &registered.public_key,
-            user_verification: registered.user_verification,
-        };
-        let result = self_test(authenticator, &target).await;
-        if let Err(e) = &result {
-            tracing::warn!("self-test of passkey {}: {e}", passkey.credential_id);
-        }
-        Some(result.into())
-    } else {
-        None
-    };
-    Ok(Enrollment {
-        passkey: registered.passkey,
-        self_test,
-    })
-}
-
-/// The self-test for a passkey in the inventory (`passkeys test ID`).
+/// The self-test for a passkey in the inventory (run again on demand).
 ///
 /// # Errors
 /// [`SelfTestError::Invalid`] when the entry lacks its public key (enrolled by an older

@@ -17,19 +17,6 @@ use crate::device::{cmd, permission, Device, Fail};
 use crate::plan::{self, UvPlan};
 use crate::status;
 
-fn allow_list(ids: &[Vec<u8>]) -> Value {
-    Value::Array(
-        ids.iter()
-            .map(|id| {
-                Value::Map(vec![
-                    (cbor::text("id"), cbor::bytes(id)),
-                    (cbor::text("type"), cbor::text("public-key")),
-                ])
-            })
-            .collect(),
-    )
-}
-
 impl<T: Token> Device<T> {
     /// Gets an assertion from one of `request.allow_credentials` (CTAP 2.1 §6.2).
     ///
@@ -112,7 +99,7 @@ impl<T: Token> Device<T> {
             let mut params = vec![
                 (cbor::int(0x01), cbor::text(&req.rp_id)),
                 (cbor::int(0x02), cbor::bytes(&req.client_data_hash)),
-                (cbor::int(0x03), allow_list(&req.allow_credentials)),
+                (cbor::int(0x03), cbor::descriptors(&req.allow_credentials)),
                 (cbor::int(0x05), Value::Map(options)),
             ];
             if let Some(a) = &auth {

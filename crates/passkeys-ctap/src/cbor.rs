@@ -95,6 +95,21 @@ pub fn as_i64(v: &Value) -> Option<i64> {
     v.as_integer().and_then(|i| i64::try_from(i).ok())
 }
 
+/// A list of PublicKeyCredentialDescriptors (`{"id": …, "type": "public-key"}`, CTAP 2.1
+/// §6.1 excludeList, §6.2 allowList).
+pub(crate) fn descriptors(ids: &[Vec<u8>]) -> Value {
+    Value::Array(
+        ids.iter()
+            .map(|id| {
+                Value::Map(vec![
+                    (text("id"), bytes(id)),
+                    (text("type"), text("public-key")),
+                ])
+            })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

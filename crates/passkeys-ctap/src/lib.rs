@@ -17,17 +17,20 @@
 //!
 //! Prompts reach the person through [`passkeys_core::prompt::Prompt`].
 #![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
 
 pub mod aaguid;
 pub mod assertion;
 pub mod bio;
 pub mod cbor;
+mod client_pin;
 pub mod config;
 pub mod credmgmt;
 pub mod device;
 pub mod discovery;
 pub mod info;
 pub mod key;
+mod make_credential;
 pub mod manage;
 pub mod pin;
 pub mod plan;

@@ -9,50 +9,18 @@ mod common;
 #[path = "../../passkeys-cli/tests/interop_support/mod.rs"]
 mod interop_support;
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use common::prompt::Script;
 use common::virt::VirtKey;
 use passkeys_core::authenticator::{Authenticator, AuthenticatorError, AuthenticatorKind};
-use passkeys_core::browser::FnBrowser;
-use passkeys_core::config::parse_issuer;
 use passkeys_core::enroll::{self, EnrollEvent};
-use passkeys_core::oidc::Oidc;
-use passkeys_core::session::Session;
-use passkeys_core::tokens::MemoryStore;
-use passkeys_core::zitadel::{http_client, ZitadelClient};
 use passkeys_core::Error;
 use passkeys_ctap::{CancellationToken, Device, Discoverable, SecurityKey};
-use passkeys_sandbox::{PasskeyState, Sandbox, SandboxConfig, DEMO_PASSWORD, DEMO_USERNAME};
-
-async fn signed_in(sandbox: &Sandbox) -> ZitadelClient {
-    let issuer = parse_issuer(sandbox.issuer().as_str()).unwrap();
-    let http = http_client().unwrap();
-    let oidc = Oidc::discover(&issuer, sandbox.client_id(), http.clone())
-        .await
-        .unwrap();
-    let browser = FnBrowser::new(|url: String| async move {
-        passkeys_sandbox::browser::complete_login(&url, DEMO_USERNAME, DEMO_PASSWORD)
-            .await
-            .unwrap();
-    });
-    let (session, _) = Session::login(
-        oidc,
-        Arc::new(MemoryStore::default()),
-        &browser,
-        &passkeys_core::oidc::SignInOptions::new(Duration::from_secs(30)),
-        &|_| {},
-    )
-    .await
-    .unwrap();
-    session.zitadel(http)
-}
+use passkeys_sandbox::PasskeyState;
+use passkeys_testkit::SignedIn;
 
 #[tokio::test]
 async fn enrolls_a_passkey_from_the_virtual_key_verified_by_the_sandbox() {
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let api = signed_in(&sandbox).await;
+    let SignedIn { sandbox, api } = SignedIn::demo().await;
     let key = VirtKey::new();
     // A key without a PIN: ZITADEL requires UV, so the person is asked to choose one.
     let script = Script::new(&["314159", "314159"]);

@@ -13,23 +13,16 @@ mod common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use ciborium::Value;
 use common::fault::{self, info_ctap21_pin, Reply, ScriptKey};
 use common::prompt::Script;
 use common::virt::VirtKey;
 use passkeys_core::authenticator::SoftAuthenticator;
-use passkeys_core::browser::FnBrowser;
-use passkeys_core::config::parse_issuer;
 use passkeys_core::helpdesk::{
     enroll_for_user, force_pin_change, ForcePinChange, HelpdeskClient, PasskeyAuthenticator,
 };
-use passkeys_core::oidc::Oidc;
 use passkeys_core::prompt::PinRequest;
-use passkeys_core::session::Session;
-use passkeys_core::tokens::MemoryStore;
-use passkeys_core::zitadel::http_client;
 use passkeys_core::Secret;
 use passkeys_ctap::{CancellationToken, Device, Discoverable, SecurityKey};
 use passkeys_sandbox::{Sandbox, SandboxConfig, ADMIN_PASSWORD, ADMIN_USERNAME, ALICE_USERNAME};
@@ -38,26 +31,9 @@ use passkeys_sandbox::{Sandbox, SandboxConfig, ADMIN_PASSWORD, ADMIN_USERNAME, A
 const PIN: &str = "604817";
 
 async fn admin(sandbox: &Sandbox) -> HelpdeskClient {
-    let issuer = parse_issuer(sandbox.issuer().as_str()).unwrap();
-    let http = http_client().unwrap();
-    let oidc = Oidc::discover(&issuer, sandbox.client_id(), http.clone())
-        .await
-        .unwrap();
-    let browser = FnBrowser::new(|url: String| async move {
-        passkeys_sandbox::browser::complete_login(&url, ADMIN_USERNAME, ADMIN_PASSWORD)
-            .await
-            .unwrap();
-    });
-    let (session, _) = Session::login(
-        oidc,
-        Arc::new(MemoryStore::default()),
-        &browser,
-        &passkeys_core::oidc::SignInOptions::new(Duration::from_secs(30)),
-        &|_| {},
+    HelpdeskClient::new(
+        passkeys_testkit::signed_in_as(sandbox, ADMIN_USERNAME, ADMIN_PASSWORD).await,
     )
-    .await
-    .unwrap();
-    HelpdeskClient::new(session.zitadel(http))
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ use passkeys_core::webauthn::UserVerification;
 use passkeys_ctap::assertion::find_holder;
 use passkeys_ctap::device::{cmd, permission};
 use passkeys_ctap::{CancellationToken, Device, Discoverable, SecurityKey};
+use passkeys_testkit::SignedIn;
 use sha2::{Digest, Sha256};
 
 const ORIGIN: &str = "https://example.com";
@@ -222,38 +223,6 @@ async fn no_credentials_is_not_found() {
     assert!(fault::get(&ga[0].params, 6).is_none());
 }
 
-async fn signed_in(sandbox: &passkeys_sandbox::Sandbox) -> passkeys_core::zitadel::ZitadelClient {
-    use passkeys_core::browser::FnBrowser;
-    use passkeys_core::session::Session;
-    use passkeys_core::tokens::MemoryStore;
-    use std::sync::Arc;
-    use std::time::Duration;
-    let issuer = passkeys_core::config::parse_issuer(sandbox.issuer().as_str()).unwrap();
-    let http = passkeys_core::zitadel::http_client().unwrap();
-    let oidc = passkeys_core::oidc::Oidc::discover(&issuer, sandbox.client_id(), http.clone())
-        .await
-        .unwrap();
-    let browser = FnBrowser::new(|url: String| async move {
-        passkeys_sandbox::browser::complete_login(
-            &url,
-            passkeys_sandbox::DEMO_USERNAME,
-            passkeys_sandbox::DEMO_PASSWORD,
-        )
-        .await
-        .unwrap();
-    });
-    let (session, _) = Session::login(
-        oidc,
-        Arc::new(MemoryStore::default()),
-        &browser,
-        &passkeys_core::oidc::SignInOptions::new(Duration::from_secs(30)),
-        &|_| {},
-    )
-    .await
-    .unwrap();
-    session.zitadel(http)
-}
-
 /// The enrollment flow with the self-test on: the virtual key's passkey is registered with the
 /// sandbox, tested right away (the PIN asked again for the `ga` token), and recorded in the
 /// inventory with the key's model and transport.
@@ -261,10 +230,7 @@ async fn signed_in(sandbox: &passkeys_sandbox::Sandbox) -> passkeys_core::zitade
 async fn enrollment_with_self_test_and_inventory_on_the_virtual_key() {
     use passkeys_core::enroll::{self, EnrollEvent, EnrollOptions};
     use passkeys_core::selftest::SelfTestOutcome;
-    let sandbox = passkeys_sandbox::Sandbox::start(passkeys_sandbox::SandboxConfig::default())
-        .await
-        .unwrap();
-    let api = signed_in(&sandbox).await;
+    let SignedIn { sandbox, api } = SignedIn::demo().await;
     let key = VirtKey::new();
     let script = Script::new(&["314159", "314159"]);
     let device = Device::open(key.token(), script.arc(), CancellationToken::new())
@@ -315,10 +281,7 @@ async fn enrollment_with_self_test_and_inventory_on_the_virtual_key() {
 async fn a_failed_self_test_is_reported_not_an_enrollment_failure() {
     use passkeys_core::enroll::{self, EnrollOptions};
     use passkeys_core::selftest::SelfTestOutcome;
-    let sandbox = passkeys_sandbox::Sandbox::start(passkeys_sandbox::SandboxConfig::default())
-        .await
-        .unwrap();
-    let api = signed_in(&sandbox).await;
+    let SignedIn { sandbox, api } = SignedIn::demo().await;
     let key = ScriptKey::new(fault::info_ctap21_pin(), |seen, _| {
         if seen.cmd == cmd::GET_ASSERTION && fault::ids(seen, 3).len() == 1 {
             let up = fault::get(&seen.params, 5)

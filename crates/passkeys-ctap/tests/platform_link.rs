@@ -3,47 +3,18 @@
 //! browser would after opening the link.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use passkeys_core::authenticator::{AuthenticatorError, SoftAuthenticator};
 use passkeys_core::browser::FnBrowser;
-use passkeys_core::config::parse_issuer;
 use passkeys_core::link_enroll::enroll_via_link;
-use passkeys_core::oidc::Oidc;
-use passkeys_core::session::Session;
-use passkeys_core::tokens::MemoryStore;
-use passkeys_core::zitadel::{http_client, AuthFactorState, ZitadelClient};
+use passkeys_core::zitadel::AuthFactorState;
 use passkeys_core::{enroll, Error};
-use passkeys_sandbox::{Sandbox, SandboxConfig, DEMO_PASSWORD, DEMO_USERNAME};
-
-async fn signed_in(sandbox: &Sandbox) -> ZitadelClient {
-    let issuer = parse_issuer(sandbox.issuer().as_str()).unwrap();
-    let http = http_client().unwrap();
-    let oidc = Oidc::discover(&issuer, sandbox.client_id(), http.clone())
-        .await
-        .unwrap();
-    let browser = FnBrowser::new(|url: String| async move {
-        passkeys_sandbox::browser::complete_login(&url, DEMO_USERNAME, DEMO_PASSWORD)
-            .await
-            .unwrap();
-    });
-    let (session, _) = Session::login(
-        oidc,
-        Arc::new(MemoryStore::default()),
-        &browser,
-        &passkeys_core::oidc::SignInOptions::new(Duration::from_secs(30)),
-        &|_| {},
-    )
-    .await
-    .unwrap();
-    session.zitadel(http)
-}
+use passkeys_testkit::SignedIn;
 
 #[tokio::test]
 async fn link_in_the_browser_then_the_new_passkey_is_found_ready() {
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let api = signed_in(&sandbox).await;
+    let SignedIn { sandbox, api } = SignedIn::demo().await;
     let remote = api.clone();
     let browser = FnBrowser::new(move |_link: String| {
         let api = remote.clone();
@@ -76,8 +47,7 @@ async fn link_in_the_browser_then_the_new_passkey_is_found_ready() {
 
 #[tokio::test]
 async fn nothing_registered_times_out() {
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let api = signed_in(&sandbox).await;
+    let SignedIn { sandbox, api } = SignedIn::demo().await;
     let browser = FnBrowser::new(|_link: String| async {});
     let err = enroll_via_link(
         &api,

@@ -37,6 +37,7 @@ mod pages;
 mod profile;
 mod state;
 mod users;
+mod util;
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -291,7 +292,7 @@ impl Sandbox {
                     pat,
                     state::AccessTokenRec {
                         session_id,
-                        expires: state::later(now, Duration::from_secs(100 * 365 * 24 * 3600)),
+                        expires: util::later(now, Duration::from_secs(100 * 365 * 24 * 3600)),
                         issuer: issuer_str_for_pat.clone(),
                         jwt: false,
                     },

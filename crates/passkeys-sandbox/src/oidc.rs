@@ -22,9 +22,10 @@ use crate::keys::go_escape;
 use crate::pages;
 use crate::profile::{AccessTokenType, RefreshGrant, TokenFormat};
 use crate::state::{
-    jwe_token, later, opaque_token, random_token, unix_secs, AccessTokenRec, AuthRequest,
-    Challenge, CodeGrant, Fault, Inner, LoginSession, Session, Shared,
+    jwe_token, opaque_token, AccessTokenRec, AuthRequest, Challenge, CodeGrant, Fault, Inner,
+    LoginSession, Session, Shared,
 };
+use crate::util::{later, random_token, unix_secs};
 
 type Sh = State<Arc<Shared>>;
 

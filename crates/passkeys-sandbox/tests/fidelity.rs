@@ -43,12 +43,6 @@ async fn sign_in(
     (resp.json().await.unwrap(), outcome)
 }
 
-async fn tokens_as(sb: &Sandbox, user: &str, password: &str) -> Value {
-    sign_in(sb, &BrowserProfile::new(), user, password, "")
-        .await
-        .0
-}
-
 async fn refresh(sb: &Sandbox, rt: &str, client_id: &str) -> reqwest::Response {
     http()
         .post(url(sb, "/oauth/v2/token"))
@@ -696,7 +690,7 @@ async fn u1_userinfo_errors_and_methods() {
 #[tokio::test]
 async fn u2_u4_u6_userinfo_claims() {
     let sb = start().await;
-    let t = tokens_as(&sb, "zoe", "zoe").await;
+    let t = tokens_as(&sb, FULL_SCOPE, "zoe", "zoe").await;
     let r = http()
         .get(url(&sb, "/oidc/v1/userinfo"))
         .bearer_auth(s(&t["access_token"]))
@@ -712,7 +706,7 @@ async fn u2_u4_u6_userinfo_claims() {
     assert!(ui.get("locale").unwrap().is_null());
     assert!(ui.get("email_verified").is_none());
     assert!(ui["updated_at"].is_i64());
-    let t = tokens_as(&sb, "blank", "blank").await;
+    let t = tokens_as(&sb, FULL_SCOPE, "blank", "blank").await;
     let ui: Value = http()
         .get(url(&sb, "/oidc/v1/userinfo"))
         .bearer_auth(s(&t["access_token"]))
@@ -724,7 +718,7 @@ async fn u2_u4_u6_userinfo_claims() {
         .unwrap();
     assert_eq!(ui["sub"], BLANK_USER_ID);
     assert!(ui.get("name").is_none());
-    let t = tokens_as(&sb, "alice", "alice").await;
+    let t = tokens_as(&sb, FULL_SCOPE, "alice", "alice").await;
     let ui: Value = http()
         .get(url(&sb, "/oidc/v1/userinfo"))
         .bearer_auth(s(&t["access_token"]))
@@ -742,7 +736,7 @@ async fn u2_u4_u6_userinfo_claims() {
 #[tokio::test]
 async fn u5_u6_get_my_user_variants() {
     let sb = start().await;
-    let t = tokens_as(&sb, "blank", "blank").await;
+    let t = tokens_as(&sb, FULL_SCOPE, "blank", "blank").await;
     let (st, b, _) = api(
         &sb,
         Method::GET,
@@ -756,7 +750,7 @@ async fn u5_u6_get_my_user_variants() {
         b["user"]["human"]["profile"].get("displayName").is_none(),
         "{b}"
     );
-    let t = tokens_as(&sb, "zoe", "zoe").await;
+    let t = tokens_as(&sb, FULL_SCOPE, "zoe", "zoe").await;
     let (_, b, _) = api(
         &sb,
         Method::GET,
@@ -775,7 +769,7 @@ async fn u5_u6_get_my_user_variants() {
 #[tokio::test]
 async fn e3_mfa_required_and_amr() {
     let sb = start().await;
-    let t = tokens_as(&sb, "mfa", "mfa").await;
+    let t = tokens_as(&sb, FULL_SCOPE, "mfa", "mfa").await;
     assert_eq!(jwt_parts(s(&t["id_token"])).1["amr"], json!(["pwd"]));
     for (m, p) in [
         (Method::GET, "/auth/v1/users/me"),
@@ -798,7 +792,7 @@ async fn e3_mfa_required_and_amr() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let t = tokens_as(&sb, "mfa", &format!("mfa#otp={MFA_OTP}")).await;
+    let t = tokens_as(&sb, FULL_SCOPE, "mfa", &format!("mfa#otp={MFA_OTP}")).await;
     assert_eq!(
         jwt_parts(s(&t["id_token"])).1["amr"],
         json!(["pwd", "otp", "mfa"])
@@ -1199,7 +1193,7 @@ async fn u8_protojson_whitespace_varies() {
 #[tokio::test]
 async fn u7_v2_user_shape() {
     let sb = start().await;
-    let t = tokens_as(&sb, "zoe", "zoe").await;
+    let t = tokens_as(&sb, FULL_SCOPE, "zoe", "zoe").await;
     let (st, b, _) = api(
         &sb,
         Method::GET,
@@ -1255,7 +1249,7 @@ async fn t18_claim_encoding() {
         ..SandboxConfig::default()
     })
     .await;
-    let t = tokens_as(&sb, "zoe", "zoe").await;
+    let t = tokens_as(&sb, FULL_SCOPE, "zoe", "zoe").await;
     use base64::Engine as _;
     let payload = s(&t["id_token"]).split('.').nth(1).unwrap().to_string();
     let raw = String::from_utf8(

@@ -11,17 +11,10 @@ use serde_json::{json, Value};
 
 /// Signs `user` in (full scope) and returns the access token.
 async fn token_as(sb: &Sandbox, user: &str, password: &str) -> String {
-    let cb = Callback::bind_v4().await;
-    let redirect_uri = cb.redirect_uri();
-    let au = authorize_url(sb, &redirect_uri, FULL_SCOPE, CHALLENGE, "st");
-    passkeys_sandbox::browser::complete_login(&au, user, password)
-        .await
-        .unwrap();
-    let code = cb.params().await["code"].clone();
-    let resp = exchange(sb, &code, &redirect_uri, VERIFIER).await;
-    assert_eq!(resp.status(), 200);
-    let body: Value = resp.json().await.unwrap();
-    body["access_token"].as_str().unwrap().to_string()
+    tokens_as(sb, FULL_SCOPE, user, password).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 async fn register(sb: &Sandbox, token: &str, user_id: &str, body: Value) -> (u16, Value) {

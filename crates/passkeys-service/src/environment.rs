@@ -19,10 +19,10 @@ use passkeys_core::authenticator::{
     Authenticator, AuthenticatorError, AuthenticatorInfo, AuthenticatorKind, SoftAuthenticator,
 };
 use passkeys_core::browser::{Browser, FnBrowser, SystemBrowser};
+use passkeys_core::enroll::EnrollOptions;
 use passkeys_core::inventory::{Inventory, FILE_NAME};
 use passkeys_core::link_enroll::PLATFORM_EXPLANATION;
 use passkeys_core::prompt::Prompt;
-use passkeys_core::selftest::EnrollOptions;
 use passkeys_core::zitadel::ZitadelClient;
 use passkeys_core::{Error, Result};
 use passkeys_ctap::{CancellationToken, Discoverable, SecurityKey};

@@ -55,7 +55,7 @@ impl Env {
 
     /// A sandbox with `config` (e.g. one of `SandboxConfig::profiles()`).
     pub async fn with_config(config: SandboxConfig) -> Env {
-        let sandbox = Sandbox::start(config).await.unwrap();
+        let sandbox = passkeys_testkit::start(config).await;
         Env {
             sandbox,
             dir: tempfile::tempdir().unwrap(),

@@ -1,4 +1,6 @@
 use super::*;
+use crate::b64;
+use url::Url;
 
 const C01: &str = include_str!("../../tests/fixtures/cases/C01-add-passwordless-response.json");
 const C03: &str = include_str!("../../tests/fixtures/cases/C03-rp-id-parent-domain.json");

@@ -11,12 +11,29 @@
 //! v1 and v2 share one token pool per user, as in ZITADEL: a v2 registration replaces a pending
 //! v1 one and the other way round, and ListMyPasswordless shows passkeys registered via v2.
 
-use super::*;
-use crate::state::RegistrationCode;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+use super::common::{
+    authenticate, bad_json, details, field, request_domain, ApiError, Ctx, Sh, RAW_URL,
+};
+use super::registration::{
+    begin_registration, finish_registration, parse_credential, PASSWORDLESS_TIMEOUT_MS,
+};
+use crate::state::{Fault, RegistrationCode, Shared};
 use crate::users::{
     SandboxUser, PERMISSION_CREDENTIAL_WRITE, PERMISSION_PASSKEY_WRITE, PERMISSION_USER_READ,
     PERMISSION_USER_WRITE,
 };
+use crate::util::{random_alnum, rfc3339};
 use webauthn_rs_core::proto::AuthenticatorAttachment;
 
 /// Lifetime of a registration code (contract §1.4: `PasswordlessInitCode.Expiry` 1h).
@@ -295,37 +312,15 @@ async fn register_passkey(
     } else {
         domain
     };
-    let exclude: Vec<Vec<u8>> = sh.with(|s| {
-        s.passkeys
-            .iter()
-            .filter(|p| p.user_id == target.id)
-            .filter_map(|p| p.credential.as_ref().map(|c| c.cred_id.clone()))
-            .collect()
-    });
-    let core = webauthn_core(&rp_id, host_origin);
-    let begin_failed = |e: WebauthnError| {
-        tracing::warn!(error = %e, "BeginRegistration failed");
-        ApiError::zitadel(13, "WEBAU-bM8sd", "Error on begin register")
-    };
     let user_handle = if sh.with(|s| s.take_fault(Fault::OptionsForAnotherUser)) {
         b"999999999999999999".to_vec()
     } else {
         target.id.as_bytes().to_vec()
     };
-    let builder = core
-        .new_challenge_register_builder(&user_handle, &target.login_name(), &target.display_name())
-        .map_err(begin_failed)?
-        .attestation(AttestationConveyancePreference::None)
-        .user_verification_policy(UserVerificationPolicy::Required)
-        .credential_algorithms(zitadel_algorithms())
-        .exclude_credentials((!exclude.is_empty()).then_some(exclude))
-        .require_resident_key(false)
-        .authenticator_attachment(attachment);
-    let (ccr, reg_state) = core
-        .generate_challenge_register(builder)
-        .map_err(begin_failed)?;
-    let o = ccr.public_key;
-    let challenge = RAW_URL.encode(&o.challenge);
+    let now = SystemTime::now();
+    let begun = begin_registration(&sh, &target, &user_handle, &rp_id, host_origin, attachment)?;
+    let o = begun.options;
+    let challenge = begun.challenge;
     let mut selection = json!({"userVerification": "required"});
     match attachment {
         Some(AuthenticatorAttachment::Platform) => {
@@ -360,22 +355,7 @@ async fn register_passkey(
     if !excluded.is_empty() {
         public_key["excludeCredentials"] = Value::Array(excluded);
     }
-    let now = SystemTime::now();
-    let (passkey_id, seq) = sh.with(|s| {
-        s.passkeys
-            .retain(|p| p.is_ready() || p.user_id != target.id);
-        let id = s.next_id();
-        s.passkeys.push(Passkey {
-            user_id: target.id.clone(),
-            rp_id: rp_id.clone(),
-            id: id.clone(),
-            name: None,
-            challenge,
-            reg_state: Some(reg_state),
-            credential: None,
-        });
-        (id, s.next_sequence())
-    });
+    let (passkey_id, seq) = (begun.passkey_id, begun.sequence);
     tracing::info!(rp_id = %rp_id, "v2 passkey registration started");
     Ok(Json(json!({
         "details": details(seq, "changeDate", now),
@@ -507,7 +487,7 @@ async fn create_registration_link(
             user_id: user_id.clone(),
             id: id.clone(),
             code: code.clone(),
-            expires: crate::state::later(now, CODE_TTL),
+            expires: crate::util::later(now, CODE_TTL),
         });
         (id, s.next_sequence())
     });

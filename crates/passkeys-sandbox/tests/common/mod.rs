@@ -105,12 +105,22 @@ pub fn authorize_url(
     u.to_string()
 }
 
-/// Runs authorize → login and returns (code, redirect_uri).
+/// Runs authorize → login as the demo user and returns (code, redirect_uri).
 pub async fn get_code(sb: &Sandbox, scope: &str) -> (String, String) {
+    get_code_as(sb, scope, "demo", "demo").await
+}
+
+/// Runs authorize → login as `user` and returns (code, redirect_uri).
+pub async fn get_code_as(
+    sb: &Sandbox,
+    scope: &str,
+    user: &str,
+    password: &str,
+) -> (String, String) {
     let cb = Callback::bind_v4().await;
     let redirect_uri = cb.redirect_uri();
     let au = authorize_url(sb, &redirect_uri, scope, CHALLENGE, "st");
-    passkeys_sandbox::browser::complete_login(&au, "demo", "demo")
+    passkeys_sandbox::browser::complete_login(&au, user, password)
         .await
         .unwrap();
     let params = cb.params().await;
@@ -138,9 +148,14 @@ pub async fn exchange(
         .unwrap()
 }
 
-/// Signs in with `scope` and returns the token response JSON.
+/// Signs the demo user in with `scope` and returns the token response JSON.
 pub async fn tokens(sb: &Sandbox, scope: &str) -> Value {
-    let (code, redirect_uri) = get_code(sb, scope).await;
+    tokens_as(sb, scope, "demo", "demo").await
+}
+
+/// Signs `user` in with `scope` and returns the token response JSON.
+pub async fn tokens_as(sb: &Sandbox, scope: &str, user: &str, password: &str) -> Value {
+    let (code, redirect_uri) = get_code_as(sb, scope, user, password).await;
     let resp = exchange(sb, &code, &redirect_uri, VERIFIER).await;
     assert_eq!(resp.status(), 200);
     resp.json().await.unwrap()

@@ -4,9 +4,17 @@
 //! machine-readable [`Error::code`] that the CLI (`--json`) and the desktop app switch on.
 //! No variant ever carries a token, code or PIN.
 
-use crate::authenticator::AuthenticatorError;
-use crate::webauthn::OptionsError;
-use crate::zitadel::ApiError;
+mod api;
+mod authenticator;
+mod code;
+pub(crate) mod options;
+mod selftest;
+
+pub use api::{ApiError, ApiErrorKind};
+pub use authenticator::AuthenticatorError;
+pub use code::ErrorCode;
+pub use options::OptionsError;
+pub use selftest::SelfTestError;
 
 /// Result alias for the core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -38,10 +46,10 @@ pub enum Error {
         reason: String,
     },
     /// No client id was configured.
-    #[error("no client id: pass --client-id, set PASSKEYS_CLIENT_ID, or put client_id in the config file. Create a Native app in ZITADEL (auth method none, redirect http://127.0.0.1/callback) to get one")]
+    #[error("no client id: set PASSKEYS_CLIENT_ID or put client_id in the config file. Create a Native app in ZITADEL (auth method none, redirect http://127.0.0.1/callback) to get one")]
     MissingClientId,
     /// No issuer was configured.
-    #[error("no issuer: pass --issuer, set PASSKEYS_ISSUER, or put issuer in the config file")]
+    #[error("no issuer: set PASSKEYS_ISSUER or put issuer in the config file")]
     MissingIssuer,
     /// The browser sign-in did not finish in time.
     #[error("sign-in timed out after {seconds} s without a reply from the browser. Run the command again and finish signing in within that time")]
@@ -72,14 +80,14 @@ pub enum Error {
         advice: &'static str,
     },
     /// There is no stored session.
-    #[error("you are not signed in: run `passkeys login` first")]
+    #[error("you are not signed in: sign in first")]
     NotSignedIn,
     /// The stored session can no longer be used: the refresh token was refused (expired,
     /// revoked, reused or the session ended), so the stored tokens were forgotten.
-    #[error("your session ended (it expired, was revoked or ended elsewhere): run `passkeys login` to sign in again")]
+    #[error("your session ended (it expired, was revoked or ended elsewhere): sign in again")]
     SessionExpired,
     /// The OS keychain failed.
-    #[error("the OS keychain could not be used ({0}). On machines without a keychain, use --token-store file")]
+    #[error("the OS keychain could not be used ({0}). On machines without a keychain, keep the tokens in a file instead")]
     Keychain(String),
     /// Reading or writing a local file failed.
     #[error("could not use {path}: {source}")]
@@ -169,39 +177,40 @@ pub enum Error {
     },
     /// The passkey self-test failed (issue 8).
     #[error("{} {}", .0, .0.advice())]
-    SelfTest(#[from] crate::selftest::SelfTestError),
+    SelfTest(#[from] SelfTestError),
 }
 
 impl Error {
     /// A stable, machine-readable code for this error (used by `--json` and the app).
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Error::InvalidIssuer { .. } => "invalid_issuer",
-            Error::InsecureUrl { .. } => "insecure_url",
-            Error::Discovery { .. } => "discovery_failed",
-            Error::MissingClientId => "missing_client_id",
-            Error::MissingIssuer => "missing_issuer",
-            Error::SignInTimedOut { .. } => "sign_in_timed_out",
-            Error::AuthorizationFailed { .. } => "authorization_failed",
-            Error::TokenRequest(_) => "token_request_failed",
-            Error::InvalidIdToken { .. } => "invalid_id_token",
-            Error::NotSignedIn => "not_signed_in",
-            Error::SessionExpired => "session_expired",
-            Error::Keychain(_) => "keychain_error",
-            Error::File { .. } => "file_error",
-            Error::CorruptFile { .. } => "corrupt_file",
-            Error::Network { .. } => "network_error",
-            Error::ResponseTooLarge { .. } => "response_too_large",
-            Error::UntrustedLink { .. } => "untrusted_link",
+            Error::InvalidIssuer { .. } => ErrorCode::InvalidIssuer,
+            Error::InsecureUrl { .. } => ErrorCode::InsecureUrl,
+            Error::Discovery { .. } => ErrorCode::DiscoveryFailed,
+            Error::MissingClientId => ErrorCode::MissingClientId,
+            Error::MissingIssuer => ErrorCode::MissingIssuer,
+            Error::SignInTimedOut { .. } => ErrorCode::SignInTimedOut,
+            Error::AuthorizationFailed { .. } => ErrorCode::AuthorizationFailed,
+            Error::TokenRequest(_) => ErrorCode::TokenRequestFailed,
+            Error::InvalidIdToken { .. } => ErrorCode::InvalidIdToken,
+            Error::NotSignedIn => ErrorCode::NotSignedIn,
+            Error::SessionExpired => ErrorCode::SessionExpired,
+            Error::Keychain(_) => ErrorCode::KeychainError,
+            Error::File { .. } => ErrorCode::FileError,
+            Error::CorruptFile { .. } => ErrorCode::CorruptFile,
+            Error::Network { .. } => ErrorCode::NetworkError,
+            Error::ResponseTooLarge { .. } => ErrorCode::ResponseTooLarge,
+            Error::UntrustedLink { .. } => ErrorCode::UntrustedLink,
             Error::Api(e) => e.kind.code(),
-            Error::Options(_) => "invalid_creation_options",
+            Error::Options(OptionsError::RpIdRefused { .. }) => ErrorCode::RpIdRefused,
+            Error::Options(_) => ErrorCode::InvalidCreationOptions,
             Error::Authenticator(e) => e.code(),
-            Error::InvalidName(_) => "invalid_name",
-            Error::NotRegistered { .. } => "not_registered",
-            Error::Browser(_) => "browser_failed",
-            Error::Config(_) => "config_error",
-            Error::Cancelled => "cancelled",
-            Error::NotInInventory { .. } => "not_in_inventory",
+            Error::InvalidName(_) => ErrorCode::InvalidName,
+            Error::NotRegistered { .. } => ErrorCode::NotRegistered,
+            Error::Browser(_) => ErrorCode::BrowserFailed,
+            Error::Config(_) => ErrorCode::ConfigError,
+            Error::Cancelled => ErrorCode::Cancelled,
+            Error::NotInInventory { .. } => ErrorCode::NotInInventory,
             Error::SelfTest(e) => e.code(),
         }
     }
