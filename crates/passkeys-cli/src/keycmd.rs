@@ -188,7 +188,7 @@ fn words(e: KeyOpError) -> Error {
             "this key already has a PIN; use `passkeys key pin change`".into(),
         )),
         KeyOpError::Refused(Refusal::PinNotSet) => dev_err(AuthenticatorError::PinNotSet(
-            "set one with `passkeys key pin set`".into(),
+            "this key has no PIN yet".into(),
         )),
         KeyOpError::Refused(Refusal::DifferentKey) => Error::Config(
             "a different key model was inserted; nothing was erased. Insert the key you chose and run the reset again".into(),

@@ -87,6 +87,7 @@ pub fn cli_advice(code: ErrorCode) -> Option<&'static str> {
         }
         ErrorCode::SelfTestAuthenticator => "run `passkeys test ID` to test it again",
         ErrorCode::SelfTestInvalid => "`passkeys remove ID` removes it",
+        ErrorCode::PinNotSet => "`passkeys key pin set` sets one (`passkeys add` offers to)",
         _ => return None,
     })
 }

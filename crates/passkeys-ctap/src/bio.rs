@@ -111,7 +111,7 @@ impl<T: Token> Device<T> {
         };
         if self.info().client_pin() != Some(true) {
             return Err(AuthenticatorError::PinNotSet(
-                "fingerprints need a PIN on the key first: `passkeys key pin set`".into(),
+                "fingerprints need a PIN on the key first".into(),
             ));
         }
         let deadline = Instant::now() + INTERACTIVE;
@@ -278,7 +278,7 @@ fn explain(e: Fail) -> AuthenticatorError {
     match e {
         Fail::Status(status::INVALID_OPTION | status::NO_CREDENTIALS) => {
             AuthenticatorError::NotFound(
-                "this key has no fingerprint with that id (see `passkeys key fingerprints list`)"
+                "this key has no fingerprint with that id (list the key's fingerprints for their ids)"
                     .into(),
             )
         }

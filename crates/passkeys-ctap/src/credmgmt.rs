@@ -217,7 +217,7 @@ impl<T: Token> CredentialManager<'_, T> {
             // NO_CREDENTIALS per CTAP 2.1; some firmware (Trussed) answers INVALID_CREDENTIAL.
             Err(Fail::Status(status::NO_CREDENTIALS | INVALID_CREDENTIAL)) => {
                 Err(AuthenticatorError::NotFound(
-                    "this key holds no passkey with that id (see `passkeys key credentials list`)"
+                    "this key holds no passkey with that id (list the key's passkeys for their ids)"
                         .into(),
                 ))
             }
@@ -298,8 +298,6 @@ pub fn parse_credential_id(s: &str) -> Result<Vec<u8>, String> {
         .ok()
         .filter(|b| !b.is_empty())
         .ok_or_else(|| {
-            format!(
-                "{s:?} is not a credential id (base64url, from `passkeys key credentials list`)"
-            )
+            format!("{s:?} is not a credential id (base64url, as the key's passkey list shows it)")
         })
 }

@@ -336,7 +336,7 @@ impl<T: Token> Device<T> {
                 "this security key has no PIN support".into(),
             )),
             Some(true) => Err(AuthenticatorError::PinPolicy(
-                "this key already has a PIN; use `passkeys key pin change`".into(),
+                "this key already has a PIN; change it instead of setting a new one".into(),
             )),
             Some(false) => self.set_pin(new_pin).await,
         }
@@ -450,7 +450,7 @@ pub(crate) async fn management_token<T: Token>(
     let info = device.info().clone();
     if info.client_pin() != Some(true) && !info.builtin_uv_ready() {
         return Err(Fail::Final(AuthenticatorError::PinNotSet(
-            "set one with `passkeys key pin set` first".into(),
+            "set a PIN on the key first".into(),
         )));
     }
     if info.builtin_uv_ready() && info.pin_uv_auth_token() {

@@ -92,9 +92,7 @@ pub fn to_error(status: u8) -> AuthenticatorError {
         },
         PIN_BLOCKED => AuthenticatorError::PinBlocked,
         PIN_AUTH_BLOCKED => AuthenticatorError::PinAuthBlocked,
-        PIN_NOT_SET => AuthenticatorError::PinNotSet(
-            "set a PIN on the key first (`passkeys add` offers to)".into(),
-        ),
+        PIN_NOT_SET => AuthenticatorError::PinNotSet("set a PIN on the key first".into()),
         PIN_POLICY_VIOLATION => AuthenticatorError::PinPolicy(
             "the key's PIN rules (length or complexity) refuse it".into(),
         ),

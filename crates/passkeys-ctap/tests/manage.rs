@@ -97,7 +97,7 @@ async fn pin_set_change_wrong_and_blocked() {
     d.set_first_pin(&Secret::new(PIN)).await.unwrap();
     // A second "set" is refused with a pointer to "change".
     let err = d.set_first_pin(&Secret::new("654321")).await.unwrap_err();
-    assert!(err.to_string().contains("pin change"), "{err}");
+    assert!(err.to_string().contains("change it"), "{err}");
     // Change with the right PIN.
     d.change_pin(&Secret::new(PIN), &Secret::new("24681357"))
         .await

@@ -455,7 +455,7 @@ pub fn classify(rp: &RelyingParty, cred: &StoredCredential, view: &InstanceView)
     }
     if view.ready_token_ids.is_empty() {
         return Standing::Unknown {
-            reason: "ZITADEL lists no passkey for your account, and an empty list cannot prove that this one was removed; if you removed it in ZITADEL, delete it by id with `passkeys key credentials delete`".into(),
+            reason: "ZITADEL lists no passkey for your account, and an empty list cannot prove that this one was removed; if you removed it in ZITADEL, delete it from the key by its credential id".into(),
         };
     }
     let consistent = inventory
