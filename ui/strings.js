@@ -1,9 +1,9 @@
+// @ts-check
 // Every piece of text the UI shows, in one place so it can be translated.
-// `{name}` placeholders are filled by t() in main.js. Error texts are keyed by the stable
+// `{name}` placeholders are filled by t() in lib/i18n.js. Error texts are keyed by the stable
 // error codes the Rust side sends (passkeys_core::Error::code and the app's own codes).
-'use strict';
 
-window.STRINGS = {
+export const STRINGS = {
   app: {
     title: 'Passkey Enroll',
     version: 'Version {version}',
