@@ -198,7 +198,7 @@ export const STRINGS = {
     confirmLabel: 'The same PIN again',
     minLength: 'At least {min} characters.',
     tooShort: 'The PIN needs at least {min} characters.',
-    tooLong: 'The PIN is too long (at most 63 bytes).',
+    tooLong: 'The PIN is too long (at most {max} bytes).',
     empty: 'Enter the PIN, or choose Cancel.',
     mismatch: 'The two PINs differ. Type the same PIN twice.',
     ok: 'Continue',

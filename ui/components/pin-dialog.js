@@ -99,7 +99,7 @@ export function pinProblem(request, pin, confirmation) {
   if (!pin) return t('pin.empty');
   if (request.kind === 'enter') return null;
   if ([...pin].length < request.minLength) return t('pin.tooShort', { min: request.minLength });
-  if (new TextEncoder().encode(pin).length > request.maxBytes) return t('pin.tooLong');
+  if (new TextEncoder().encode(pin).length > request.maxBytes) return t('pin.tooLong', { max: request.maxBytes });
   if (pin !== confirmation) return t('pin.mismatch');
   return null;
 }

@@ -14,8 +14,11 @@ export function $(id) {
   return /** @type {E} */ (node);
 }
 
-/** Like {@link $} for inputs, textareas and selects (anything with a `value`). */
+/** Like {@link $} for inputs and textareas (anything with a `value`). */
 export const $input = /** @type {(id: string) => HTMLInputElement} */ ($);
+
+/** Like {@link $} for buttons. */
+export const $button = /** @type {(id: string) => HTMLButtonElement} */ ($);
 
 /**
  * @typedef {Record<string, unknown> & { text?: string, dataset?: Record<string, string | undefined> }} Attrs

@@ -24,16 +24,12 @@ import { ERROR_TEXTS, t } from './i18n.js';
 const core = /** @type {{ __TAURI__: TauriGlobal }} */ (/** @type {unknown} */ (window)).__TAURI__.core;
 
 /**
- * Calls the Rust command `cmd` with `args` (camelCase names, as Tauri expects). Rejects with an
- * {@link IpcError} (see {@link toIpcError}).
- * @template {keyof Commands} K
- * @param {K} cmd
- * @param {Commands[K]['args']} args
- * @returns {Promise<Commands[K]['result']>}
+ * Calls the Rust command `cmd` with its arguments (one object, camelCase names as Tauri maps
+ * them to the Rust parameters; none for commands without). Rejects with an {@link IpcError}
+ * (see {@link toIpcError}).
+ * @type {import('../types/commands').Call}
  */
-export function call(cmd, args) {
-  return /** @type {Promise<Commands[K]['result']>} */ (core.invoke(cmd, args || {}));
-}
+export const call = (cmd, ...args) => /** @type {Promise<any>} */ (core.invoke(cmd, args[0] || {}));
 
 /**
  * A channel for a command's stream of messages (`Channel<T>` on the Rust side).

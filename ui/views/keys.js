@@ -1,7 +1,7 @@
 // @ts-check
 // The "Security keys" page (any CTAP2 key over USB or NFC). Every operation is one command in
 // src-tauri/src/keys_page.rs, which opens the key afresh for that operation.
-import { $, $input, el } from '../lib/dom.js';
+import { $, $button, $input, el } from '../lib/dom.js';
 import { STRINGS, t } from '../lib/i18n.js';
 import { answerPin, call, cancelRunning, channel, hasCode } from '../lib/ipc.js';
 import { go, previousView, register, resume, showSection } from '../lib/router.js';
@@ -105,6 +105,7 @@ $('btn-keys-back').addEventListener('click', goBack);
 
 // ---------- attached keys (polled like the wizard's chooser) ----------
 
+/** @param {number} delay ms */
 function startPoll(delay) {
   stopPoll();
   if (!page.visible || page.running) return;
@@ -129,6 +130,7 @@ function pollOnce() {
   page.poll.inFlight.then(() => startPoll(1000));
 }
 
+/** @param {AuthenticatorChoice} k */
 const sig = (k) => `${k.id}|${k.key ? k.key.aaguid : ''}|${k.key ? k.key.transport : ''}|${k.key ? k.key.pin : ''}`;
 
 /** No key listed: say why when the system knows (a key this user may not open, pcscd not
@@ -144,6 +146,7 @@ function showAccessProblems() {
   }).catch(() => {});
 }
 
+/** @param {AuthenticatorChoice[]} keys */
 function renderKeys(keys) {
   const signature = keys.map(sig).join(',');
   if (signature === page.signature) return;
@@ -157,9 +160,10 @@ function renderKeys(keys) {
     status(keys.length === 0 ? '' : (keys.length === 1 ? t('keys.countOne') : t('keys.count', { count: keys.length })));
   }
   if (keys.length > 0 && $('keys-error').dataset.code === 'authenticator_not_found') clearError();
-  const still = page.selected && keys.find((k) => k.id === page.selected.id
-    && k.key && k.key.aaguid === page.selected.aaguid && k.key.transport === page.selected.transport);
-  if (page.selected && !still) {
+  const chosen = page.selected;
+  const still = chosen && keys.find((k) => k.id === chosen.id
+    && k.key && k.key.aaguid === chosen.aaguid && k.key.transport === chosen.transport);
+  if (chosen && !still) {
     page.selected = null;
     hidePanel();
     status(t('keys.gone'));
@@ -168,7 +172,7 @@ function renderKeys(keys) {
   const hadFocus = box.contains(document.activeElement);
   box.replaceChildren(...keys.map((k) => {
     const id = `keys-choice-${k.id.replace(':', '-')}`;
-    const summary = k.key || {};
+    const summary = k.key;
     const input = el('input', {
       type: 'radio', name: 'security-key', id, value: k.id,
       checked: Boolean(page.selected && page.selected.id === k.id),
@@ -176,15 +180,21 @@ function renderKeys(keys) {
     });
     return el('div', { class: 'choice', dataset: { key: k.id } }, input,
       el('label', { for: id },
-        el('span', { class: 'strong', text: t('keys.keyChoice', { model: k.info.model, transport: (summary.transport || '').toUpperCase() }) }),
-        el('span', { class: 'muted small', text: pinText(summary.pin) })));
+        el('span', { class: 'strong', text: t('keys.keyChoice', { model: k.info.model, transport: (summary ? summary.transport : '').toUpperCase() }) }),
+        el('span', { class: 'muted small', text: pinText(summary ? summary.pin : undefined) })));
   }));
-  if (hadFocus) { const c = box.querySelector('input:checked') || box.querySelector('input'); if (c) c.focus(); }
+  if (hadFocus) {
+    /** @type {HTMLInputElement | null} */
+    const c = box.querySelector('input:checked') || box.querySelector('input');
+    if (c) c.focus();
+  }
   if (!page.selected && keys.length === 1) selectKey(keys[0]);
 }
 
+/** @param {string | undefined} pin `set`, `not set` or `unsupported` (KeySummary.pin) */
 function pinText(pin) {
-  return `${t('keys.info.pin')}: ${{ set: t('keys.pinSetNoCount'), 'not set': t('keys.pinNotSet') }[pin] || t('keys.pinUnsupported')}`;
+  const words = pin === 'set' ? t('keys.pinSetNoCount') : pin === 'not set' ? t('keys.pinNotSet') : t('keys.pinUnsupported');
+  return `${t('keys.info.pin')}: ${words}`;
 }
 
 // ---------- running one operation on the key ----------
@@ -215,7 +225,7 @@ async function onKey(button, cmd, args, withPrompt) {
     : {};
   const full = /** @type {Commands[K]['args']} */ ({ key: page.selected.id, ...args, ...onPrompt });
   try {
-    return await call(cmd, full);
+    return await /** @type {(cmd: KeyCommand, args: object) => Promise<Commands[K]['result']>} */ (call)(cmd, full);
   } finally {
     done = true;
     dismissPin();
@@ -288,8 +298,10 @@ function hidePanel() {
   page.creds = null;
 }
 
+/** @param {AuthenticatorChoice} k */
 async function selectKey(k) {
-  page.selected = { id: k.id, aaguid: k.key && k.key.aaguid, transport: k.key && k.key.transport };
+  page.selected = { id: k.id, aaguid: k.key ? k.key.aaguid : undefined, transport: k.key ? k.key.transport : undefined };
+  /** @type {HTMLInputElement | null} */
   const radio = document.querySelector(`#keys-choices input[value="${k.id}"]`);
   if (radio) radio.checked = true;
   $('key-creds').replaceChildren();
@@ -298,14 +310,15 @@ async function selectKey(k) {
   $('key-fps').replaceChildren();
   $('key-fp-sample').textContent = '';
   $('key-reset-step').hidden = true;
-  $('key-reset-word').value = '';
+  $input('key-reset-word').value = '';
   await loadInfo();
 }
 
+/** @param {HTMLButtonElement | null} [button] */
 async function loadInfo(button) {
   status(t('keys.loadingInfo'));
   try {
-    page.report = await onKey(button, 'key_info', {}, false);
+    page.report = await onKey(button || null, 'key_info', {}, false) || null;
     if (page.report) renderInfo(page.report);
     status('');
   } catch (e) {
@@ -314,10 +327,15 @@ async function loadInfo(button) {
   }
 }
 
+/**
+ * @param {string} label
+ * @param {string | number | null | undefined} value
+ */
 function fact(label, value) {
   return [el('dt', { text: label }), el('dd', { text: value == null || value === '' ? t('keys.info.unknown') : String(value) })];
 }
 
+/** @param {KeyReport} r */
 function pinStateText(r) {
   if (r.pin === 'not set') return t('keys.pinNotSet');
   if (r.pin !== 'set') return t('keys.pinUnsupported');
@@ -327,6 +345,10 @@ function pinStateText(r) {
   return r.pinRetries === 1 ? t('keys.pinSetOne') : t('keys.pinSet', { count: r.pinRetries });
 }
 
+/**
+ * @param {KeyReport} r
+ * @param {import('../types/ipc').CredentialSlots | null | undefined} slots
+ */
 function slotsText(r, slots) {
   if (!r.supports.discoverable) return t('keys.slotsNone');
   if (slots) return t('keys.slotsUsed', { used: slots.used, remaining: slots.remaining });
@@ -334,8 +356,11 @@ function slotsText(r, slots) {
   return null;
 }
 
+/** @param {KeyReport} r */
 function renderInfo(r) {
-  const uv = { enrolled: r.uvRetries != null ? t('keys.uvEnrolledLeft', { count: r.uvRetries }) : t('keys.uvEnrolled'), 'not enrolled': t('keys.uvNotEnrolled') }[r.builtInUv] || t('keys.uvUnsupported');
+  let uv = t('keys.uvUnsupported');
+  if (r.builtInUv === 'enrolled') uv = r.uvRetries != null ? t('keys.uvEnrolledLeft', { count: r.uvRetries }) : t('keys.uvEnrolled');
+  if (r.builtInUv === 'not enrolled') uv = t('keys.uvNotEnrolled');
   $('key-info').replaceChildren(
     ...fact(t('keys.info.model'), r.model),
     ...fact(t('keys.info.aaguid'), r.aaguid),
@@ -361,17 +386,23 @@ function renderInfo(r) {
   $('key-panel').hidden = false;
 }
 
-$('key-refresh').addEventListener('click', () => loadInfo($('key-refresh')));
+$('key-refresh').addEventListener('click', () => loadInfo($button('key-refresh')));
 
 $('key-wink').addEventListener('click', async () => {
   try {
-    await onKey($('key-wink'), 'key_wink', {}, false);
+    await onKey($button('key-wink'), 'key_wink', {}, false);
     status(t('keys.winked'));
   } catch (e) { showError(e); }
 });
 
 // ---------- PIN ----------
 
+/**
+ * @param {HTMLButtonElement} button
+ * @param {'key_set_pin' | 'key_change_pin'} cmd
+ * @param {'set' | 'change'} purpose
+ * @param {string} doneText a strings.js path
+ */
 async function pinOperation(button, cmd, purpose, doneText) {
   page.pinPurpose = purpose;
   try {
@@ -386,11 +417,12 @@ async function pinOperation(button, cmd, purpose, doneText) {
   }
 }
 
-$('key-set-pin').addEventListener('click', () => pinOperation($('key-set-pin'), 'key_set_pin', 'set', 'keys.pinWasSet'));
-$('key-change-pin').addEventListener('click', () => pinOperation($('key-change-pin'), 'key_change_pin', 'change', 'keys.pinChanged'));
+$('key-set-pin').addEventListener('click', () => pinOperation($button('key-set-pin'), 'key_set_pin', 'set', 'keys.pinWasSet'));
+$('key-change-pin').addEventListener('click', () => pinOperation($button('key-change-pin'), 'key_change_pin', 'change', 'keys.pinChanged'));
 
 // ---------- passkeys stored on the key ----------
 
+/** @param {CredentialView} c */
 const userOf = (c) => c.userName || c.userDisplayName || t('keys.credsNoName');
 
 function renderCreds() {
@@ -404,11 +436,12 @@ function renderCreds() {
   data.sites.forEach((site) => {
     const list = el('ul', { class: 'list' });
     site.credentials.forEach((c) => {
-      const standing = c.zitadel && c.zitadel.status;
-      const badge = ['known', 'orphan', 'unknown'].includes(standing)
+      const z = c.zitadel;
+      const standing = z ? z.status : undefined;
+      const badge = z && z.status !== 'other'
         ? el('span', {
-          class: `badge ${standing}`, text: t(`keys.standing.${standing}`),
-          title: standing === 'unknown' ? t('keys.standing.unknownHint') : (c.zitadel.reason || null),
+          class: `badge ${z.status}`, text: t(`keys.standing.${z.status}`),
+          title: z.status === 'unknown' ? t('keys.standing.unknownHint') : ('reason' in z ? z.reason || null : null),
         }) : '';
       const del = el('button', {
         type: 'button', class: 'danger-quiet', text: t('keys.credsDelete'),
@@ -428,6 +461,7 @@ function renderCreds() {
   if (page.report) renderInfo(page.report);
 }
 
+/** @returns {{ site: string, c: CredentialView }[]} */
 function orphans() {
   if (!page.creds) return [];
   return page.creds.sites.flatMap((s) => s.credentials
@@ -435,22 +469,30 @@ function orphans() {
     .map((c) => ({ site: s.rpId, c })));
 }
 
+/** @param {string[]} ids the credentials deleted from the key */
 function forget(ids) {
-  page.creds.sites.forEach((s) => { s.credentials = s.credentials.filter((c) => !ids.includes(c.id)); });
-  page.creds.sites = page.creds.sites.filter((s) => s.credentials.length > 0);
-  if (page.creds.slots) {
-    page.creds.slots = { used: page.creds.slots.used - ids.length, remaining: page.creds.slots.remaining + ids.length };
+  const creds = page.creds;
+  if (!creds) return;
+  creds.sites.forEach((s) => { s.credentials = s.credentials.filter((c) => !ids.includes(c.id)); });
+  creds.sites = creds.sites.filter((s) => s.credentials.length > 0);
+  if (creds.slots) {
+    creds.slots = { used: creds.slots.used - ids.length, remaining: creds.slots.remaining + ids.length };
   }
   renderCreds();
 }
 
 $('key-creds-show').addEventListener('click', async () => {
   try {
-    page.creds = await onKey($('key-creds-show'), 'key_credentials', {}, true);
+    page.creds = await onKey($button('key-creds-show'), 'key_credentials', {}, true) || null;
     renderCreds();
   } catch (e) { showError(e); }
 });
 
+/**
+ * @param {SiteView} site
+ * @param {CredentialView} c
+ * @param {HTMLButtonElement} button
+ */
 async function deleteCredential(site, c, button) {
   const user = userOf(c);
   const ok = await confirmDanger(t('keys.deleteTitle', { site: site.rpId }),
@@ -471,7 +513,8 @@ $('key-orphans-delete').addEventListener('click', async () => {
     t('keys.orphansText', { list: names }), t('keys.deleteOk'));
   if (!ok) return;
   try {
-    const deleted = await onKey($('key-orphans-delete'), 'key_delete_orphans', { ids: list.map((o) => o.c.id) }, true);
+    const deleted = await onKey($button('key-orphans-delete'), 'key_delete_orphans', { ids: list.map((o) => o.c.id) }, true);
+    if (!deleted) return;
     forget(deleted);
     status(deleted.length === 1 ? t('keys.orphansDeletedOne') : t('keys.orphansDeleted', { count: deleted.length }));
   } catch (e) { showError(e); }
@@ -479,6 +522,7 @@ $('key-orphans-delete').addEventListener('click', async () => {
 
 // ---------- fingerprints ----------
 
+/** @type {Fingerprint[]} */
 let fingerprints = [];
 
 function renderFingerprints() {
@@ -501,6 +545,10 @@ function renderFingerprints() {
   });
 }
 
+/**
+ * @param {HTMLElement} row
+ * @param {Fingerprint} f
+ */
 function startRename(row, f) {
   const input = el('input', { type: 'text', maxlength: '15', value: f.name || '', 'aria-label': t('keys.fpNewName') });
   const form = el('form', { class: 'rename', novalidate: true },
@@ -520,6 +568,10 @@ function startRename(row, f) {
   input.focus();
 }
 
+/**
+ * @param {Fingerprint} f
+ * @param {HTMLButtonElement} button
+ */
 async function removeFingerprint(f, button) {
   const name = f.name || t('keys.fpNoName');
   const ok = await confirmDanger(t('keys.fpRemoveTitle', { name }), t('keys.fpRemoveText'), t('keys.fpRemoveOk'));
@@ -534,23 +586,23 @@ async function removeFingerprint(f, button) {
 
 $('key-fp-show').addEventListener('click', async () => {
   try {
-    fingerprints = await onKey($('key-fp-show'), 'key_fingerprints', {}, true) || [];
+    fingerprints = await onKey($button('key-fp-show'), 'key_fingerprints', {}, true) || [];
     renderFingerprints();
   } catch (e) { showError(e); }
 });
 
 $('key-fp-enroll').addEventListener('submit', async (ev) => {
   ev.preventDefault();
-  const name = $('key-fp-name').value.trim() || null;
+  const name = $input('key-fp-name').value.trim() || null;
   const onSample = channel((/** @type {Sample} */ s) => {
     $('key-fp-sample').textContent = t('keys.fpSample', { feedback: s.feedback, remaining: s.remaining });
     $('keys-op-text').textContent = t('keys.fpEnrollStart');
   });
   $('key-fp-sample').textContent = t('keys.fpEnrollStart');
   try {
-    const fp = await onKey($('key-fp-enroll-button'), 'key_enroll_fingerprint', { name, onSample }, true);
+    const fp = await onKey($button('key-fp-enroll-button'), 'key_enroll_fingerprint', { name, onSample }, true);
     if (fp) { fingerprints.push(fp); renderFingerprints(); }
-    $('key-fp-name').value = '';
+    $input('key-fp-name').value = '';
     $('key-fp-sample').textContent = t('keys.fpEnrolled');
   } catch (e) {
     $('key-fp-sample').textContent = '';
@@ -561,14 +613,14 @@ $('key-fp-enroll').addEventListener('submit', async (ev) => {
 // ---------- reset ----------
 
 function updateResetButton() {
-  $('key-reset').disabled = page.running || $('key-reset-word').value !== 'RESET';
+  $button('key-reset').disabled = page.running || $input('key-reset-word').value !== 'RESET';
 }
 
 $('key-reset-word').addEventListener('input', updateResetButton);
 
 $('key-reset-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
-  const confirm = $('key-reset-word').value;
+  const confirm = $input('key-reset-word').value;
   if (confirm !== 'RESET') { $('key-reset-word').focus(); return; }
   const stepBox = $('key-reset-step');
   const onStep = channel((/** @type {ResetStep} */ s) => {
@@ -584,9 +636,9 @@ $('key-reset-form').addEventListener('submit', async (ev) => {
     $('keys-op-text').textContent = text;
   });
   try {
-    await onKey($('key-reset'), 'key_reset', { confirm, onStep }, true);
+    await onKey($button('key-reset'), 'key_reset', { confirm, onStep }, true);
     stepBox.hidden = true;
-    $('key-reset-word').value = '';
+    $input('key-reset-word').value = '';
     hidePanel();
     page.selected = null;
     status(t('keys.resetDone'));

@@ -194,7 +194,7 @@ async function testPasskey(p, button, cancel, status) {
     try {
       const outcome = await call('test_passkey', { id: p.id, onPrompt });
       finished = true;
-      if (outcome.passed === false) {
+      if ('message' in outcome) { // SelfTestOutcome's Failed form (passed: false)
         knowStatus(status, t('know.testFailed', { message: outcome.message }), true);
       } else {
         knowStatus(status, t(outcome.userVerified ? 'know.testPassedVerified' : 'know.testPassed'));

@@ -283,10 +283,11 @@ $('wiz-name').addEventListener('submit', async (ev) => {
     renderProgress(reached, texts, 'done');
     $('wiz-done-title').textContent = t('wizard.doneTitle', { name: added.name });
     const test = added.selfTest;
+    const failed = test && 'message' in test ? test : null; // SelfTestOutcome's Failed form
     $('wiz-selftest').textContent = !test ? ''
-      : test.passed === false ? t('wizard.selfTestFailed', { message: test.message, advice: test.advice })
+      : failed ? t('wizard.selfTestFailed', { message: failed.message, advice: failed.advice })
         : t('wizard.selfTestPassed');
-    $('wiz-selftest').classList.toggle('warning', !!test && test.passed === false);
+    $('wiz-selftest').classList.toggle('warning', !!failed);
     wizardStep('done', $('wiz-backup'));
   } catch (e) {
     finished = true;

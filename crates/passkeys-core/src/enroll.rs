@@ -28,6 +28,7 @@ use crate::zitadel::{AuthFactorState, Passkey, ZitadelClient};
 
 /// Progress of an enrollment, for live prompts in the CLI and the app.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "step", rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum EnrollEvent {
@@ -72,6 +73,7 @@ impl<F: Fn(&EnrollEvent) + Send + Sync> EnrollObserver for F {
 
 /// A passkey this run enrolled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct EnrolledPasskey {
     /// ZITADEL token id (found by comparing the list before and after).

@@ -39,6 +39,7 @@ pub struct SelfTestTarget<'a> {
 
 /// A passed self-test.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SelfTestReport {
     /// Always true here; present so the JSON reads on its own.
@@ -236,6 +237,7 @@ pub fn verify_signature(
 
 /// The self-test's outcome as reported to the CLI (`--json`) and the app.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(untagged)]
 pub enum SelfTestOutcome {
     /// It worked.
@@ -296,6 +298,7 @@ impl EnrollOptions {
 
 /// A passkey enrolled by [`add_passkey_with`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Enrollment {
     /// The passkey.

@@ -19,6 +19,7 @@ use crate::status;
 
 /// One discoverable credential on the key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct StoredCredential {
     /// Credential id, base64url without padding (what `passkeys key credentials delete` takes).
@@ -351,6 +352,7 @@ impl InstanceView {
 
 /// How a credential on the key relates to the instance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "status", rename_all = "camelCase")]
 pub enum Standing {
     /// Another site or another account: not ours to judge.
