@@ -26,7 +26,7 @@ const PAGE_ERRORS = /** @type {Record<string, string>} */ (STRINGS.keys.errors);
 
 /** The page's wording for an error (its own texts first, then the app's), and the detail.
  * @param {unknown} err */
-function showError(err) {
+function pageError(err) {
   if (hasCode(err, 'cancelled')) showText($('keys-error'), t('keys.cancelled'), { code: 'cancelled' });
   else showBox($('keys-error'), err, PAGE_ERRORS);
 }
@@ -124,7 +124,7 @@ function pollOnce() {
       const keys = await call('list_keys');
       if (page.visible && !page.running) renderKeys(keys);
     } catch (e) {
-      if (page.visible && !page.running) { renderKeys([]); showError(e); }
+      if (page.visible && !page.running) { renderKeys([]); pageError(e); }
     }
   })();
   page.poll.inFlight.then(() => startPoll(1000));
@@ -323,7 +323,7 @@ async function loadInfo(button) {
     status('');
   } catch (e) {
     status('');
-    showError(e);
+    pageError(e);
   }
 }
 
@@ -392,7 +392,7 @@ $('key-wink').addEventListener('click', async () => {
   try {
     await onKey($button('key-wink'), 'key_wink', {}, false);
     status(t('keys.winked'));
-  } catch (e) { showError(e); }
+  } catch (e) { pageError(e); }
 });
 
 // ---------- PIN ----------
@@ -410,7 +410,7 @@ async function pinOperation(button, cmd, purpose, doneText) {
     status(t(doneText));
     await loadInfo();
   } catch (e) {
-    showError(e);
+    pageError(e);
     await loadInfo();
   } finally {
     page.pinPurpose = null;
@@ -485,7 +485,7 @@ $('key-creds-show').addEventListener('click', async () => {
   try {
     page.creds = await onKey($button('key-creds-show'), 'key_credentials', {}, true) || null;
     renderCreds();
-  } catch (e) { showError(e); }
+  } catch (e) { pageError(e); }
 });
 
 /**
@@ -502,7 +502,7 @@ async function deleteCredential(site, c, button) {
     await onKey(button, 'key_delete_credential', { id: c.id }, true);
     forget([c.id]);
     status(t('keys.credsDeleted', { site: site.rpId }));
-  } catch (e) { showError(e); }
+  } catch (e) { pageError(e); }
 }
 
 $('key-orphans-delete').addEventListener('click', async () => {
@@ -517,7 +517,7 @@ $('key-orphans-delete').addEventListener('click', async () => {
     if (!deleted) return;
     forget(deleted);
     status(deleted.length === 1 ? t('keys.orphansDeletedOne') : t('keys.orphansDeleted', { count: deleted.length }));
-  } catch (e) { showError(e); }
+  } catch (e) { pageError(e); }
 });
 
 // ---------- fingerprints ----------
@@ -561,7 +561,7 @@ function startRename(row, f) {
       await onKey(null, 'key_rename_fingerprint', { id: f.id, name }, true);
       f.name = name;
       status(t('keys.fpRenamed'));
-    } catch (e) { showError(e); }
+    } catch (e) { pageError(e); }
     renderFingerprints();
   });
   row.replaceChildren(form);
@@ -581,14 +581,14 @@ async function removeFingerprint(f, button) {
     fingerprints = fingerprints.filter((x) => x.id !== f.id);
     renderFingerprints();
     status(t('keys.fpRemoved'));
-  } catch (e) { showError(e); }
+  } catch (e) { pageError(e); }
 }
 
 $('key-fp-show').addEventListener('click', async () => {
   try {
     fingerprints = await onKey($button('key-fp-show'), 'key_fingerprints', {}, true) || [];
     renderFingerprints();
-  } catch (e) { showError(e); }
+  } catch (e) { pageError(e); }
 });
 
 $('key-fp-enroll').addEventListener('submit', async (ev) => {
@@ -606,7 +606,7 @@ $('key-fp-enroll').addEventListener('submit', async (ev) => {
     $('key-fp-sample').textContent = t('keys.fpEnrolled');
   } catch (e) {
     $('key-fp-sample').textContent = '';
-    showError(e);
+    pageError(e);
   }
 });
 
@@ -644,7 +644,7 @@ $('key-reset-form').addEventListener('submit', async (ev) => {
     status(t('keys.resetDone'));
   } catch (e) {
     stepBox.hidden = true;
-    showError(e);
+    pageError(e);
   }
   updateResetButton();
 });
