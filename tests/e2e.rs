@@ -555,7 +555,7 @@ fn security_keys_page_without_a_key() {
             .await
             .as_bool()
             .unwrap());
-        // From the footer too, and main.js's views hide the page again (Diagnostics).
+        // From the footer too, and another view hides the page again (Diagnostics; ui/lib/router.js).
         ui.click("#btn-keys-footer").await;
         ui.view("keys").await;
         ui.click("#btn-diagnostics").await;

@@ -1,9 +1,9 @@
+// @ts-check
 // Every piece of text the UI shows, in one place so it can be translated.
-// `{name}` placeholders are filled by t() in main.js. Error texts are keyed by the stable
+// `{name}` placeholders are filled by t() in lib/i18n.js. Error texts are keyed by the stable
 // error codes the Rust side sends (passkeys_core::Error::code and the app's own codes).
-'use strict';
 
-window.STRINGS = {
+export const STRINGS = {
   app: {
     title: 'Passkey Enroll',
     version: 'Version {version}',
@@ -198,7 +198,7 @@ window.STRINGS = {
     confirmLabel: 'The same PIN again',
     minLength: 'At least {min} characters.',
     tooShort: 'The PIN needs at least {min} characters.',
-    tooLong: 'The PIN is too long (at most 63 bytes).',
+    tooLong: 'The PIN is too long (at most {max} bytes).',
     empty: 'Enter the PIN, or choose Cancel.',
     mismatch: 'The two PINs differ. Type the same PIN twice.',
     ok: 'Continue',

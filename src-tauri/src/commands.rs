@@ -43,6 +43,7 @@ const LINK_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// What the UI needs to know at start.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AppInfo {
     /// App (and core) version.
@@ -55,6 +56,7 @@ pub struct AppInfo {
 
 /// The active instance and whether a session is stored for it.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionInfo {
     /// The instance.
@@ -65,6 +67,7 @@ pub struct SessionInfo {
 
 /// An authenticator the wizard offers.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AuthenticatorChoice {
     /// What to pass to `add_passkey` and `suggest_name` (`platform`, `key`, `key:N`, and
@@ -75,11 +78,13 @@ pub struct AuthenticatorChoice {
     pub info: AuthenticatorInfo,
     /// For a security key: what `passkeys authenticators` shows (transport, PIN set, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub key: Option<KeySummary>,
 }
 
 /// A registration link for another device, with its QR code. `Debug` hides the one-time code.
 #[derive(Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct LinkView {
     /// The one-time link.
@@ -126,6 +131,7 @@ pub async fn device_access() -> Result<Vec<DeviceAccess>, IpcError> {
 
 /// One answer of [`device_access`]: the problem (`kind` and its fields) and its message.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct DeviceAccess {
     #[serde(flatten)]
     problem: discovery::AccessProblem,

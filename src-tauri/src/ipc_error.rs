@@ -10,21 +10,35 @@ use serde::Serialize;
 
 /// A serializable error: `{"code", "message", "credentialId"?, "causeCode"?, "attemptsLeft"?}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct IpcError {
     /// Stable machine code (e.g. `credential_rejected`, `not_signed_in`).
+    #[cfg_attr(test, ts(type = "ErrorCode"))]
     pub code: ErrorCode,
     /// What happened and what to do, for people.
     pub message: String,
     /// For `not_registered`: the credential that was created but not registered.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub credential_id: Option<String>,
     /// For `not_registered`: the code of the error that stopped the registration.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional, type = "ErrorCode"))]
     pub cause_code: Option<ErrorCode>,
     /// For `pin_invalid`: PIN attempts left before the key blocks its PIN, when the key says.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub attempts_left: Option<u32>,
+}
+
+/// Every `code` an [`IpcError`] can carry: [`ErrorCode::ALL`] (the core's, with the
+/// authenticator, API and self-test codes it passes on, and the shells' own). ui/types/ipc.d.ts
+/// has them as the `ErrorCode` union (src-tauri/src/ipc_types.rs).
+// Read by the ipc_types test only (it writes the union into ui/types/ipc.d.ts).
+#[cfg_attr(not(test), allow(dead_code))]
+pub fn error_codes() -> Vec<&'static str> {
+    ErrorCode::ALL.iter().map(|c| c.as_str()).collect()
 }
 
 impl IpcError {

@@ -34,6 +34,7 @@ pub const RESET_WORD: &str = "RESET";
 
 /// One passkey stored on the key, with ZITADEL's view of it when signed in.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialView {
     /// The credential (id, user id, user name, display name, credProtect).
@@ -41,11 +42,13 @@ pub struct CredentialView {
     pub credential: StoredCredential,
     /// `{status: other|known|orphan|unknown, ...}` when compared with the signed-in account.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub zitadel: Option<Standing>,
 }
 
 /// The passkeys of one site on the key.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SiteView {
     /// The rpId.
@@ -58,6 +61,7 @@ pub struct SiteView {
 
 /// What `key_credentials` returns.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct KeyCredentials {
     /// By site.
@@ -68,11 +72,13 @@ pub struct KeyCredentials {
     pub compared_with: Option<String>,
     /// Why they were not compared (not signed in, network...), for the detail line.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub not_compared: Option<String>,
 }
 
 /// A step of the reset ceremony.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "step", rename_all = "camelCase")]
 pub enum ResetStep {
     /// Remove the key and insert it again now (NFC: off the reader and back).

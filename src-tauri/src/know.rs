@@ -27,6 +27,7 @@ use crate::state::AppState;
 
 /// A passkey as ZITADEL lists it, with what this computer knows about it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct KnownPasskeyView {
     /// ZITADEL's view (`id`, `state`, `name`).
@@ -36,12 +37,15 @@ pub struct KnownPasskeyView {
     pub known: bool,
     /// The authenticator model, for known passkeys.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub model: Option<String>,
     /// `USB`, `NFC`, `software`, ..., for known passkeys.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub transport: Option<String>,
     /// The kind of authenticator, for known passkeys.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub kind: Option<AuthenticatorKind>,
     /// Whether "Which key is this?" and "Test this passkey" can work here (the environment
     /// reaches its authenticator).
@@ -50,6 +54,7 @@ pub struct KnownPasskeyView {
 
 /// Where the passkey was found by [`which_passkey`].
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct WhichView {
     /// The ZITADEL passkey id.
@@ -62,6 +67,7 @@ pub struct WhichView {
     pub transport: String,
     /// The key, for a security key.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub key: Option<KeySummary>,
     /// Whether the key is blinking now.
     pub winked: bool,

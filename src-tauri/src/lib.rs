@@ -9,6 +9,7 @@ pub mod commands;
 mod demo;
 pub mod diagnostics;
 mod ipc_error;
+mod ipc_types;
 pub mod keys_page;
 mod know;
 pub mod prompt;

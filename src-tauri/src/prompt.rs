@@ -20,6 +20,7 @@ use crate::ipc_error::IpcError;
 
 /// What the window is told while a security key works.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "prompt", rename_all = "camelCase")]
 pub enum PromptEvent {
     /// Enter, set or change the PIN; answer with `answer_pin`.

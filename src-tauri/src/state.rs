@@ -70,6 +70,7 @@ fn parse_fault(name: &str) -> Result<Fault, String> {
 
 /// The instance the app works with, as the UI sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ActiveProfile {
     /// Saved profile id (`demo` in demo mode).

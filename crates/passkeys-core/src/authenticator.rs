@@ -15,6 +15,7 @@ pub use crate::error::AuthenticatorError;
 
 /// What kind of authenticator this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum AuthenticatorKind {
     /// Software authenticator (demo and tests; not hardware).
@@ -29,6 +30,7 @@ pub enum AuthenticatorKind {
 
 /// Describes an authenticator for the UI and for default passkey names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AuthenticatorInfo {
     /// Kind.

@@ -29,6 +29,7 @@ pub use crate::progress::{EnrollEvent, EnrollObserver};
 /// A passkey this run enrolled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EnrolledPasskey {
     /// ZITADEL token id (found by comparing the list before and after).
     pub id: Option<String>,
@@ -263,6 +264,7 @@ impl EnrollOptions {
 /// A passkey enrolled by [`add_passkey_with`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Enrollment {
     /// The passkey.
     #[serde(flatten)]

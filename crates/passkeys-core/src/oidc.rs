@@ -124,6 +124,7 @@ pub struct SignedIn {
 /// How an existing sign-in session in the browser is treated (OIDC Core §3.1.2.1 `prompt`).
 /// Without a prompt ZITADEL reuses a single active browser session silently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SignInPrompt {
     /// `prompt=select_account`: let the person choose or add an account ("sign in as someone
@@ -171,6 +172,7 @@ impl SignInOptions {
 
 /// What RP-initiated logout in the browser achieved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum BrowserLogout {
     /// The browser came back to the app after ZITADEL ended its session.

@@ -17,6 +17,7 @@ use crate::tokens::store_key;
 
 /// One saved instance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SavedProfile {
     /// Stable id: the token store key of this issuer and client id.
@@ -29,6 +30,7 @@ pub struct SavedProfile {
 
 /// Every saved instance, and which one was used last.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Profiles {
     /// In the order they were added.

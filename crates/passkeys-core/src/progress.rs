@@ -10,6 +10,7 @@ use crate::authenticator::AuthenticatorInfo;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "step", rename_all = "camelCase")]
 #[non_exhaustive]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum EnrollEvent {
     /// Asking ZITADEL to start a registration.
     Starting,

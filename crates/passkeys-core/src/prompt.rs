@@ -16,6 +16,7 @@ pub const MAX_PIN_BYTES: usize = 63;
 
 /// A PIN the authenticator needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum PinRequest {
@@ -51,6 +52,7 @@ pub enum PinRequest {
 
 /// Something to show the person; nothing to answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum PromptNotice {

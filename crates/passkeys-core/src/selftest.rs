@@ -39,6 +39,7 @@ pub struct SelfTestTarget<'a> {
 
 /// A passed self-test.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SelfTestReport {
     /// Always true here; present so the JSON reads on its own.
@@ -187,6 +188,7 @@ pub fn verify_signature(
 /// The self-test's outcome as reported to the CLI (`--json`) and the app.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum SelfTestOutcome {
     /// It worked.
     Passed(SelfTestReport),
@@ -195,6 +197,7 @@ pub enum SelfTestOutcome {
         /// Always false.
         passed: bool,
         /// Stable code ([`SelfTestError::code`]).
+        #[cfg_attr(feature = "ts", ts(type = "ErrorCode"))]
         code: crate::error::ErrorCode,
         /// What failed.
         message: String,

@@ -43,6 +43,7 @@ impl std::fmt::Debug for Session {
 
 /// What logout did.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LogoutReport {
     /// True when there was a stored session.
     pub was_signed_in: bool,

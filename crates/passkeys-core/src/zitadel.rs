@@ -29,6 +29,7 @@ pub use crate::error::{ApiError, ApiErrorKind};
 
 /// `AuthFactorState` (contract §1.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum AuthFactorState {
     /// Unspecified.
     #[serde(rename = "AUTH_FACTOR_STATE_UNSPECIFIED")]
@@ -61,6 +62,7 @@ impl AuthFactorState {
 
 /// A passkey as ZITADEL lists it (`WebAuthNToken`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Passkey {
     /// Token id.
     pub id: String,
@@ -78,6 +80,7 @@ fn unspecified() -> AuthFactorState {
 
 /// The signed-in person (from GetMyUser).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Me {
     /// User id.

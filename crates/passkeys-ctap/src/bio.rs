@@ -35,6 +35,7 @@ const REMOVE: u8 = 0x06;
 
 /// A fingerprint template on the key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Fingerprint {
     /// templateId, base64url (what `rename` and `remove` take).
@@ -48,6 +49,7 @@ pub struct Fingerprint {
 
 /// One step of an enrollment, for live progress.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Sample {
     /// lastEnrollSampleStatus (0 = good).

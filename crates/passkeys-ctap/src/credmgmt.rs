@@ -18,6 +18,7 @@ use crate::status;
 
 /// One discoverable credential on the key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct StoredCredential {
     /// Credential id, base64url without padding (what `passkeys key credentials delete` takes).

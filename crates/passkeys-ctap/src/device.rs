@@ -130,6 +130,7 @@ impl UiCallback for UiBridge {
 
 /// Credential-slot counts from credential management (getCredsMetadata).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialSlots {
     /// Discoverable credentials stored on the key.

@@ -16,6 +16,7 @@ use crate::device::{transport_name, Device};
 
 /// What `passkeys authenticators` shows about a key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct KeySummary {
     /// `usb` or `nfc`.
@@ -215,6 +216,7 @@ pub async fn watch(
 /// attached but this user may not open it, or pcscd (NFC readers) is not running. Found by
 /// [`access_problems`] when no key could be opened; each says exactly what to install or run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum AccessProblem {
     /// A FIDO key is attached (a `/dev/hidraw*` node whose HID report descriptor has the FIDO

@@ -31,6 +31,7 @@ pub const RESET_WINDOW_SECS: u64 = 10;
 
 /// getInfo members that [`crate::DeviceInfo`] does not keep (CTAP 2.1 / 2.2 §6.4).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ExtraInfo {
     /// 0x18 longTouchForReset: the key wants a long touch (several seconds) for a reset.
@@ -62,6 +63,7 @@ impl ExtraInfo {
 
 /// Everything `passkeys key info` shows about a key. No secrets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct KeyReport {
     /// `usb` or `nfc`.
@@ -112,6 +114,7 @@ pub struct KeyReport {
 
 /// Whether a key has a PIN (getInfo option `clientPin`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum PinState {
     /// A PIN is set.
     #[serde(rename = "set")]
@@ -152,6 +155,7 @@ impl std::fmt::Display for PinState {
 
 /// Whether a key's built-in user verification (fingerprint) is set up (getInfo option `uv`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum BuiltInUv {
     /// Set up (a fingerprint is enrolled).
     #[serde(rename = "enrolled")]
@@ -192,6 +196,7 @@ impl std::fmt::Display for BuiltInUv {
 
 /// Management features a key offers (from getInfo options).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Supports {
     /// Discoverable credentials.

@@ -390,6 +390,7 @@ impl InstanceView {
 /// How a credential on the key relates to the instance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Standing {
     /// Another site or another account: not ours to judge.
     Other,
