@@ -3,7 +3,7 @@
 // passkey, watch it being created and registered (with the key's prompts), or, for the
 // platform authenticator or a phone, the registration link in the browser.
 import { $, $input, busy, copyText, el, svgDataUrl } from '../lib/dom.js';
-import { t } from '../lib/i18n.js';
+import { ERROR_TEXTS, t } from '../lib/i18n.js';
 import { answerPin, call, cancelRunning, channel, describe, hasCode } from '../lib/ipc.js';
 import { go, register, showSection } from '../lib/router.js';
 import { session } from '../lib/session.js';
@@ -285,7 +285,7 @@ $('wiz-name').addEventListener('submit', async (ev) => {
     const test = added.selfTest;
     const failed = test && 'message' in test ? test : null; // SelfTestOutcome's Failed form
     $('wiz-selftest').textContent = !test ? ''
-      : failed ? t('wizard.selfTestFailed', { message: failed.message, advice: failed.advice })
+      : failed ? (ERROR_TEXTS[failed.code] || t('wizard.selfTestFailed', { message: failed.message, advice: failed.advice }))
         : t('wizard.selfTestPassed');
     $('wiz-selftest').classList.toggle('warning', !!failed);
     wizardStep('done', $('wiz-backup'));
