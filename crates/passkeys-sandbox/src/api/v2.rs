@@ -39,20 +39,82 @@ use webauthn_rs_core::proto::AuthenticatorAttachment;
 /// Lifetime of a registration code (contract §1.4: `PasswordlessInitCode.Expiry` 1h).
 const CODE_TTL: Duration = Duration::from_secs(3600);
 
-pub(super) fn routes() -> Router<Arc<Shared>> {
-    Router::new()
+/// The user lookups, plus the passkey routes of the REST gateway when
+/// [`crate::SandboxConfig::user_v2_rest_passkeys`] is on (ZITADEL v2.59+). Each REST handler
+/// only parses the path and renders the reply; the operation itself is shared with the Connect
+/// transport (`super::connect`).
+pub(super) fn routes(cfg: &crate::SandboxConfig) -> Router<Arc<Shared>> {
+    let router = Router::new()
         .route("/v2/users", post(list_users))
-        .route("/v2/users/{user_id}", get(get_user))
-        .route("/v2/users/{user_id}/passkeys", post(register_passkey))
-        .route("/v2/users/{user_id}/passkeys/_search", post(list_passkeys))
+        .route("/v2/users/{user_id}", get(get_user));
+    if !cfg.user_v2_rest_passkeys {
+        return router;
+    }
+    router
+        .route("/v2/users/{user_id}/passkeys", post(rest_register))
+        .route("/v2/users/{user_id}/passkeys/_search", post(rest_list))
         .route(
             "/v2/users/{user_id}/passkeys/registration_link",
-            post(create_registration_link),
+            post(rest_link),
         )
         .route(
             "/v2/users/{user_id}/passkeys/{passkey_id}",
-            post(verify_passkey_registration).delete(remove_passkey),
+            post(rest_verify).delete(rest_remove),
         )
+}
+
+async fn rest_register(
+    State(sh): Sh,
+    headers: HeaderMap,
+    Path(user_id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    register_passkey(&sh, &headers, &user_id, &body)
+        .await
+        .map(Json)
+}
+
+async fn rest_verify(
+    State(sh): Sh,
+    headers: HeaderMap,
+    Path((user_id, passkey_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    verify_passkey_registration(&sh, &headers, &user_id, &passkey_id, &body)
+        .await
+        .map(Json)
+}
+
+async fn rest_link(
+    State(sh): Sh,
+    headers: HeaderMap,
+    Path(user_id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    create_registration_link(&sh, &headers, &user_id, &body)
+        .await
+        .map(Json)
+}
+
+async fn rest_list(
+    State(sh): Sh,
+    headers: HeaderMap,
+    Path(user_id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    list_passkeys(&sh, &headers, &user_id, &body)
+        .await
+        .map(Json)
+}
+
+async fn rest_remove(
+    State(sh): Sh,
+    headers: HeaderMap,
+    Path((user_id, passkey_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    remove_passkey(&sh, &headers, &user_id, &passkey_id)
+        .await
+        .map(Json)
 }
 
 fn permission_denied() -> ApiError {
@@ -241,12 +303,12 @@ async fn get_user(
 /// (from CreatePasskeyRegistrationLink) no further check. `domain` becomes the RP ID (empty:
 /// the request's host); `authenticator` maps to `authenticatorAttachment`. Replaces the
 /// user's pending registration.
-async fn register_passkey(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path(user_id): Path<String>,
-    body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+pub(super) async fn register_passkey(
+    sh: &Shared,
+    headers: &HeaderMap,
+    user_id: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
     let ctx = authenticate(&sh, &headers)?;
     let req = object_body(&body)?;
     let code = match field(&req, "code", "code") {
@@ -357,22 +419,23 @@ async fn register_passkey(
     }
     let (passkey_id, seq) = (begun.passkey_id, begun.sequence);
     tracing::info!(rp_id = %rp_id, "v2 passkey registration started");
-    Ok(Json(json!({
+    Ok(json!({
         "details": details(seq, "changeDate", now),
         "passkeyId": passkey_id,
         "publicKeyCredentialCreationOptions": sorted(json!({"publicKey": public_key})),
-    })))
+    }))
 }
 
 /// B2: VerifyPasskeyRegistration. No permission check beyond a valid token and `passkeyId` is
 /// only validated (contract §5, §9): the user's current pending registration is verified, with
 /// RP ID = the stored domain and the client data's own origin accepted (contract §5.2).
-async fn verify_passkey_registration(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((user_id, passkey_id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+pub(super) async fn verify_passkey_registration(
+    sh: &Shared,
+    headers: &HeaderMap,
+    user_id: &str,
+    passkey_id: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
     sh.with(|s| s.last_v2_verify_body = Some(String::from_utf8_lossy(&body).into_owned()));
     authenticate(&sh, &headers)?;
     if sh.with(|s| s.take_fault(Fault::VerifyRejected)) {
@@ -441,18 +504,18 @@ async fn verify_passkey_registration(
     tracing::info!("v2 passkey registration verified");
     let now = SystemTime::now();
     let seq = sh.with(|s| s.next_sequence());
-    Ok(Json(json!({ "details": details(seq, "changeDate", now) })))
+    Ok(json!({ "details": details(seq, "changeDate", now) }))
 }
 
 /// B3: CreatePasskeyRegistrationLink. Needs `user.passkey.write`, for oneself too (contract
 /// §5). `returnCode` returns `{id, code}`; `sendLink` and `{}` "send" an e-mail (nothing is
 /// sent; the code is stored all the same).
-async fn create_registration_link(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path(user_id): Path<String>,
-    body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+pub(super) async fn create_registration_link(
+    sh: &Shared,
+    headers: &HeaderMap,
+    user_id: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
     let ctx = authenticate(&sh, &headers)?;
     let req = object_body(&body)?;
     check_user_id(&user_id)?;
@@ -484,7 +547,7 @@ async fn create_registration_link(
     let (code_id, seq) = sh.with(|s| {
         let id = s.next_id();
         s.registration_codes.push(RegistrationCode {
-            user_id: user_id.clone(),
+            user_id: user_id.to_string(),
             id: id.clone(),
             code: code.clone(),
             expires: crate::util::later(now, CODE_TTL),
@@ -495,16 +558,16 @@ async fn create_registration_link(
     if return_code {
         out["code"] = json!({"id": code_id, "code": code});
     }
-    Ok(Json(out))
+    Ok(out)
 }
 
 /// B4: ListPasskeys: READY passkeys only; self or `user.read`.
-async fn list_passkeys(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path(user_id): Path<String>,
-    body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+pub(super) async fn list_passkeys(
+    sh: &Shared,
+    headers: &HeaderMap,
+    user_id: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
     let ctx = authenticate(&sh, &headers)?;
     object_body(&body)?;
     let (_, target) = caller_and_target(&sh, &ctx, &user_id, Some(PERMISSION_USER_READ))?;
@@ -535,15 +598,16 @@ async fn list_passkeys(
     if !result.is_empty() {
         out["result"] = Value::Array(result);
     }
-    Ok(Json(out))
+    Ok(out)
 }
 
 /// B5: RemovePasskey, READY or pending; self or `user.write`; unknown → 404 `COMMAND-DAfb2`.
-async fn remove_passkey(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((user_id, passkey_id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+pub(super) async fn remove_passkey(
+    sh: &Shared,
+    headers: &HeaderMap,
+    user_id: &str,
+    passkey_id: &str,
+) -> Result<Value, ApiError> {
     let ctx = authenticate(&sh, &headers)?;
     let (_, target) = caller_and_target(&sh, &ctx, &user_id, Some(PERMISSION_USER_WRITE))?;
     let now = SystemTime::now();
@@ -556,7 +620,7 @@ async fn remove_passkey(
         Some(s.next_sequence())
     });
     match seq {
-        Some(seq) => Ok(Json(json!({ "details": details(seq, "changeDate", now) }))),
+        Some(seq) => Ok(json!({ "details": details(seq, "changeDate", now) })),
         None => Err(ApiError::zitadel(
             5,
             "COMMAND-DAfb2",
