@@ -414,10 +414,12 @@ async fn time_requests(
 
 fn router(shared: Arc<state::Shared>) -> Router {
     oidc::routes(&shared.cfg.endpoint_prefix)
-        .merge(api::routes(&shared.cfg).layer(axum::middleware::from_fn_with_state(
-            shared.clone(),
-            api::network_faults,
-        )))
+        .merge(
+            api::routes(&shared.cfg).layer(axum::middleware::from_fn_with_state(
+                shared.clone(),
+                api::network_faults,
+            )),
+        )
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

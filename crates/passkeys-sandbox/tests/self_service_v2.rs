@@ -146,7 +146,9 @@ impl Transport {
                 assert_eq!(d["debug"]["id"], id, "{body}");
                 // `value` is the detail's protobuf encoding (unpadded standard base64): field 1
                 // holds the id.
-                let value = STANDARD_NO_PAD.decode(d["value"].as_str().unwrap()).unwrap();
+                let value = STANDARD_NO_PAD
+                    .decode(d["value"].as_str().unwrap())
+                    .unwrap();
                 assert_eq!(value[0], 0x0a);
                 assert_eq!(&value[2..2 + id.len()], id.as_bytes());
             }
@@ -186,7 +188,10 @@ async fn self_service(transport: Transport, cfg: SandboxConfig) {
     let passkey_id = body["passkeyId"].as_str().unwrap().to_string();
     let options = &body["publicKeyCredentialCreationOptions"];
     let pk = &options["publicKey"];
-    assert!(pk.is_object(), "a JSON object, not base64-wrapped bytes: {body}");
+    assert!(
+        pk.is_object(),
+        "a JSON object, not base64-wrapped bytes: {body}"
+    );
     let challenge = pk["challenge"].as_str().unwrap();
     assert_eq!(URL_SAFE_NO_PAD.decode(challenge).unwrap().len(), 32);
     assert_eq!(
@@ -270,7 +275,12 @@ async fn self_service(transport: Transport, cfg: SandboxConfig) {
     transport.assert_error(
         status,
         &body,
-        (404, 5, "not_found", "Errors.User.WebAuthN.NotFound (COMMAND-DAfb2)"),
+        (
+            404,
+            5,
+            "not_found",
+            "Errors.User.WebAuthN.NotFound (COMMAND-DAfb2)",
+        ),
         "COMMAND-DAfb2",
     );
     let (_, list) = transport.list(&sb, &demo, DEMO_USER_ID).await;
@@ -478,6 +488,11 @@ async fn each_switch_off_answers_as_an_unknown_route_and_leaves_the_others() {
         .collect();
     assert_eq!(
         names,
-        ["api-v1-only", "api-v2-rest-only", "api-v2-connect-only", "api-future-no-v1"]
+        [
+            "api-v1-only",
+            "api-v2-rest-only",
+            "api-v2-connect-only",
+            "api-future-no-v1"
+        ]
     );
 }

@@ -59,7 +59,12 @@ async fn unary(
     }
 }
 
-async fn call(sh: &Shared, headers: &HeaderMap, method: &str, body: &[u8]) -> Result<Value, ApiError> {
+async fn call(
+    sh: &Shared,
+    headers: &HeaderMap,
+    method: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
     const METHODS: [&str; 5] = [
         "RegisterPasskey",
         "VerifyPasskeyRegistration",
