@@ -125,7 +125,11 @@ fn user_not_found() -> ApiError {
     ApiError::zitadel(5, "QUERY-sandbox-user", "Errors.User.NotFound")
 }
 
-/// The caller and the target user; `permission` is required unless the caller is the target.
+/// The caller and the target user; `permission` is required unless the caller is the target:
+/// "self OR permission", as ZITADEL's `checkPermissionOnUser(ctx, permission,
+/// allowSelfManagement=true)` returns nil when the aggregate is the caller
+/// (`internal/command/permission_checks.go`; ledger G5). A plain user with their own token thus
+/// uses the same v2 operations as the helpdesk with an admin token, on REST and Connect alike.
 fn caller_and_target(
     sh: &Shared,
     ctx: &Ctx,
@@ -309,8 +313,8 @@ pub(super) async fn register_passkey(
     user_id: &str,
     body: &[u8],
 ) -> Result<Value, ApiError> {
-    let ctx = authenticate(&sh, &headers)?;
-    let req = object_body(&body)?;
+    let ctx = authenticate(sh, headers)?;
+    let req = object_body(body)?;
     let code = match field(&req, "code", "code") {
         None => None,
         Some(Value::Object(c)) => {
@@ -352,7 +356,7 @@ pub(super) async fn register_passkey(
     };
 
     let target = if let Some((code_id, code)) = &code {
-        check_user_id(&user_id)?;
+        check_user_id(user_id)?;
         let now = SystemTime::now();
         let ok = sh.with(|s| {
             s.registration_codes.retain(|c| c.expires > now);
@@ -361,14 +365,14 @@ pub(super) async fn register_passkey(
                 .iter()
                 .position(|c| c.user_id == user_id && c.id == *code_id && c.code == *code)?;
             s.registration_codes.remove(pos);
-            s.user(&user_id).cloned()
+            s.user(user_id).cloned()
         });
         ok.ok_or_else(|| ApiError::zitadel(3, "COMMAND-sandbox-code", "Errors.User.Code.Invalid"))?
     } else {
-        caller_and_target(&sh, &ctx, &user_id, Some(PERMISSION_CREDENTIAL_WRITE))?.1
+        caller_and_target(sh, &ctx, user_id, Some(PERMISSION_CREDENTIAL_WRITE))?.1
     };
 
-    let (host_rp_id, host_origin) = request_domain(&sh, &headers)?;
+    let (host_rp_id, host_origin) = request_domain(sh, headers)?;
     let rp_id = if domain.is_empty() {
         host_rp_id
     } else {
@@ -380,7 +384,7 @@ pub(super) async fn register_passkey(
         target.id.as_bytes().to_vec()
     };
     let now = SystemTime::now();
-    let begun = begin_registration(&sh, &target, &user_handle, &rp_id, host_origin, attachment)?;
+    let begun = begin_registration(sh, &target, &user_handle, &rp_id, host_origin, attachment)?;
     let o = begun.options;
     let challenge = begun.challenge;
     let mut selection = json!({"userVerification": "required"});
@@ -436,12 +440,12 @@ pub(super) async fn verify_passkey_registration(
     passkey_id: &str,
     body: &[u8],
 ) -> Result<Value, ApiError> {
-    sh.with(|s| s.last_v2_verify_body = Some(String::from_utf8_lossy(&body).into_owned()));
-    authenticate(&sh, &headers)?;
+    sh.with(|s| s.last_v2_verify_body = Some(String::from_utf8_lossy(body).into_owned()));
+    authenticate(sh, headers)?;
     if sh.with(|s| s.take_fault(Fault::VerifyRejected)) {
         return Err(ApiError::create_failed());
     }
-    check_user_id(&user_id)?;
+    check_user_id(user_id)?;
     let n = passkey_id.chars().count();
     if n == 0 || n > 200 {
         return Err(ApiError::plain(
@@ -449,7 +453,7 @@ pub(super) async fn verify_passkey_registration(
             "invalid VerifyPasskeyRegistrationRequest.PasskeyId: value length must be between 1 and 200 runes, inclusive",
         ));
     }
-    let req = object_body(&body)?;
+    let req = object_body(body)?;
     let credential =
         match field(&req, "publicKeyCredential", "public_key_credential") {
             None => return Err(ApiError::plain(
@@ -500,7 +504,7 @@ pub(super) async fn verify_passkey_registration(
         .and_then(|cd| cd.get("origin").and_then(Value::as_str).map(str::to_string))
         .and_then(|o| url::Url::parse(&o).ok())
         .ok_or_else(ApiError::create_failed)?;
-    finish_registration(&sh, &rp_id, origin, &reg, &reg_state, &pending_id, name)?;
+    finish_registration(sh, &rp_id, origin, &reg, &reg_state, &pending_id, name)?;
     tracing::info!("v2 passkey registration verified");
     let now = SystemTime::now();
     let seq = sh.with(|s| s.next_sequence());
@@ -516,9 +520,9 @@ pub(super) async fn create_registration_link(
     user_id: &str,
     body: &[u8],
 ) -> Result<Value, ApiError> {
-    let ctx = authenticate(&sh, &headers)?;
-    let req = object_body(&body)?;
-    check_user_id(&user_id)?;
+    let ctx = authenticate(sh, headers)?;
+    let req = object_body(body)?;
+    check_user_id(user_id)?;
     let caller = sh
         .with(|s| s.user(&ctx.user_id).cloned())
         .ok_or_else(ApiError::token_invalid)?;
@@ -539,7 +543,7 @@ pub(super) async fn create_registration_link(
             }
         }
     }
-    if sh.with(|s| s.user(&user_id).is_none()) {
+    if sh.with(|s| s.user(user_id).is_none()) {
         return Err(user_not_found());
     }
     let now = SystemTime::now();
@@ -568,9 +572,9 @@ pub(super) async fn list_passkeys(
     user_id: &str,
     body: &[u8],
 ) -> Result<Value, ApiError> {
-    let ctx = authenticate(&sh, &headers)?;
-    object_body(&body)?;
-    let (_, target) = caller_and_target(&sh, &ctx, &user_id, Some(PERMISSION_USER_READ))?;
+    let ctx = authenticate(sh, headers)?;
+    object_body(body)?;
+    let (_, target) = caller_and_target(sh, &ctx, user_id, Some(PERMISSION_USER_READ))?;
     let (result, seq): (Vec<Value>, u64) = sh.with(|s| {
         let r = s
             .passkeys
@@ -608,8 +612,8 @@ pub(super) async fn remove_passkey(
     user_id: &str,
     passkey_id: &str,
 ) -> Result<Value, ApiError> {
-    let ctx = authenticate(&sh, &headers)?;
-    let (_, target) = caller_and_target(&sh, &ctx, &user_id, Some(PERMISSION_USER_WRITE))?;
+    let ctx = authenticate(sh, headers)?;
+    let (_, target) = caller_and_target(sh, &ctx, user_id, Some(PERMISSION_USER_WRITE))?;
     let now = SystemTime::now();
     let seq = sh.with(|s| {
         let pos = s
