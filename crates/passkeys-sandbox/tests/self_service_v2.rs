@@ -496,3 +496,41 @@ async fn each_switch_off_answers_as_an_unknown_route_and_leaves_the_others() {
         ]
     );
 }
+
+/// The registration-code variant on both transports: an admin (`user.passkey.write`) creates a
+/// link with `returnCode`, and with that code a caller without permissions registers for the
+/// user, once (contract §5, `RegisterUserPasskeyWithCode`).
+#[tokio::test]
+async fn registration_code_variant_on_both_transports() {
+    for transport in [Transport::Rest, Transport::Connect] {
+        let sb = start().await;
+        let admin = tokens_as(&sb, FULL_SCOPE, "admin", "admin").await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (status, body) = transport.link(&sb, &admin, ALICE_USER_ID).await;
+        assert_eq!(status, 200, "{transport:?}: {body}");
+        let code = body["code"].clone();
+        assert!(code["id"].is_string() && code["code"].is_string(), "{body}");
+        let demo = access_token(&sb).await;
+        let with_code = json!({"code": code, "domain": "localhost"});
+        let (status, body) = transport
+            .register(&sb, &demo, ALICE_USER_ID, with_code.clone())
+            .await;
+        assert_eq!(status, 200, "{transport:?}: {body}");
+        let options = &body["publicKeyCredentialCreationOptions"];
+        assert_eq!(
+            URL_SAFE_NO_PAD
+                .decode(options["publicKey"]["user"]["id"].as_str().unwrap())
+                .unwrap(),
+            ALICE_USER_ID.as_bytes()
+        );
+        let (status, body) = transport
+            .register(&sb, &demo, ALICE_USER_ID, with_code)
+            .await;
+        assert_eq!(status, 400, "{transport:?}: used once: {body}");
+        if let Transport::Connect = transport {
+            assert_eq!(body["code"], "invalid_argument");
+        }
+    }
+}
