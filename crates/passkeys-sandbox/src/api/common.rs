@@ -103,9 +103,10 @@ impl ApiError {
         };
         let mut body = json!({"code": name, "message": self.message});
         if let (Some((id, text)), Some(obj)) = (&self.detail, body.as_object_mut()) {
-            let mut value = Vec::new();
-            proto_string_field(&mut value, 1, id);
-            proto_string_field(&mut value, 2, text);
+            let value = prost::Message::encode_to_vec(&ErrorDetail {
+                id: id.to_string(),
+                message: text.to_string(),
+            });
             obj.insert(
                 "details".into(),
                 json!([{
@@ -124,17 +125,14 @@ impl ApiError {
     }
 }
 
-/// Appends protobuf field `number` (wire type 2, length-delimited) holding `text`: the whole
-/// encoding of `zitadel.v1.ErrorDetail {string id = 1; string message = 2;}`.
-fn proto_string_field(out: &mut Vec<u8>, number: u8, text: &str) {
-    out.push((number << 3) | 2);
-    let mut len = text.len();
-    while len >= 0x80 {
-        out.push((len as u8 & 0x7f) | 0x80);
-        len >>= 7;
-    }
-    out.push(len as u8);
-    out.extend_from_slice(text.as_bytes());
+/// `zitadel.v1.ErrorDetail {string id = 1; string message = 2;}`, the detail ZITADEL puts in
+/// its Connect errors (encoded with prost).
+#[derive(Clone, PartialEq, prost::Message)]
+struct ErrorDetail {
+    #[prost(string, tag = "1")]
+    id: String,
+    #[prost(string, tag = "2")]
+    message: String,
 }
 
 /// grpc-gateway v2 `HTTPStatusFromCode` (contract §4.2).
