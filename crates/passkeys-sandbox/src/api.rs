@@ -3,6 +3,7 @@
 //! verification (§3.3) and ZITADEL's error bodies and status codes (§4).
 
 mod common;
+mod connect;
 mod registration;
 mod v1;
 mod v2;
@@ -15,7 +16,15 @@ use axum::Router;
 
 use crate::state::Shared;
 
-/// All Auth API v1 and user service v2 routes.
-pub(crate) fn routes() -> Router<Arc<Shared>> {
-    v2::routes().merge(v1::routes())
+/// The Auth API v1 and user service v2 routes the configured ZITADEL generation serves
+/// ([`crate::SandboxConfig::auth_v1_passkeys`], [`crate::SandboxConfig::user_v2_rest_passkeys`],
+/// [`crate::SandboxConfig::user_v2_connect`]). A route that is switched off is not registered,
+/// so it gets the gateway's unknown-route answer ([`not_found`]).
+pub(crate) fn routes(cfg: &crate::SandboxConfig) -> Router<Arc<Shared>> {
+    let router = v2::routes(cfg).merge(v1::routes(cfg));
+    if cfg.user_v2_connect {
+        router.merge(connect::routes())
+    } else {
+        router
+    }
 }

@@ -140,6 +140,18 @@ pub struct SandboxConfig {
     pub refresh_idle_ttl: Duration,
     /// Refresh token absolute lifetime (R6, default 90 d).
     pub refresh_absolute_ttl: Duration,
+    /// The Auth API v1 passkey endpoints (`/auth/v1/users/me/passwordless…`, every ZITADEL to
+    /// date, docs/zitadel-fidelity.md G1). Off imitates a future instance without v1
+    /// (zitadel/zitadel#10899): those paths answer grpc-gateway's unknown-route 404
+    /// `{"code":5,"message":"Not Found"}`. Default on.
+    pub auth_v1_passkeys: bool,
+    /// User service v2 passkeys on the REST gateway (`/v2/users/{userId}/passkeys…`, ZITADEL
+    /// v2.59.0+, G2). Off imitates v2.58 and older: unknown-route 404. Default on.
+    pub user_v2_rest_passkeys: bool,
+    /// User service v2 over Connect (`POST /zitadel.user.v2.UserService/<Method>`, ZITADEL
+    /// v4.0.0+, G3). Off imitates v2.x/v3.x, which serve no Connect paths: unknown-route 404.
+    /// Default on.
+    pub user_v2_connect: bool,
 }
 
 impl Default for SandboxConfig {
@@ -170,6 +182,9 @@ impl Default for SandboxConfig {
             jwks_max_age: 300,
             refresh_idle_ttl: Duration::from_secs(720 * 3600),
             refresh_absolute_ttl: Duration::from_secs(2160 * 3600),
+            auth_v1_passkeys: true,
+            user_v2_rest_passkeys: true,
+            user_v2_connect: true,
         }
     }
 }
@@ -399,10 +414,12 @@ async fn time_requests(
 
 fn router(shared: Arc<state::Shared>) -> Router {
     oidc::routes(&shared.cfg.endpoint_prefix)
-        .merge(api::routes().layer(axum::middleware::from_fn_with_state(
-            shared.clone(),
-            api::network_faults,
-        )))
+        .merge(
+            api::routes(&shared.cfg).layer(axum::middleware::from_fn_with_state(
+                shared.clone(),
+                api::network_faults,
+            )),
+        )
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

@@ -133,6 +133,24 @@ impl SandboxConfig {
                 },
             ),
             (
+                "v2.58-v1-only",
+                SandboxConfig {
+                    version: ZitadelVersion::V2_6x,
+                    pre_2_60_forbidden: true,
+                    user_v2_rest_passkeys: false,
+                    user_v2_connect: false,
+                    ..d()
+                },
+            ),
+            (
+                "v3-no-connect",
+                SandboxConfig {
+                    version: ZitadelVersion::V3,
+                    user_v2_connect: false,
+                    ..d()
+                },
+            ),
+            (
                 "no-refresh-grant",
                 SandboxConfig {
                     refresh_grant: RefreshGrant::DisabledNoToken,
@@ -149,10 +167,32 @@ impl SandboxConfig {
         ]
     }
 
-    /// The profile called `name` in [`SandboxConfig::profiles`], if any.
+    /// One profile per set of passkey API generations (docs/zitadel-fidelity.md G1–G4), for a
+    /// client that chooses its API by itself: only Auth API v1, only User service v2 REST,
+    /// only User service v2 Connect, and v2 on both transports without v1 (a future instance,
+    /// zitadel/zitadel#10899). All three at once is `v4-default` in [`SandboxConfig::profiles`].
+    /// Not part of `profiles()`: a client that speaks only v1 fails the profiles without it.
+    pub fn api_generation_profiles() -> Vec<(&'static str, SandboxConfig)> {
+        let only = |v1: bool, rest: bool, connect: bool| SandboxConfig {
+            auth_v1_passkeys: v1,
+            user_v2_rest_passkeys: rest,
+            user_v2_connect: connect,
+            ..SandboxConfig::default()
+        };
+        vec![
+            ("api-v1-only", only(true, false, false)),
+            ("api-v2-rest-only", only(false, true, false)),
+            ("api-v2-connect-only", only(false, false, true)),
+            ("api-future-no-v1", only(false, true, true)),
+        ]
+    }
+
+    /// The profile called `name` in [`SandboxConfig::profiles`] or
+    /// [`SandboxConfig::api_generation_profiles`], if any.
     pub fn profile(name: &str) -> Option<SandboxConfig> {
         Self::profiles()
             .into_iter()
+            .chain(Self::api_generation_profiles())
             .find(|(n, _)| *n == name)
             .map(|(_, c)| c)
     }

@@ -76,6 +76,65 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The same error as a Connect error (https://connectrpc.com/docs/protocol, "Error
+    /// end-stream"; connect-go `protocol_connect.go`): `code` as its name, the same message, and
+    /// the `zitadel.v1.ErrorDetail` as `{type, value, debug}` with `value` the detail's protobuf
+    /// encoding in unpadded standard base64 and `debug` its JSON form. HTTP status from the
+    /// Connect code table, which equals grpc-gateway's for every code ZITADEL uses.
+    pub(super) fn into_connect_response(self) -> Response {
+        let name = match self.code {
+            1 => "canceled",
+            3 => "invalid_argument",
+            4 => "deadline_exceeded",
+            5 => "not_found",
+            6 => "already_exists",
+            7 => "permission_denied",
+            8 => "resource_exhausted",
+            9 => "failed_precondition",
+            10 => "aborted",
+            11 => "out_of_range",
+            12 => "unimplemented",
+            13 => "internal",
+            14 => "unavailable",
+            15 => "data_loss",
+            16 => "unauthenticated",
+            _ => "unknown",
+        };
+        let mut body = json!({"code": name, "message": self.message});
+        if let (Some((id, text)), Some(obj)) = (&self.detail, body.as_object_mut()) {
+            let value = prost::Message::encode_to_vec(&ErrorDetail {
+                id: id.to_string(),
+                message: text.to_string(),
+            });
+            obj.insert(
+                "details".into(),
+                json!([{
+                    "type": "zitadel.v1.ErrorDetail",
+                    "value": base64::engine::general_purpose::STANDARD_NO_PAD.encode(value),
+                    "debug": {"id": id, "message": text},
+                }]),
+            );
+        }
+        let status = match self.code {
+            9 | 11 => StatusCode::BAD_REQUEST,
+            15 => StatusCode::INTERNAL_SERVER_ERROR,
+            c => http_status(c),
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+/// `zitadel.v1.ErrorDetail {string id = 1; string message = 2;}`, the detail ZITADEL puts in
+/// its Connect errors (encoded with prost).
+#[derive(Clone, PartialEq, prost::Message)]
+struct ErrorDetail {
+    #[prost(string, tag = "1")]
+    id: String,
+    #[prost(string, tag = "2")]
+    message: String,
+}
+
 /// grpc-gateway v2 `HTTPStatusFromCode` (contract §4.2).
 pub(super) fn http_status(code: u16) -> StatusCode {
     match code {
@@ -194,7 +253,12 @@ pub(super) async fn protojson_whitespace(response: Response, slug: bool) -> Resp
     let mut text = String::from_utf8_lossy(&bytes).into_owned();
     if slug && !parts.status.is_success() {
         if let Ok(mut v) = serde_json::from_str::<Value>(&text) {
-            if let Some(d) = v.get_mut("details").and_then(|d| d.get_mut(0)) {
+            // Gateway errors only: a Connect error's detail has `type`, not `@type`.
+            if let Some(d) = v
+                .get_mut("details")
+                .and_then(|d| d.get_mut(0))
+                .filter(|d| d.get("@type").is_some())
+            {
                 let id = d.get("id").cloned().unwrap_or(Value::Null);
                 let message = d.get("message").cloned().unwrap_or(Value::Null);
                 *d = json!({

@@ -26,10 +26,21 @@ use crate::pages;
 use crate::state::{Fault, Shared};
 use crate::util::{random_alnum, rfc3339};
 
-pub(super) fn routes() -> Router<Arc<Shared>> {
-    Router::new()
+/// The Auth API v1 routes; the passwordless (passkey) ones only while
+/// [`crate::SandboxConfig::auth_v1_passkeys`] is on (off: an instance without the v1 passkey
+/// API, which then answers the gateway's unknown-route 404).
+pub(super) fn routes(cfg: &crate::SandboxConfig) -> Router<Arc<Shared>> {
+    let router = Router::new()
         .route("/auth/v1/healthz", get(healthz))
         .route("/auth/v1/users/me", get(get_my_user))
+        .route(
+            "/ui/login/login/passwordless/init",
+            get(passwordless_init_page),
+        );
+    if !cfg.auth_v1_passkeys {
+        return router;
+    }
+    router
         .route(
             "/auth/v1/users/me/passwordless/_search",
             post(list_passwordless),
@@ -50,10 +61,6 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
         .route(
             "/auth/v1/users/me/passwordless/{token_id}",
             delete(remove_passwordless),
-        )
-        .route(
-            "/ui/login/login/passwordless/init",
-            get(passwordless_init_page),
         )
 }
 

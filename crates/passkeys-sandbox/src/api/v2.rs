@@ -39,20 +39,82 @@ use webauthn_rs_core::proto::AuthenticatorAttachment;
 /// Lifetime of a registration code (contract §1.4: `PasswordlessInitCode.Expiry` 1h).
 const CODE_TTL: Duration = Duration::from_secs(3600);
 
-pub(super) fn routes() -> Router<Arc<Shared>> {
-    Router::new()
+/// The user lookups, plus the passkey routes of the REST gateway when
+/// [`crate::SandboxConfig::user_v2_rest_passkeys`] is on (ZITADEL v2.59+). Each REST handler
+/// only parses the path and renders the reply; the operation itself is shared with the Connect
+/// transport (`super::connect`).
+pub(super) fn routes(cfg: &crate::SandboxConfig) -> Router<Arc<Shared>> {
+    let router = Router::new()
         .route("/v2/users", post(list_users))
-        .route("/v2/users/{user_id}", get(get_user))
-        .route("/v2/users/{user_id}/passkeys", post(register_passkey))
-        .route("/v2/users/{user_id}/passkeys/_search", post(list_passkeys))
+        .route("/v2/users/{user_id}", get(get_user));
+    if !cfg.user_v2_rest_passkeys {
+        return router;
+    }
+    router
+        .route("/v2/users/{user_id}/passkeys", post(rest_register))
+        .route("/v2/users/{user_id}/passkeys/_search", post(rest_list))
         .route(
             "/v2/users/{user_id}/passkeys/registration_link",
-            post(create_registration_link),
+            post(rest_link),
         )
         .route(
             "/v2/users/{user_id}/passkeys/{passkey_id}",
-            post(verify_passkey_registration).delete(remove_passkey),
+            post(rest_verify).delete(rest_remove),
         )
+}
+
+async fn rest_register(
+    State(sh): Sh,
+    headers: HeaderMap,
+    Path(user_id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    register_passkey(&sh, &headers, &user_id, &body)
+        .await
+        .map(Json)
+}
+
+async fn rest_verify(
+    State(sh): Sh,
+    headers: HeaderMap,
+    Path((user_id, passkey_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    verify_passkey_registration(&sh, &headers, &user_id, &passkey_id, &body)
+        .await
+        .map(Json)
+}
+
+async fn rest_link(
+    State(sh): Sh,
+    headers: HeaderMap,
+    Path(user_id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    create_registration_link(&sh, &headers, &user_id, &body)
+        .await
+        .map(Json)
+}
+
+async fn rest_list(
+    State(sh): Sh,
+    headers: HeaderMap,
+    Path(user_id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    list_passkeys(&sh, &headers, &user_id, &body)
+        .await
+        .map(Json)
+}
+
+async fn rest_remove(
+    State(sh): Sh,
+    headers: HeaderMap,
+    Path((user_id, passkey_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    remove_passkey(&sh, &headers, &user_id, &passkey_id)
+        .await
+        .map(Json)
 }
 
 fn permission_denied() -> ApiError {
@@ -63,7 +125,11 @@ fn user_not_found() -> ApiError {
     ApiError::zitadel(5, "QUERY-sandbox-user", "Errors.User.NotFound")
 }
 
-/// The caller and the target user; `permission` is required unless the caller is the target.
+/// The caller and the target user; `permission` is required unless the caller is the target:
+/// "self OR permission", as ZITADEL's `checkPermissionOnUser(ctx, permission,
+/// allowSelfManagement=true)` returns nil when the aggregate is the caller
+/// (`internal/command/permission_checks.go`; ledger G5). A plain user with their own token thus
+/// uses the same v2 operations as the helpdesk with an admin token, on REST and Connect alike.
 fn caller_and_target(
     sh: &Shared,
     ctx: &Ctx,
@@ -241,14 +307,14 @@ async fn get_user(
 /// (from CreatePasskeyRegistrationLink) no further check. `domain` becomes the RP ID (empty:
 /// the request's host); `authenticator` maps to `authenticatorAttachment`. Replaces the
 /// user's pending registration.
-async fn register_passkey(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path(user_id): Path<String>,
-    body: Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let ctx = authenticate(&sh, &headers)?;
-    let req = object_body(&body)?;
+pub(super) async fn register_passkey(
+    sh: &Shared,
+    headers: &HeaderMap,
+    user_id: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    let ctx = authenticate(sh, headers)?;
+    let req = object_body(body)?;
     let code = match field(&req, "code", "code") {
         None => None,
         Some(Value::Object(c)) => {
@@ -290,7 +356,7 @@ async fn register_passkey(
     };
 
     let target = if let Some((code_id, code)) = &code {
-        check_user_id(&user_id)?;
+        check_user_id(user_id)?;
         let now = SystemTime::now();
         let ok = sh.with(|s| {
             s.registration_codes.retain(|c| c.expires > now);
@@ -299,14 +365,14 @@ async fn register_passkey(
                 .iter()
                 .position(|c| c.user_id == user_id && c.id == *code_id && c.code == *code)?;
             s.registration_codes.remove(pos);
-            s.user(&user_id).cloned()
+            s.user(user_id).cloned()
         });
         ok.ok_or_else(|| ApiError::zitadel(3, "COMMAND-sandbox-code", "Errors.User.Code.Invalid"))?
     } else {
-        caller_and_target(&sh, &ctx, &user_id, Some(PERMISSION_CREDENTIAL_WRITE))?.1
+        caller_and_target(sh, &ctx, user_id, Some(PERMISSION_CREDENTIAL_WRITE))?.1
     };
 
-    let (host_rp_id, host_origin) = request_domain(&sh, &headers)?;
+    let (host_rp_id, host_origin) = request_domain(sh, headers)?;
     let rp_id = if domain.is_empty() {
         host_rp_id
     } else {
@@ -318,7 +384,7 @@ async fn register_passkey(
         target.id.as_bytes().to_vec()
     };
     let now = SystemTime::now();
-    let begun = begin_registration(&sh, &target, &user_handle, &rp_id, host_origin, attachment)?;
+    let begun = begin_registration(sh, &target, &user_handle, &rp_id, host_origin, attachment)?;
     let o = begun.options;
     let challenge = begun.challenge;
     let mut selection = json!({"userVerification": "required"});
@@ -357,28 +423,29 @@ async fn register_passkey(
     }
     let (passkey_id, seq) = (begun.passkey_id, begun.sequence);
     tracing::info!(rp_id = %rp_id, "v2 passkey registration started");
-    Ok(Json(json!({
+    Ok(json!({
         "details": details(seq, "changeDate", now),
         "passkeyId": passkey_id,
         "publicKeyCredentialCreationOptions": sorted(json!({"publicKey": public_key})),
-    })))
+    }))
 }
 
 /// B2: VerifyPasskeyRegistration. No permission check beyond a valid token and `passkeyId` is
 /// only validated (contract §5, §9): the user's current pending registration is verified, with
 /// RP ID = the stored domain and the client data's own origin accepted (contract §5.2).
-async fn verify_passkey_registration(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((user_id, passkey_id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Json<Value>, ApiError> {
-    sh.with(|s| s.last_v2_verify_body = Some(String::from_utf8_lossy(&body).into_owned()));
-    authenticate(&sh, &headers)?;
+pub(super) async fn verify_passkey_registration(
+    sh: &Shared,
+    headers: &HeaderMap,
+    user_id: &str,
+    passkey_id: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    sh.with(|s| s.last_v2_verify_body = Some(String::from_utf8_lossy(body).into_owned()));
+    authenticate(sh, headers)?;
     if sh.with(|s| s.take_fault(Fault::VerifyRejected)) {
         return Err(ApiError::create_failed());
     }
-    check_user_id(&user_id)?;
+    check_user_id(user_id)?;
     let n = passkey_id.chars().count();
     if n == 0 || n > 200 {
         return Err(ApiError::plain(
@@ -386,7 +453,7 @@ async fn verify_passkey_registration(
             "invalid VerifyPasskeyRegistrationRequest.PasskeyId: value length must be between 1 and 200 runes, inclusive",
         ));
     }
-    let req = object_body(&body)?;
+    let req = object_body(body)?;
     let credential =
         match field(&req, "publicKeyCredential", "public_key_credential") {
             None => return Err(ApiError::plain(
@@ -437,25 +504,25 @@ async fn verify_passkey_registration(
         .and_then(|cd| cd.get("origin").and_then(Value::as_str).map(str::to_string))
         .and_then(|o| url::Url::parse(&o).ok())
         .ok_or_else(ApiError::create_failed)?;
-    finish_registration(&sh, &rp_id, origin, &reg, &reg_state, &pending_id, name)?;
+    finish_registration(sh, &rp_id, origin, &reg, &reg_state, &pending_id, name)?;
     tracing::info!("v2 passkey registration verified");
     let now = SystemTime::now();
     let seq = sh.with(|s| s.next_sequence());
-    Ok(Json(json!({ "details": details(seq, "changeDate", now) })))
+    Ok(json!({ "details": details(seq, "changeDate", now) }))
 }
 
 /// B3: CreatePasskeyRegistrationLink. Needs `user.passkey.write`, for oneself too (contract
 /// §5). `returnCode` returns `{id, code}`; `sendLink` and `{}` "send" an e-mail (nothing is
 /// sent; the code is stored all the same).
-async fn create_registration_link(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path(user_id): Path<String>,
-    body: Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let ctx = authenticate(&sh, &headers)?;
-    let req = object_body(&body)?;
-    check_user_id(&user_id)?;
+pub(super) async fn create_registration_link(
+    sh: &Shared,
+    headers: &HeaderMap,
+    user_id: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    let ctx = authenticate(sh, headers)?;
+    let req = object_body(body)?;
+    check_user_id(user_id)?;
     let caller = sh
         .with(|s| s.user(&ctx.user_id).cloned())
         .ok_or_else(ApiError::token_invalid)?;
@@ -476,7 +543,7 @@ async fn create_registration_link(
             }
         }
     }
-    if sh.with(|s| s.user(&user_id).is_none()) {
+    if sh.with(|s| s.user(user_id).is_none()) {
         return Err(user_not_found());
     }
     let now = SystemTime::now();
@@ -484,7 +551,7 @@ async fn create_registration_link(
     let (code_id, seq) = sh.with(|s| {
         let id = s.next_id();
         s.registration_codes.push(RegistrationCode {
-            user_id: user_id.clone(),
+            user_id: user_id.to_string(),
             id: id.clone(),
             code: code.clone(),
             expires: crate::util::later(now, CODE_TTL),
@@ -495,19 +562,19 @@ async fn create_registration_link(
     if return_code {
         out["code"] = json!({"id": code_id, "code": code});
     }
-    Ok(Json(out))
+    Ok(out)
 }
 
 /// B4: ListPasskeys: READY passkeys only; self or `user.read`.
-async fn list_passkeys(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path(user_id): Path<String>,
-    body: Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let ctx = authenticate(&sh, &headers)?;
-    object_body(&body)?;
-    let (_, target) = caller_and_target(&sh, &ctx, &user_id, Some(PERMISSION_USER_READ))?;
+pub(super) async fn list_passkeys(
+    sh: &Shared,
+    headers: &HeaderMap,
+    user_id: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    let ctx = authenticate(sh, headers)?;
+    object_body(body)?;
+    let (_, target) = caller_and_target(sh, &ctx, user_id, Some(PERMISSION_USER_READ))?;
     let (result, seq): (Vec<Value>, u64) = sh.with(|s| {
         let r = s
             .passkeys
@@ -535,17 +602,18 @@ async fn list_passkeys(
     if !result.is_empty() {
         out["result"] = Value::Array(result);
     }
-    Ok(Json(out))
+    Ok(out)
 }
 
 /// B5: RemovePasskey, READY or pending; self or `user.write`; unknown → 404 `COMMAND-DAfb2`.
-async fn remove_passkey(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((user_id, passkey_id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
-    let ctx = authenticate(&sh, &headers)?;
-    let (_, target) = caller_and_target(&sh, &ctx, &user_id, Some(PERMISSION_USER_WRITE))?;
+pub(super) async fn remove_passkey(
+    sh: &Shared,
+    headers: &HeaderMap,
+    user_id: &str,
+    passkey_id: &str,
+) -> Result<Value, ApiError> {
+    let ctx = authenticate(sh, headers)?;
+    let (_, target) = caller_and_target(sh, &ctx, user_id, Some(PERMISSION_USER_WRITE))?;
     let now = SystemTime::now();
     let seq = sh.with(|s| {
         let pos = s
@@ -556,7 +624,7 @@ async fn remove_passkey(
         Some(s.next_sequence())
     });
     match seq {
-        Some(seq) => Ok(Json(json!({ "details": details(seq, "changeDate", now) }))),
+        Some(seq) => Ok(json!({ "details": details(seq, "changeDate", now) })),
         None => Err(ApiError::zitadel(
             5,
             "COMMAND-DAfb2",
