@@ -32,15 +32,6 @@ pub struct IpcError {
     pub attempts_left: Option<u32>,
 }
 
-/// Every `code` an [`IpcError`] can carry: [`ErrorCode::ALL`] (the core's, with the
-/// authenticator, API and self-test codes it passes on, and the shells' own). ui/types/ipc.d.ts
-/// has them as the `ErrorCode` union (src-tauri/src/ipc_types.rs).
-// Read by the ipc_types test only (it writes the union into ui/types/ipc.d.ts).
-#[cfg_attr(not(test), allow(dead_code))]
-pub fn error_codes() -> Vec<&'static str> {
-    ErrorCode::ALL.iter().map(|c| c.as_str()).collect()
-}
-
 impl IpcError {
     /// An error raised by the shell itself (not by the core).
     pub fn app(code: ErrorCode, message: impl Into<String>) -> Self {

@@ -34,13 +34,12 @@ mod tests {
             "// GENERATED from the Rust types by src-tauri/src/ipc_types.rs (ts-rs): do not edit.\n\
              // Rewrite with `UPDATE_IPC_TYPES=1 cargo test -p passkey-enroll --lib ipc_types`.\n\n",
         );
-        let codes = crate::ipc_error::error_codes();
         out.push_str(
-            "/** Every `code` an IpcError can carry (src-tauri/src/ipc_error.rs error_codes). */\n",
+            "/** Every `code` an IpcError can carry (passkeys_core::ErrorCode::ALL). */\n",
         );
         out.push_str("export type ErrorCode =\n");
-        for code in &codes {
-            out.push_str(&format!("  | {code:?}\n"));
+        for code in passkeys_core::ErrorCode::ALL {
+            out.push_str(&format!("  | {:?}\n", code.as_str()));
         }
         out.push_str(";\n\n");
 
@@ -174,18 +173,5 @@ mod tests {
             typed, in_build,
             "ui/types/commands.d.ts must type exactly the commands of src-tauri/build.rs COMMANDS"
         );
-    }
-
-    #[test]
-    fn error_codes_are_unique_snake_case() {
-        let codes = crate::ipc_error::error_codes();
-        let mut seen = std::collections::BTreeSet::new();
-        for code in codes {
-            assert!(seen.insert(code), "{code} twice");
-            assert!(
-                !code.is_empty() && code.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
-                "{code}"
-            );
-        }
     }
 }

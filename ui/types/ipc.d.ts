@@ -1,7 +1,7 @@
 // GENERATED from the Rust types by src-tauri/src/ipc_types.rs (ts-rs): do not edit.
 // Rewrite with `UPDATE_IPC_TYPES=1 cargo test -p passkey-enroll --lib ipc_types`.
 
-/** Every `code` an IpcError can carry (src-tauri/src/ipc_error.rs error_codes). */
+/** Every `code` an IpcError can carry (passkeys_core::ErrorCode::ALL). */
 export type ErrorCode =
   | "invalid_issuer"
   | "insecure_url"
