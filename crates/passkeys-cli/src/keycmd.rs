@@ -290,14 +290,7 @@ where
             return Err(Error::Config("--confirm-reset takes exactly RESET".into()));
         }
     }
-    let cancel = CancellationToken::new();
-    let on_interrupt = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("Cancelling on the security key…");
-            on_interrupt.cancel();
-        }
-    });
+    let cancel = crate::keys::cancel_on_interrupt(None);
     let prompt: Arc<dyn Prompt> = Arc::new(TerminalPrompt::new(env_pin.clone()));
     let mut device = open(args.authenticator.as_deref(), prompt.clone(), &cancel, out).await?;
     match &args.command {

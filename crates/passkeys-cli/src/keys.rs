@@ -152,16 +152,20 @@ impl Prompt for TerminalPrompt {
     }
 }
 
-/// Cancels on the security key (CTAPHID_CANCEL) at Ctrl-C, then ends the process.
-pub fn cancel_on_interrupt() -> CancellationToken {
+/// Cancels on the security key (CTAPHID_CANCEL) at Ctrl-C. With `exit_after`, the process then
+/// ends that long after (`passkeys add`); without, the running key command reports the
+/// cancellation itself (`passkeys key …`, e.g. a reset in progress says what state it left).
+pub fn cancel_on_interrupt(exit_after: Option<Duration>) -> CancellationToken {
     let cancel = CancellationToken::new();
     let on_interrupt = cancel.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             eprintln!("Cancelling on the security key…");
             on_interrupt.cancel();
-            tokio::time::sleep(Duration::from_secs(2)).await;
-            std::process::exit(130);
+            if let Some(wait) = exit_after {
+                tokio::time::sleep(wait).await;
+                std::process::exit(130);
+            }
         }
     });
     cancel
@@ -176,7 +180,7 @@ pub async fn open(
     out: &Out,
 ) -> Result<Box<dyn Authenticator>> {
     let cancel = match choice {
-        AuthenticatorChoice::Key(_) => cancel_on_interrupt(),
+        AuthenticatorChoice::Key(_) => cancel_on_interrupt(Some(Duration::from_secs(2))),
         _ => CancellationToken::new(),
     };
     let on_several = || out.note("Several security keys are attached: touch the one to use.");
