@@ -2,9 +2,6 @@
 # Installs the Debian/Ubuntu packages the build and the tests need.
 # Idempotent: packages that are already there are skipped by apt.
 set -euo pipefail
-export DEBIAN_FRONTEND=noninteractive
-SUDO=""
-if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 # --cli: only what the `passkeys` CLI needs: D-Bus for the Secret Service keychain, libudev for
 # USB security keys (hidraw), pcsc-lite for NFC readers, libclang for fido-hid-rs's bindgen.
 # default: everything the workspace and its tests need (Tauri/WebKitGTK, HID, PC/SC, E2E).
@@ -14,12 +11,5 @@ else
   PKGS=(pkg-config libwebkit2gtk-4.1-dev libdbus-1-dev libudev-dev libpcsclite-dev
         libclang1-14 libclang-common-14-dev xvfb webkit2gtk-driver)
 fi
-missing=()
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing: ${missing[*]}" >&2
-  $SUDO apt-get update -q
-  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+source "$(dirname "$0")/lib/apt.sh"
+need_packages "${PKGS[@]}"

@@ -31,16 +31,8 @@ target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 case "$target_dir" in /*) ;; *) target_dir="$PWD/$target_dir" ;; esac
 host=$(rustc -vV | sed -n 's/^host: //p')
 
-need=()
-command -v npm >/dev/null || need+=(npm)
-command -v dpkg-deb >/dev/null || need+=(dpkg)
-command -v rpmbuild >/dev/null || need+=(rpm)
-if [ ${#need[@]} -gt 0 ]; then
-  SUDO=""
-  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-  $SUDO apt-get update -q
-  $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
-fi
+source scripts/lib/apt.sh
+need_tools npm:npm dpkg-deb:dpkg rpmbuild:rpm
 
 echo "-- npm ci (packaging: @tauri-apps/cli)"
 npm ci --prefix packaging --no-audit --no-fund --loglevel=error

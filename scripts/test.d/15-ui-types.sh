@@ -7,18 +7,8 @@
 # installed there (outside ui/, which ships as it is). Network: the npm registry at install time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export DEBIAN_FRONTEND=noninteractive
-SUDO=""
-if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-
-need=()
-command -v node >/dev/null || need+=(nodejs)
-command -v npm >/dev/null || need+=(npm)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing: ${need[*]}" >&2
-  $SUDO apt-get update -q
-  $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
-fi
+source scripts/lib/apt.sh
+need_tools node:nodejs npm:npm
 
 echo "-- npm ci (scripts/ui-types: typescript)"
 npm ci --prefix scripts/ui-types --no-audit --no-fund --loglevel=error

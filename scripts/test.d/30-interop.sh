@@ -9,20 +9,9 @@
 # Network: the npm registry and PyPI at install time only; the tests use loopback.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export DEBIAN_FRONTEND=noninteractive
-SUDO=""
-if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-
-need=()
-command -v node >/dev/null || need+=(nodejs)
-command -v npm >/dev/null || need+=(npm)
-command -v python3 >/dev/null || need+=(python3)
-python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing: ${need[*]}" >&2
-  $SUDO apt-get update -q
-  $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
-fi
+source scripts/lib/apt.sh
+need_tools node:nodejs npm:npm python3:python3
+python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
 
 echo "-- npm ci (tests/interop/node: oidc-provider, @simplewebauthn/server)"
 npm ci --prefix tests/interop/node --no-audit --no-fund --loglevel=error

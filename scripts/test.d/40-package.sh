@@ -19,16 +19,9 @@ started=$(date +%s)
 step() { echo "-- [$(($(date +%s) - started)) s] $*"; }
 fail() { echo "40-package: $*" >&2; exit 1; }
 
-need=()
-command -v desktop-file-validate >/dev/null || need+=(desktop-file-utils)
-command -v appstreamcli >/dev/null || need+=(appstream)
-command -v rpm >/dev/null || need+=(rpm)
-command -v rsvg-convert >/dev/null || need+=(librsvg2-bin)
-if [ ${#need[@]} -gt 0 ]; then
-  step "installing: ${need[*]}"
-  $SUDO apt-get update -q
-  $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
-fi
+source scripts/lib/apt.sh
+need_tools desktop-file-validate:desktop-file-utils appstreamcli:appstream rpm:rpm \
+  rsvg-convert:librsvg2-bin
 
 step "build the packages"
 bash scripts/package.sh
