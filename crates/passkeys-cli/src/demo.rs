@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use passkeys_core::authenticator::{AuthenticatorError, SoftAuthenticator, SOFT_NOTICE};
+use passkeys_core::authenticator::{AuthenticatorError, SoftAuthenticator};
 use passkeys_core::config::parse_issuer;
 use passkeys_core::enroll::{self, EnrollEvent};
 use passkeys_core::oidc::{Oidc, SignInOptions};
@@ -75,7 +75,10 @@ async fn demo_steps(sandbox: &Sandbox, out: &Out) -> Result<()> {
         "  - the sandbox, a local ZITADEL-compatible issuer, at {}",
         issuer.as_str
     ));
-    out.line(&format!("  - software authenticators. {SOFT_NOTICE}"));
+    out.line(&format!(
+        "  - software authenticators A and B (for demos and tests, not security keys): their \
+         private keys live only in this program's memory and are gone when the demo ends."
+    ));
 
     let http = http_client()?;
     let env = Environment::demo()?;
@@ -134,7 +137,8 @@ async fn demo_steps(sandbox: &Sandbox, out: &Out) -> Result<()> {
     }
     let first = enrolled.passkey;
     out.line(&format!(
-        "   registered \"{}\" (id {}, credential {}, rpId {})",
+        "   registered \"{}\": ZITADEL's id {}; credential id {} (the key pair on the \
+         authenticator); rpId {}",
         first.name,
         first.id.as_deref().unwrap_or("?"),
         first.credential_id,
@@ -162,7 +166,7 @@ async fn demo_steps(sandbox: &Sandbox, out: &Out) -> Result<()> {
     let second =
         enroll::add_passkey(&api, &mut key_b, Some("Demo key B (backup)"), &progress).await?;
     out.line(&format!(
-        "   registered \"{}\" (id {})",
+        "   registered \"{}\" (ZITADEL's id {}; no self-test this time: step 3 showed one)",
         second.name,
         second.id.as_deref().unwrap_or("?")
     ));

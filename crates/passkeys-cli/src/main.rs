@@ -334,7 +334,7 @@ pub(crate) fn describe_event(event: &EnrollEvent) -> Option<String> {
             output::p(name)
         )),
         EnrollEvent::SelfTesting => Some(
-            "Checking the new passkey: touch the authenticator again when asked (it may ask for its PIN)…".into(),
+            "Checking the new passkey by signing in with it once (a security key asks for another touch, maybe its PIN)…".into(),
         ),
         _ => None,
     }

@@ -32,7 +32,21 @@ impl std::fmt::Debug for SoftAuthenticator {
 }
 
 /// The notice shown wherever the software authenticator is used.
-pub const SOFT_NOTICE: &str = "This is a software authenticator for demos and tests, not a security key: its private keys are stored in a file on this computer.";
+pub const SOFT_NOTICE: &str =
+    "This is a software authenticator for demos and tests, not a security key.";
+
+/// The notice for one software authenticator: [`SOFT_NOTICE`] and where its private keys are.
+fn soft_notice(path: Option<&Path>) -> String {
+    match path {
+        Some(p) => format!(
+            "{SOFT_NOTICE} Its private keys are stored in the file {} on this computer: whoever can read that file can use its passkeys.",
+            p.display()
+        ),
+        None => format!(
+            "{SOFT_NOTICE} Its private keys live only in this program's memory and are gone when it ends."
+        ),
+    }
+}
 
 /// The loud flag that lets the software authenticator enroll with an issuer that is not on
 /// this machine (issue 12 item 12).
@@ -147,7 +161,7 @@ impl Authenticator for SoftAuthenticator {
             model: "Software authenticator".into(),
             aaguid: Some(SOFT_AAGUID.to_string()),
             hardware: false,
-            notice: Some(SOFT_NOTICE.into()),
+            notice: Some(soft_notice(self.path.as_deref())),
         }
     }
 
@@ -301,5 +315,25 @@ mod soft_policy_tests {
         ] {
             assert!(check_soft_allowed(&url(local), false).is_ok(), "{local}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_notice_says_where_the_private_keys_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("soft-key.json");
+        let saved = SoftAuthenticator::open_or_create(&path).unwrap().info();
+        let notice = saved.notice.unwrap();
+        assert!(notice.contains(&path.display().to_string()), "{notice}");
+        assert!(notice.contains("whoever can read that file"), "{notice}");
+
+        let memory = SoftAuthenticator::ephemeral().unwrap().info();
+        let notice = memory.notice.unwrap();
+        assert!(notice.contains("only in this program's memory"), "{notice}");
+        assert!(!notice.contains("file"), "{notice}");
     }
 }
