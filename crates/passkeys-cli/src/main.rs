@@ -238,7 +238,7 @@ fn ctx(cli: &Cli) -> Result<Ctx> {
             None => file.token_store.unwrap_or_default(),
         },
     };
-    let api = config::resolve_api(cli.api, cli.rp_id.as_deref(), &file)?;
+    let api = passkeys_core::passkey_api::resolve_api(cli.api, cli.rp_id.as_deref(), &file)?;
     Ok(Ctx {
         profile,
         api,

@@ -31,35 +31,11 @@ pub struct ConfigFile {
     pub client_id: Option<String>,
     /// Token store.
     pub token_store: Option<TokenStoreKind>,
-    /// Which passkey API generation to use (default `auto`).
-    pub api: Option<crate::passkey_api::ApiChoice>,
+    /// Which passkey API generation to use (`auto`, `v1`, `v2`, `v2-rest`, `v2-connect`;
+    /// default `auto`), read by `passkey_api::resolve_api`.
+    pub api: Option<String>,
     /// The RP ID new passkeys get on User service v2 (default: the issuer host).
     pub rp_id: Option<String>,
-}
-
-/// Resolves the passkey API settings from flags, `PASSKEYS_API` / `PASSKEYS_RP_ID`, then the
-/// config file. The RP ID is checked when the client is built
-/// ([`crate::zitadel::ZitadelClient::with_api`]).
-pub fn resolve_api(
-    api: Option<crate::passkey_api::ApiChoice>,
-    rp_id: Option<&str>,
-    file: &ConfigFile,
-) -> Result<crate::passkey_api::ApiSettings> {
-    let env = |name: &str| std::env::var(name).ok().filter(|s| !s.trim().is_empty());
-    let choice = match api {
-        Some(c) => c,
-        None => match env("PASSKEYS_API") {
-            Some(s) => s.parse().map_err(Error::Config)?,
-            None => file.api.unwrap_or_default(),
-        },
-    };
-    let rp_id = rp_id
-        .map(str::to_string)
-        .or_else(|| env("PASSKEYS_RP_ID"))
-        .or_else(|| file.rp_id.clone())
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty());
-    Ok(crate::passkey_api::ApiSettings { choice, rp_id })
 }
 
 /// The config file path.
@@ -250,14 +226,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!(f.token_store, Some(TokenStoreKind::File));
-        let f: ConfigFile =
-            toml::from_str("api = \"v2-connect\"\nrp_id = \"login.example.com\"\n").unwrap();
-        assert_eq!(f.api, Some(crate::passkey_api::ApiChoice::V2Connect));
-        let s = resolve_api(None, None, &f).unwrap();
-        assert_eq!(s.rp_id.as_deref(), Some("login.example.com"));
-        let s = resolve_api(Some(crate::passkey_api::ApiChoice::V1), Some(" "), &f).unwrap();
-        assert_eq!(s.choice, crate::passkey_api::ApiChoice::V1);
-        assert!(toml::from_str::<ConfigFile>("api = \"v3\"").is_err());
         assert!(toml::from_str::<ConfigFile>("issuer = 1").is_err());
         assert!(toml::from_str::<ConfigFile>("isuer = \"x\"").is_err());
     }

@@ -7,6 +7,8 @@
 //! `{code, message, details[{id}]}` (contract §4) into an [`ApiError`] keyed on the stable
 //! ZITADEL error id.
 
+pub mod passkey_api;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;

@@ -166,6 +166,34 @@ pub struct ApiSettings {
     pub rp_id: Option<String>,
 }
 
+/// Resolves the passkey API settings from flags, `PASSKEYS_API` / `PASSKEYS_RP_ID`, then the
+/// config file. The RP ID is checked when the client is built
+/// ([`crate::zitadel::ZitadelClient::with_api`]).
+pub fn resolve_api(
+    api: Option<ApiChoice>,
+    rp_id: Option<&str>,
+    file: &crate::config::ConfigFile,
+) -> Result<ApiSettings> {
+    let env = |name: &str| std::env::var(name).ok().filter(|s| !s.trim().is_empty());
+    let choice = match api {
+        Some(c) => c,
+        None => match env("PASSKEYS_API") {
+            Some(s) => s.parse().map_err(Error::Config)?,
+            None => match &file.api {
+                Some(s) => s.parse().map_err(Error::Config)?,
+                None => ApiChoice::Auto,
+            },
+        },
+    };
+    let rp_id = rp_id
+        .map(str::to_string)
+        .or_else(|| env("PASSKEYS_RP_ID"))
+        .or_else(|| file.rp_id.clone())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    Ok(ApiSettings { choice, rp_id })
+}
+
 /// How the generation in use was learnt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -798,6 +826,80 @@ mod tests {
         )
         .is_not_served());
         assert!(!e(404, r#"{"code":"not_found","message":"x (COMMAND-DAfb2)"}"#).is_not_served());
+    }
+
+    #[test]
+    fn settings_come_from_flags_then_the_config_file() {
+        let f: crate::config::ConfigFile =
+            toml::from_str("api = \"v2-connect\"\nrp_id = \"login.example.com\"\n").unwrap();
+        let s = resolve_api(None, None, &f).unwrap();
+        assert_eq!(s.choice, ApiChoice::V2Connect);
+        assert_eq!(s.rp_id.as_deref(), Some("login.example.com"));
+        let s = resolve_api(Some(ApiChoice::V1), Some(" "), &f).unwrap();
+        assert_eq!(s.choice, ApiChoice::V1);
+        let bad: crate::config::ConfigFile = toml::from_str("api = \"v3\"").unwrap();
+        assert_eq!(
+            resolve_api(None, None, &bad).unwrap_err().code(),
+            "config_error"
+        );
+    }
+
+    /// The same ZITADEL error over the REST gateway (`{"code": <gRPC number>, …}`) and over
+    /// Connect (`{"code": "<name>", "message": "<key> (<id>)", "details": [{type, value}]}`,
+    /// fidelity G4) gives the same kind, stable code and id.
+    #[test]
+    fn connect_and_rest_errors_map_to_the_same_codes() {
+        let pairs: &[(u16, &str, &str, &str)] = &[
+            (
+                403,
+                r#"{"code":7,"message":"Errors.PermissionDenied (AUTH-5mWD2)","details":[{"@type":"type.googleapis.com/zitadel.v1.ErrorDetail","id":"AUTH-5mWD2","message":"Errors.PermissionDenied"}]}"#,
+                r#"{"code":"permission_denied","message":"Errors.PermissionDenied (AUTH-5mWD2)","details":[{"type":"zitadel.v1.ErrorDetail","value":"CgpBVVRILTVtV0Qy"}]}"#,
+                "permission_denied",
+            ),
+            (
+                404,
+                r#"{"code":5,"message":"Errors.User.WebAuthN.NotFound (COMMAND-DAfb2)"}"#,
+                r#"{"code":"not_found","message":"Errors.User.WebAuthN.NotFound (COMMAND-DAfb2)"}"#,
+                "not_found",
+            ),
+            (
+                401,
+                r#"{"code":16,"message":"Errors.Token.Invalid (AUTH-7fs1e)"}"#,
+                r#"{"code":"unauthenticated","message":"Errors.Token.Invalid (AUTH-7fs1e)"}"#,
+                "session_expired",
+            ),
+            (
+                400,
+                r#"{"code":3,"message":"invalid VerifyPasskeyRegistrationRequest.PasskeyName: value length must be at least 1 runes"}"#,
+                r#"{"code":"invalid_argument","message":"invalid VerifyPasskeyRegistrationRequest.PasskeyName: value length must be at least 1 runes"}"#,
+                "invalid_argument",
+            ),
+            (
+                500,
+                r#"{"code":13,"message":"Errors.User.WebAuthN.ValidateLoginFailed (WEBAU-3Vb9s)"}"#,
+                r#"{"code":"internal","message":"Errors.User.WebAuthN.ValidateLoginFailed (WEBAU-3Vb9s)"}"#,
+                "credential_rejected",
+            ),
+            (
+                403,
+                r#"{"code":7,"message":"mfa required (AUTHZ-Kl3p0)"}"#,
+                r#"{"code":"permission_denied","message":"mfa required (AUTHZ-Kl3p0)"}"#,
+                "mfa_required",
+            ),
+        ];
+        for (status, rest, connect, code) in pairs {
+            let r = crate::error::ApiError::from_response(*status, rest.as_bytes());
+            let c = crate::error::ApiError::from_response(*status, connect.as_bytes());
+            assert_eq!(r.kind, c.kind, "{connect}");
+            assert_eq!(r.kind.code(), *code, "{rest}");
+            assert_eq!(r.id, c.id, "{connect}");
+            assert_eq!(r.grpc_code, c.grpc_code, "{connect}");
+            assert_eq!(
+                r.to_string(),
+                c.to_string(),
+                "errors read the same to a person"
+            );
+        }
     }
 
     #[test]
