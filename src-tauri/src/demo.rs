@@ -56,5 +56,23 @@ pub(crate) async fn instance(
         session: None,
         _sandbox: Some(sandbox),
         env: Arc::new(env),
+        api: demo_api_settings(),
     })
+}
+
+/// The demo's passkey API settings: automatic, or forced by `PASSKEY_ENROLL_DEMO_API`
+/// (`v1`, `v2`, …) in debug builds, for the end-to-end tests.
+fn demo_api_settings() -> passkeys_core::passkey_api::ApiSettings {
+    let choice = if cfg!(debug_assertions) {
+        std::env::var("PASSKEY_ENROLL_DEMO_API")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_default()
+    } else {
+        Default::default()
+    };
+    passkeys_core::passkey_api::ApiSettings {
+        choice,
+        rp_id: None,
+    }
 }

@@ -66,6 +66,7 @@ mod tests {
             crate::commands::AppInfo,
             profiles::Profiles,
             profiles::SavedProfile,
+            passkeys_core::passkey_api::ApiChoice,
             crate::commands::SessionInfo,
             crate::state::ActiveProfile,
             oidc::SignInPrompt,

@@ -92,6 +92,8 @@ pub(crate) struct Active {
     pub _sandbox: Option<Sandbox>,
     /// Where the instance's operations run: browsers, link opener, inventory, authenticators.
     pub env: Arc<Environment>,
+    /// The passkey API settings of the instance (the saved profile's `api` and `rpId`).
+    pub api: passkeys_core::passkey_api::ApiSettings,
 }
 
 /// The app's state, managed by Tauri.
@@ -139,7 +141,10 @@ impl AppState {
             .session
             .as_ref()
             .ok_or(passkeys_core::Error::NotSignedIn)?;
-        Ok((session.zitadel(self.http.clone()), active.env.clone()))
+        let api = session
+            .zitadel(self.http.clone())
+            .with_api(active.api.clone())?;
+        Ok((api, active.env.clone()))
     }
 
     /// Runs `fut` as the one cancellable operation: [`AppState::cancel`] stops it, and the

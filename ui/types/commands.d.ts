@@ -19,7 +19,7 @@ export type Call = <K extends keyof Commands>(cmd: K, ...args: ArgsOf<K>) => Pro
 export interface Commands {
   app_info: { args: void; result: T.AppInfo };
   list_profiles: { args: void; result: T.Profiles };
-  add_profile: { args: { issuer: string; clientId: string }; result: T.SessionInfo };
+  add_profile: { args: { issuer: string; clientId: string; api?: T.ApiChoice; rpId?: string }; result: T.SessionInfo };
   open_profile: { args: { id: string }; result: T.SessionInfo };
   remove_profile: { args: { id: string }; result: T.Profiles };
   start_demo: { args: void; result: T.SessionInfo };

@@ -20,6 +20,8 @@ export type ErrorCode =
   | "network_error"
   | "response_too_large"
   | "untrusted_link"
+  | "passkey_api_unavailable"
+  | "self_service_links_unavailable"
   | "browser_failed"
   | "config_error"
   | "cancelled"
@@ -138,7 +140,21 @@ issuer: string,
 /**
  * The native app's client id.
  */
-clientId: string, };
+clientId: string, 
+/**
+ * Which passkey API generation to use (default `auto`; see `passkey_api`).
+ */
+api: ApiChoice, 
+/**
+ * The RP ID (login domain) new passkeys get on User service v2; `None` = the issuer
+ * host. Ignored on the Auth API v1.
+ */
+rpId?: string, };
+
+/**
+ * Which API generation to use: `auto` (the default), or one forced.
+ */
+export type ApiChoice = "auto" | "v1" | "v2" | "v2-rest" | "v2-connect";
 
 /**
  * The active instance and whether a session is stored for it.
