@@ -230,7 +230,12 @@ async fn activate(
 pub async fn start_demo(state: State<'_, AppState>) -> Result<SessionInfo, IpcError> {
     // Stop a previous demo sandbox first.
     state.active.lock().await.take();
-    let active = crate::demo::instance(state.options.demo_fault, state.http.clone()).await?;
+    let active = crate::demo::instance(
+        state.options.demo_fault,
+        state.options.demo_without_v1,
+        state.http.clone(),
+    )
+    .await?;
     let profile = active.profile.clone();
     *state.active.lock().await = Some(active);
     Ok(SessionInfo {

@@ -278,6 +278,9 @@ pub fn memory_path(dir: &std::path::Path) -> PathBuf {
     dir.join("api-generation.json")
 }
 
+/// How many instances' choices are kept.
+const MEMORY_ENTRIES: usize = 32;
+
 fn read_memory(path: &std::path::Path) -> BTreeMap<String, Remembered> {
     match crate::files::read_private_file(path) {
         Ok(Some(bytes)) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
@@ -298,6 +301,18 @@ fn write_memory(path: &std::path::Path, issuer: &str, choice: Option<&Remembered
         Some(c) => all.insert(issuer.to_string(), c.clone()),
         None => all.remove(issuer),
     };
+    // At most MEMORY_ENTRIES instances, the most recently learnt (the demo's sandbox gets a
+    // new port, so a new issuer, every time).
+    while all.len() > MEMORY_ENTRIES {
+        let Some(oldest) = all
+            .iter()
+            .min_by_key(|(_, r)| r.learnt_at)
+            .map(|(k, _)| k.clone())
+        else {
+            break;
+        };
+        all.remove(&oldest);
+    }
     let result = path
         .parent()
         .map_or(Ok(()), crate::files::create_private_dir)
@@ -938,5 +953,15 @@ mod tests {
         assert_eq!(m["https://b.example"].learnt_at, 6);
         write_memory(&path, "https://a.example", None);
         assert!(!read_memory(&path).contains_key("https://a.example"));
+        for i in 0..40 {
+            let r = Remembered {
+                generation: ApiGeneration::V1,
+                learnt_at: 100 + i,
+            };
+            write_memory(&path, &format!("http://localhost:{i}"), Some(&r));
+        }
+        let m = read_memory(&path);
+        assert_eq!(m.len(), MEMORY_ENTRIES);
+        assert!(m.contains_key("http://localhost:39") && !m.contains_key("https://b.example"));
     }
 }
