@@ -417,6 +417,16 @@ fn demo_enrollment_without_auth_api_v1() {
             "document.querySelectorAll(\"#passkey-list li.passkey.ready[data-name='Key on v2']\").length === 1",
         )
         .await;
+        // The list says what it cannot show on User service v2.
+        ui.wait(
+            "the v2 note",
+            "!document.getElementById('passkeys-v2-note').hidden",
+        )
+        .await;
+        assert!(ui
+            .text("#passkeys-v2-note")
+            .await
+            .contains("finished passkeys only"));
         ui.shot("v2-05-passkeys").await;
         ui.click("#btn-diagnostics").await;
         ui.view("diagnostics").await;

@@ -201,6 +201,9 @@ fn demo_without_auth_api_v1_uses_user_service_v2() {
             .starts_with("Passkey API: User service v2 (Connect)"),
         "{diagnostics}"
     );
+    let api = app.ok("passkey_api", json!({}));
+    assert_eq!(api["generation"], "v2-connect");
+    assert_eq!(api["listsUnfinished"], false);
     let err = app.err("registration_link", json!({}));
     assert_eq!(err["code"], "self_service_links_unavailable");
     assert!(err["message"].as_str().unwrap().contains("administrator"));

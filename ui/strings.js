@@ -93,6 +93,7 @@ export const STRINGS = {
     unnamed: '(unnamed)',
     removed: 'Removed “{name}”.',
     cleanedUp: 'Cleaned up the unfinished registration.',
+    unfinishedNotListed: 'This instance lists finished passkeys only (User service v2): an unfinished registration cannot be seen or cleaned up here. ZITADEL replaces it when you add the next passkey.',
   },
   know: {
     model: '{model} ({transport}), added from this computer',

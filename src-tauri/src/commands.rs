@@ -559,6 +559,32 @@ pub async fn registration_link(state: State<'_, AppState>) -> Result<LinkView, I
     link_view(&api.add_passkey_link().await?)
 }
 
+/// Which ZITADEL API serves the signed-in person's passkeys (issue 14).
+#[derive(Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct PasskeyApiView {
+    /// The generation in use.
+    pub generation: passkeys_core::passkey_api::ApiGeneration,
+    /// For people, e.g. "User service v2 (Connect)".
+    pub label: String,
+    /// False on User service v2: its list shows finished passkeys only, so an unfinished
+    /// registration cannot be seen or cleaned up there.
+    pub lists_unfinished: bool,
+}
+
+/// The passkey API in use for the active, signed-in instance (detected on first use).
+#[tauri::command]
+pub async fn passkey_api(state: State<'_, AppState>) -> Result<PasskeyApiView, IpcError> {
+    let (api, _) = state.api().await?;
+    let generation = api.api_generation().await?;
+    Ok(PasskeyApiView {
+        generation,
+        label: generation.label().to_string(),
+        lists_unfinished: generation.lists_unfinished(),
+    })
+}
+
 /// The app's recent log lines, secrets redacted, for the Diagnostics view.
 #[tauri::command]
 pub async fn diagnostics(state: State<'_, AppState>) -> Result<Vec<String>, IpcError> {

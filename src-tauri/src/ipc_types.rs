@@ -92,6 +92,8 @@ mod tests {
             prompt::PinRequest,
             prompt::PromptNotice,
             crate::commands::LinkView,
+            crate::commands::PasskeyApiView,
+            passkeys_core::passkey_api::ApiGeneration,
             // The Security keys page
             crate::commands::DeviceAccess,
             discovery::AccessProblem,

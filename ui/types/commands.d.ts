@@ -46,6 +46,7 @@ export interface Commands {
   add_passkey_via_link: { args: { onLink: Channel<T.LinkView> }; result: T.Passkey };
   registration_link: { args: void; result: T.LinkView };
   diagnostics: { args: void; result: string[] };
+  passkey_api: { args: void; result: T.PasskeyApiView };
   device_access: { args: void; result: T.DeviceAccess[] };
   key_info: { args: { key: string }; result: T.KeyReport };
   key_set_pin: { args: { key: string; onPrompt: Channel<T.PromptEvent> }; result: null };

@@ -642,6 +642,29 @@ expiresInSecs: number | null,
 qrSvg: string, };
 
 /**
+ * Which ZITADEL API serves the signed-in person's passkeys (issue 14).
+ */
+export type PasskeyApiView = { 
+/**
+ * The generation in use.
+ */
+generation: ApiGeneration, 
+/**
+ * For people, e.g. "User service v2 (Connect)".
+ */
+label: string, 
+/**
+ * False on User service v2: its list shows finished passkeys only, so an unfinished
+ * registration cannot be seen or cleaned up there.
+ */
+listsUnfinished: boolean, };
+
+/**
+ * A ZITADEL API generation that serves self-service passkeys.
+ */
+export type ApiGeneration = "v1" | "v2-rest" | "v2-connect";
+
+/**
  * One answer of [`device_access`]: the problem (`kind` and its fields) and its message.
  */
 export type DeviceAccess = { message: string, } & ({ "kind": "hidPermissionDenied", 
