@@ -24,6 +24,7 @@ const COMMANDS: &[&str] = &[
     "add_passkey_via_link",
     "registration_link",
     "diagnostics",
+    "passkey_api",
     "device_access",
     // The Security keys page (src-tauri/src/keys_page.rs).
     "key_info",

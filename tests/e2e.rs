@@ -383,6 +383,65 @@ fn demo_enrollment_through_the_window() {
     });
 }
 
+/// A ZITADEL without the Auth API v1 (issue 14; `--demo-without-v1`, test only): the wizard
+/// adds the passkey through User service v2, and the diagnostics say which API is in use.
+#[test]
+fn demo_enrollment_without_auth_api_v1() {
+    if !enabled() {
+        return;
+    }
+    run(&["--demo-without-v1"], |ui| async move {
+        ui.demo_sign_in("v2-").await;
+        ui.wait(
+            "empty state",
+            "!document.getElementById('passkeys-empty').hidden",
+        )
+        .await;
+        ui.click("#btn-add-first").await;
+        ui.wizard_to_create("v2-03-wizard", Some("Key on v2")).await;
+        ui.wait(
+            "wizard: done",
+            "document.getElementById('view-wizard').dataset.step === 'done'",
+        )
+        .await;
+        assert!(ui.text("#wiz-done-title").await.contains("Key on v2"));
+        assert!(ui
+            .text("#progress-list")
+            .await
+            .contains("will be for localhost"));
+        ui.shot("v2-04-wizard-done").await;
+        ui.click("#wiz-finish").await;
+        ui.view("passkeys").await;
+        ui.wait(
+            "one passkey",
+            "document.querySelectorAll(\"#passkey-list li.passkey.ready[data-name='Key on v2']\").length === 1",
+        )
+        .await;
+        // The list says what it cannot show on User service v2.
+        ui.wait(
+            "the v2 note",
+            "!document.getElementById('passkeys-v2-note').hidden",
+        )
+        .await;
+        assert!(ui
+            .text("#passkeys-v2-note")
+            .await
+            .contains("finished passkeys only"));
+        ui.shot("v2-05-passkeys").await;
+        ui.click("#btn-diagnostics").await;
+        ui.view("diagnostics").await;
+        let log = ui
+            .js("return document.getElementById('diag-log').value;")
+            .await;
+        let log = log.as_str().unwrap();
+        assert!(
+            log.contains("Passkey API: User service v2 (Connect)"),
+            "{log}"
+        );
+        ui.shot("v2-06-diagnostics").await;
+    });
+}
+
 #[test]
 fn rejected_verification_is_reported_and_can_be_cleaned_up() {
     if !enabled() {

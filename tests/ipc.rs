@@ -58,6 +58,7 @@ fn no_files() -> StartOptions {
         profiles_path: None,
         token_store: passkeys_core::tokens::TokenStoreKind::Memory,
         demo_fault: None,
+        demo_without_v1: false,
     }
 }
 
@@ -171,6 +172,46 @@ fn instances_are_checked_before_they_are_saved() {
 
     let left = app.ok("remove_profile", json!({"id": id}));
     assert_eq!(left["profiles"], json!([]));
+}
+
+/// The demo on an instance without the Auth API v1 (issue 14): the passkeys go through User
+/// service v2 (Connect), the diagnostics say so, and a self-service link is refused with the
+/// alternatives.
+#[test]
+fn demo_without_auth_api_v1_uses_user_service_v2() {
+    let app = app(StartOptions {
+        demo_without_v1: true,
+        ..no_files()
+    });
+    app.ok("start_demo", json!({}));
+    app.ok("sign_in", json!({"onUrl": CHANNEL}));
+    let added = app.ok(
+        "add_passkey",
+        json!({"authenticator": "software", "name": "Laptop", "onEvent": CHANNEL, "onPrompt": CHANNEL}),
+    );
+    assert_eq!(added["state"], "ready");
+    assert_eq!(added["rpId"], "localhost");
+    let list = app.ok("list_passkeys", json!({}));
+    assert_eq!(list[0]["id"], added["id"]);
+    let diagnostics = app.ok("diagnostics", json!({}));
+    assert!(
+        diagnostics[0]
+            .as_str()
+            .unwrap()
+            .starts_with("Passkey API: User service v2 (Connect)"),
+        "{diagnostics}"
+    );
+    let api = app.ok("passkey_api", json!({}));
+    assert_eq!(api["generation"], "v2-connect");
+    assert_eq!(api["listsUnfinished"], false);
+    let err = app.err("registration_link", json!({}));
+    assert_eq!(err["code"], "self_service_links_unavailable");
+    assert!(err["message"].as_str().unwrap().contains("administrator"));
+    assert_eq!(
+        app.ok("remove_passkey", json!({"id": added["id"]})),
+        Value::Null
+    );
+    assert_eq!(app.ok("list_passkeys", json!({})), json!([]));
 }
 
 #[test]

@@ -147,16 +147,29 @@ pub async fn list_profiles(state: State<'_, AppState>) -> Result<Profiles, IpcEr
     }
 }
 
-/// Checks an instance through discovery, saves it and makes it the active one.
+/// Checks an instance through discovery, saves it and makes it the active one. `api`
+/// (`auto`, `v1`, `v2`, `v2-rest`, `v2-connect`) and `rpId` are the instance's passkey API
+/// settings; omitted, an instance added again keeps its own (a new one gets `auto`).
 #[tauri::command]
 pub async fn add_profile(
     state: State<'_, AppState>,
     issuer: String,
     client_id: String,
+    api: Option<passkeys_core::passkey_api::ApiChoice>,
+    rp_id: Option<String>,
 ) -> Result<SessionInfo, IpcError> {
     let path = state.profiles_path()?;
-    let (saved, oidc) =
+    let (mut saved, oidc) =
         profiles::add_checked(&path, &issuer, &client_id, state.http.clone()).await?;
+    if api.is_some() || rp_id.is_some() {
+        let settings = passkeys_core::passkey_api::ApiSettings {
+            choice: api.unwrap_or(saved.api),
+            rp_id: rp_id
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty()),
+        };
+        saved = profiles::set_api(&path, &saved.id, &settings)?;
+    }
     activate(&state, saved, oidc).await
 }
 
@@ -189,6 +202,7 @@ async fn activate(
             None
         }
     };
+    let api = saved.api_settings();
     let profile = ActiveProfile {
         id: saved.id,
         issuer: saved.issuer,
@@ -206,6 +220,7 @@ async fn activate(
         session,
         _sandbox: None,
         env: Arc::new(Environment::real(SIGN_OUT_BROWSER_WAIT)),
+        api,
     });
     Ok(info)
 }
@@ -215,7 +230,12 @@ async fn activate(
 pub async fn start_demo(state: State<'_, AppState>) -> Result<SessionInfo, IpcError> {
     // Stop a previous demo sandbox first.
     state.active.lock().await.take();
-    let active = crate::demo::instance(state.options.demo_fault, state.http.clone()).await?;
+    let active = crate::demo::instance(
+        state.options.demo_fault,
+        state.options.demo_without_v1,
+        state.http.clone(),
+    )
+    .await?;
     let profile = active.profile.clone();
     *state.active.lock().await = Some(active);
     Ok(SessionInfo {
@@ -539,8 +559,46 @@ pub async fn registration_link(state: State<'_, AppState>) -> Result<LinkView, I
     link_view(&api.add_passkey_link().await?)
 }
 
+/// Which ZITADEL API serves the signed-in person's passkeys (issue 14).
+#[derive(Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct PasskeyApiView {
+    /// The generation in use.
+    pub generation: passkeys_core::passkey_api::ApiGeneration,
+    /// For people, e.g. "User service v2 (Connect)".
+    pub label: String,
+    /// False on User service v2: its list shows finished passkeys only, so an unfinished
+    /// registration cannot be seen or cleaned up there.
+    pub lists_unfinished: bool,
+}
+
+/// The passkey API in use for the active, signed-in instance (detected on first use).
+#[tauri::command]
+pub async fn passkey_api(state: State<'_, AppState>) -> Result<PasskeyApiView, IpcError> {
+    let (api, _) = state.api().await?;
+    let generation = api.api_generation().await?;
+    Ok(PasskeyApiView {
+        generation,
+        label: generation.label().to_string(),
+        lists_unfinished: generation.lists_unfinished(),
+    })
+}
+
 /// The app's recent log lines, secrets redacted, for the Diagnostics view.
 #[tauri::command]
 pub async fn diagnostics(state: State<'_, AppState>) -> Result<Vec<String>, IpcError> {
-    Ok(state.log.lines())
+    let mut lines = Vec::new();
+    // Which API generation serves the passkeys (issue 14), when signed in.
+    if let Ok((api, _)) = state.api().await {
+        lines.push(match api.api_generation().await {
+            Ok(_) => format!(
+                "Passkey API: {}",
+                api.api_status().map(|s| s.describe()).unwrap_or_default()
+            ),
+            Err(e) => format!("Passkey API: not known ({e})"),
+        });
+    }
+    lines.extend(state.log.lines());
+    Ok(lines)
 }

@@ -16,16 +16,23 @@ use passkeys_service::Environment;
 use crate::ipc_error::IpcError;
 use crate::state::{Active, ActiveProfile};
 
-/// Starts the sandbox on an ephemeral loopback port; injects `fault` once (test only).
-async fn start_sandbox(fault: Option<Fault>) -> Result<Sandbox, IpcError> {
-    let sandbox = Sandbox::start(SandboxConfig::default())
-        .await
-        .map_err(|e| {
-            IpcError::app(
-                ErrorCode::SandboxFailed,
-                format!("the demo could not start: {e}"),
-            )
-        })?;
+/// Starts the sandbox on an ephemeral loopback port; injects `fault` once (test only); without
+/// the Auth API v1 passkey endpoints when `without_v1` (test only).
+async fn start_sandbox(fault: Option<Fault>, without_v1: bool) -> Result<Sandbox, IpcError> {
+    if without_v1 {
+        tracing::warn!("test hook: the demo sandbox serves no Auth API v1 passkey endpoints");
+    }
+    let sandbox = Sandbox::start(SandboxConfig {
+        auth_v1_passkeys: !without_v1,
+        ..SandboxConfig::default()
+    })
+    .await
+    .map_err(|e| {
+        IpcError::app(
+            ErrorCode::SandboxFailed,
+            format!("the demo could not start: {e}"),
+        )
+    })?;
     if let Some(fault) = fault {
         tracing::warn!("test hook: the demo sandbox will inject {fault:?} once");
         sandbox.inspect().set_fault(fault);
@@ -36,9 +43,10 @@ async fn start_sandbox(fault: Option<Fault>) -> Result<Sandbox, IpcError> {
 /// The demo instance: the sandbox (injecting `fault` once, test only), not signed in.
 pub(crate) async fn instance(
     fault: Option<Fault>,
+    without_v1: bool,
     http: reqwest::Client,
 ) -> Result<Active, IpcError> {
-    let sandbox = start_sandbox(fault).await?;
+    let sandbox = start_sandbox(fault, without_v1).await?;
     let issuer = parse_issuer(sandbox.issuer().as_str())?;
     let oidc = Oidc::discover(&issuer, sandbox.client_id(), http).await?;
     let env =
@@ -56,5 +64,6 @@ pub(crate) async fn instance(
         session: None,
         _sandbox: Some(sandbox),
         env: Arc::new(env),
+        api: Default::default(),
     })
 }

@@ -66,6 +66,7 @@ mod tests {
             crate::commands::AppInfo,
             profiles::Profiles,
             profiles::SavedProfile,
+            passkeys_core::passkey_api::ApiChoice,
             crate::commands::SessionInfo,
             crate::state::ActiveProfile,
             oidc::SignInPrompt,
@@ -91,6 +92,8 @@ mod tests {
             prompt::PinRequest,
             prompt::PromptNotice,
             crate::commands::LinkView,
+            crate::commands::PasskeyApiView,
+            passkeys_core::passkey_api::ApiGeneration,
             // The Security keys page
             crate::commands::DeviceAccess,
             discovery::AccessProblem,

@@ -50,6 +50,7 @@ pub fn builder<R: tauri::Runtime>(
             commands::add_passkey_via_link,
             commands::registration_link,
             commands::diagnostics,
+            commands::passkey_api,
             keys_page::key_info,
             keys_page::key_set_pin,
             keys_page::key_change_pin,

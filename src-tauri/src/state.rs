@@ -27,6 +27,9 @@ pub struct StartOptions {
     /// TEST ONLY: a fault the demo sandbox injects once (`--demo-fault=verify-rejected`), so
     /// the end-to-end test can drive a failure path through the UI. Ignored outside demo mode.
     pub demo_fault: Option<Fault>,
+    /// TEST ONLY: the demo sandbox serves no Auth API v1 passkey endpoints
+    /// (`--demo-without-v1`; a future ZITADEL, issue 14), so the app uses User service v2.
+    pub demo_without_v1: bool,
 }
 
 impl StartOptions {
@@ -44,7 +47,12 @@ impl StartOptions {
                 .unwrap_or_default(),
         };
         let mut demo_fault = None;
+        let mut demo_without_v1 = false;
         for arg in args {
+            if arg == "--demo-without-v1" {
+                demo_without_v1 = true;
+                continue;
+            }
             match arg.strip_prefix("--demo-fault=") {
                 Some(name) => demo_fault = Some(parse_fault(name)?),
                 None => return Err(format!("unknown argument {arg:?}")),
@@ -54,6 +62,7 @@ impl StartOptions {
             profiles_path: passkeys_core::profiles::default_path(),
             token_store,
             demo_fault,
+            demo_without_v1,
         })
     }
 }
@@ -92,6 +101,8 @@ pub(crate) struct Active {
     pub _sandbox: Option<Sandbox>,
     /// Where the instance's operations run: browsers, link opener, inventory, authenticators.
     pub env: Arc<Environment>,
+    /// The passkey API settings of the instance (the saved profile's `api` and `rpId`).
+    pub api: passkeys_core::passkey_api::ApiSettings,
 }
 
 /// The app's state, managed by Tauri.
@@ -139,7 +150,10 @@ impl AppState {
             .session
             .as_ref()
             .ok_or(passkeys_core::Error::NotSignedIn)?;
-        Ok((session.zitadel(self.http.clone()), active.env.clone()))
+        let api = session
+            .zitadel(self.http.clone())
+            .with_api(active.api.clone())?;
+        Ok((api, active.env.clone()))
     }
 
     /// Runs `fut` as the one cancellable operation: [`AppState::cancel`] stops it, and the

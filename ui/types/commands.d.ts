@@ -19,7 +19,7 @@ export type Call = <K extends keyof Commands>(cmd: K, ...args: ArgsOf<K>) => Pro
 export interface Commands {
   app_info: { args: void; result: T.AppInfo };
   list_profiles: { args: void; result: T.Profiles };
-  add_profile: { args: { issuer: string; clientId: string }; result: T.SessionInfo };
+  add_profile: { args: { issuer: string; clientId: string; api?: T.ApiChoice; rpId?: string }; result: T.SessionInfo };
   open_profile: { args: { id: string }; result: T.SessionInfo };
   remove_profile: { args: { id: string }; result: T.Profiles };
   start_demo: { args: void; result: T.SessionInfo };
@@ -46,6 +46,7 @@ export interface Commands {
   add_passkey_via_link: { args: { onLink: Channel<T.LinkView> }; result: T.Passkey };
   registration_link: { args: void; result: T.LinkView };
   diagnostics: { args: void; result: string[] };
+  passkey_api: { args: void; result: T.PasskeyApiView };
   device_access: { args: void; result: T.DeviceAccess[] };
   key_info: { args: { key: string }; result: T.KeyReport };
   key_set_pin: { args: { key: string; onPrompt: Channel<T.PromptEvent> }; result: null };

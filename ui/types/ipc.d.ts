@@ -20,6 +20,8 @@ export type ErrorCode =
   | "network_error"
   | "response_too_large"
   | "untrusted_link"
+  | "passkey_api_unavailable"
+  | "self_service_links_unavailable"
   | "browser_failed"
   | "config_error"
   | "cancelled"
@@ -138,7 +140,21 @@ issuer: string,
 /**
  * The native app's client id.
  */
-clientId: string, };
+clientId: string, 
+/**
+ * Which passkey API generation to use (default `auto`; see `passkey_api`).
+ */
+api: ApiChoice, 
+/**
+ * The RP ID (login domain) new passkeys get on User service v2; `None` = the issuer
+ * host. Ignored on the Auth API v1.
+ */
+rpId?: string, };
+
+/**
+ * Which API generation to use: `auto` (the default), or one forced.
+ */
+export type ApiChoice = "auto" | "v1" | "v2" | "v2-rest" | "v2-connect";
 
 /**
  * The active instance and whether a session is stored for it.
@@ -624,6 +640,29 @@ expiresInSecs: number | null,
  * The link as an SVG QR code.
  */
 qrSvg: string, };
+
+/**
+ * Which ZITADEL API serves the signed-in person's passkeys (issue 14).
+ */
+export type PasskeyApiView = { 
+/**
+ * The generation in use.
+ */
+generation: ApiGeneration, 
+/**
+ * For people, e.g. "User service v2 (Connect)".
+ */
+label: string, 
+/**
+ * False on User service v2: its list shows finished passkeys only, so an unfinished
+ * registration cannot be seen or cleaned up there.
+ */
+listsUnfinished: boolean, };
+
+/**
+ * A ZITADEL API generation that serves self-service passkeys.
+ */
+export type ApiGeneration = "v1" | "v2-rest" | "v2-connect";
 
 /**
  * One answer of [`device_access`]: the problem (`kind` and its fields) and its message.

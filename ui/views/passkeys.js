@@ -41,6 +41,9 @@ async function refresh(message) {
     listed = await call('list_known_passkeys');
     session.passkeys = listed;
     render();
+    // On User service v2 unfinished registrations are not listed: say so (issue 14).
+    $('passkeys-v2-note').hidden = await call('passkey_api')
+      .then((api) => api.listsUnfinished, () => true);
     status.textContent = message || countText(listed.length);
   } catch (e) {
     status.textContent = '';

@@ -82,7 +82,13 @@ $('form-instance').addEventListener('submit', (ev) => {
   busy(button, async () => {
     $('instance-status').textContent = t('start.checking');
     try {
-      afterInstance(await call('add_profile', { issuer, clientId }));
+      const api = /** @type {HTMLSelectElement} */ ($('api')).value;
+      const rpId = $input('rp-id').value.trim();
+      /** @type {{ issuer: string, clientId: string, api?: import('../types/ipc').ApiChoice, rpId?: string }} */
+      const args = { issuer, clientId };
+      if (api !== 'auto') args.api = /** @type {import('../types/ipc').ApiChoice} */ (api);
+      if (rpId) args.rpId = rpId;
+      afterInstance(await call('add_profile', args));
     } catch (e) {
       showError($('instance-error'), e);
     } finally {

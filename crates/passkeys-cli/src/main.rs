@@ -13,6 +13,7 @@ use passkeys_core::browser::{Browser, SystemBrowser};
 use passkeys_core::config::{self, Profile};
 use passkeys_core::enroll::{self, EnrollEvent};
 use passkeys_core::oidc::{BrowserLogout, Oidc, SignInOptions, SignInPrompt};
+use passkeys_core::passkey_api::ApiGeneration;
 use passkeys_core::session::Session;
 use passkeys_core::tokens::{self, TokenStore, TokenStoreKind};
 use passkeys_core::zitadel::{http_client, ZitadelClient};
@@ -44,6 +45,17 @@ struct Cli {
     /// memory (sign in for this run only). Env PASSKEYS_TOKEN_STORE.
     #[arg(long, global = true, value_name = "STORE")]
     token_store: Option<TokenStoreKind>,
+    /// Which ZITADEL API to use for your passkeys: auto (the Auth API v1 while the instance
+    /// offers it, else User service v2 over Connect, else over REST), v1, v2 (Connect, else
+    /// REST), v2-rest or v2-connect. Env PASSKEYS_API, or `api` in the config file.
+    #[arg(long, global = true, value_name = "auto|v1|v2")]
+    api: Option<passkeys_core::passkey_api::ApiChoice>,
+    /// The RP ID (login domain) new passkeys get on User service v2, when your ZITADEL login
+    /// runs on another host than the issuer (default: the issuer's host). Must be that host or
+    /// a parent domain of it. The Auth API v1 ignores it (ZITADEL chooses). Env
+    /// PASSKEYS_RP_ID, or `rp_id` in the config file.
+    #[arg(long, global = true, value_name = "DOMAIN")]
+    rp_id: Option<String>,
     /// Print machine-readable JSON on stdout.
     #[arg(long, global = true)]
     json: bool,
@@ -207,6 +219,7 @@ async fn main() -> ExitCode {
 /// Resolved global options.
 struct Ctx {
     profile: Profile,
+    api: passkeys_core::passkey_api::ApiSettings,
     store: Arc<dyn TokenStore>,
     store_kind: TokenStoreKind,
     http: reqwest::Client,
@@ -225,8 +238,10 @@ fn ctx(cli: &Cli) -> Result<Ctx> {
             None => file.token_store.unwrap_or_default(),
         },
     };
+    let api = passkeys_core::passkey_api::resolve_api(cli.api, cli.rp_id.as_deref(), &file)?;
     Ok(Ctx {
         profile,
+        api,
         store: tokens::open_store(store_kind)?,
         store_kind,
         http: http_client()?,
@@ -279,7 +294,23 @@ async fn session(ctx: &Ctx, out: &Out) -> Result<ZitadelClient> {
     } else {
         Session::resume(discover(ctx).await?, ctx.store.clone())?
     };
-    Ok(session.zitadel(ctx.http.clone()))
+    session.zitadel(ctx.http.clone()).with_api(ctx.api.clone())
+}
+
+/// After the passkey API is known: what a person should know about it (an RP ID setting the
+/// Auth API v1 ignores; unfinished registrations User service v2 does not list).
+fn api_notes(api: &ZitadelClient, out: &Out, listing: bool) {
+    let Some(status) = api.api_status() else {
+        return;
+    };
+    tracing::debug!("passkey API: {}", status.describe());
+    let generation = status.generation;
+    if generation == ApiGeneration::V1 && api.api_settings().rp_id.is_some() {
+        out.note("The RP ID setting (--rp-id) is ignored: this instance uses the Auth API v1, where ZITADEL chooses the RP ID.");
+    }
+    if listing && !generation.lists_unfinished() {
+        out.note("This instance's User service v2 lists finished passkeys only: an unfinished registration cannot be seen or cleaned up here (ZITADEL replaces it when the next passkey is added).");
+    }
 }
 
 /// `passkeys add --authenticator platform`: a registration link in the system browser, then
@@ -362,7 +393,9 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
                 let ctx = ctx(&cli)?;
                 let session = Session::resume(discover(&ctx).await?, ctx.store.clone())?;
                 Ok(keycmd::Signed {
-                    api: session.zitadel(ctx.http.clone()),
+                    api: session
+                        .zitadel(ctx.http.clone())
+                        .with_api(ctx.api.clone())?,
                     instance: ctx.profile.issuer.url.clone(),
                     inventory: environment().inventory.open(),
                 })
@@ -415,11 +448,21 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
                 output::p(&me.login_name),
                 ctx.profile.issuer.as_str
             ));
-            out.json(&me);
+            // Which API generation serves the passkeys (issue 14: in diagnostics).
+            api.api_generation().await?;
+            let status = api.api_status();
+            if let Some(s) = &status {
+                out.line(&format!("Passkeys through the {}.", s.describe()));
+            }
+            api_notes(&api, out, false);
+            let mut v = serde_json::to_value(&me).unwrap_or_default();
+            v["passkeyApi"] = serde_json::to_value(&status).unwrap_or_default();
+            out.json(&v);
         }
         Command::List => {
             let api = session(&ctx, out).await?;
             let list = api.list_passkeys().await?;
+            api_notes(&api, out, true);
             know::print_list(
                 out,
                 &env.inventory.open(),
@@ -475,6 +518,7 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
                 &know::enroll_options(&env, no_self_test),
             )
             .await?;
+            api_notes(&api, out, false);
             let added = &enrollment.passkey;
             out.line(&format!(
                 "Added passkey \"{}\"{} for {}.",

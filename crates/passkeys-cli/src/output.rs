@@ -87,6 +87,12 @@ pub fn cli_advice(code: ErrorCode) -> Option<&'static str> {
         }
         ErrorCode::SelfTestAuthenticator => "run `passkeys test ID` to test it again",
         ErrorCode::SelfTestInvalid => "`passkeys remove ID` removes it",
+        ErrorCode::PasskeyApiUnavailable => {
+            "`--api auto` lets passkeys choose; `passkeys -v whoami` shows what it finds"
+        }
+        ErrorCode::SelfServiceLinksUnavailable => {
+            "run `passkeys add --authenticator key` with a security key here instead"
+        }
         ErrorCode::PinNotSet => "`passkeys key pin set` sets one (`passkeys add` offers to)",
         _ => return None,
     })

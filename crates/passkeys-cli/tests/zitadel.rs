@@ -77,6 +77,190 @@ async fn main_job_on_every_sandbox_profile() {
     }
 }
 
+/// The main job (sign in, whoami, add two passkeys, list, remove one, sign out) on each API
+/// generation the sandbox can serve alone or together (issue 14, fidelity G1–G6): chosen
+/// automatically, and `whoami` says which one serves the passkeys.
+#[tokio::test(flavor = "multi_thread")]
+async fn main_job_on_every_api_generation() {
+    let mut profiles = SandboxConfig::api_generation_profiles();
+    profiles.push(("all-three (default)", SandboxConfig::default()));
+    for (name, config) in profiles {
+        let expected = match (
+            config.auth_v1_passkeys,
+            config.user_v2_connect,
+            config.user_v2_rest_passkeys,
+        ) {
+            (true, _, _) => "v1",
+            (false, true, _) => "v2-connect",
+            (false, false, true) => "v2-rest",
+            _ => unreachable!("no profile serves none"),
+        };
+        let env = Env::with_config(config).await;
+        let ctx = |what: &str| format!("profile {name}: {what}");
+        let r = env.run(&["login", "--timeout", "30"]).await;
+        assert_eq!(r.code, 0, "{}\n{}", ctx("login"), r.stderr);
+        let who = env.run(&["--json", "whoami"]).await.ok().json();
+        assert_eq!(
+            who["loginName"],
+            "demo@sandbox.localhost",
+            "{}",
+            ctx("whoami")
+        );
+        assert_eq!(
+            who["passkeyApi"]["generation"],
+            expected,
+            "{}",
+            ctx(&who.to_string())
+        );
+        assert_eq!(who["passkeyApi"]["source"], "detected", "{}", ctx("whoami"));
+        for (key, label) in [("a.cbor", "Key A"), ("b.cbor", "Key B")] {
+            let r = env
+                .run(&[
+                    "--json",
+                    "add",
+                    "--authenticator",
+                    &env.key(key),
+                    "--name",
+                    label,
+                ])
+                .await;
+            assert_eq!(r.code, 0, "{}\n{}", ctx("add"), r.stderr);
+            assert_eq!(r.json()["state"], "ready", "{}", ctx(&r.stdout));
+            assert!(r.json()["id"].is_string(), "{}", ctx(&r.stdout));
+            // The RP ID is the issuer host on every generation (v2: `domain` = issuer host).
+            assert_eq!(r.json()["rpId"], "localhost", "{}", ctx("rpId"));
+        }
+        let r = env.run(&["--json", "list"]).await.ok();
+        let list = r.json().as_array().unwrap().clone();
+        assert_eq!(list.len(), 2, "{}", ctx("list"));
+        assert_eq!(
+            r.stderr.contains("lists finished passkeys only"),
+            expected != "v1",
+            "{}",
+            ctx(&r.stderr)
+        );
+        let names: Vec<&str> = list.iter().map(|p| p["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["Key A", "Key B"], "{}", ctx("list"));
+        let first = list[0]["id"].as_str().unwrap().to_string();
+        env.run(&["remove", &first]).await.ok();
+        let ready = env.ready();
+        assert_eq!(ready.len(), 1, "{}", ctx("remove"));
+        assert_eq!(ready[0].name.as_deref(), Some("Key B"), "{}", ctx("remove"));
+        // The choice was remembered for this instance, with the time it was learnt.
+        let memory: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(env.state_dir().join("api-generation.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            memory[env.issuer()]["generation"],
+            expected,
+            "{}",
+            ctx(&memory.to_string())
+        );
+        assert!(memory[env.issuer()]["learntAt"].as_i64().unwrap() > 0);
+
+        let out = env.run(&["--json", "logout"]).await;
+        assert_eq!(out.code, 0, "{}\n{}", ctx("logout"), out.stderr);
+        assert!(env.token_files().is_empty(), "{}", ctx("logout"));
+        env.sandbox.shutdown().await;
+    }
+}
+
+/// `--api` forces one generation: a clear error when the instance does not serve it; `v2`
+/// takes Connect where it answers, else REST; self-service links need v1.
+#[tokio::test(flavor = "multi_thread")]
+async fn forced_api_generation_and_links_without_v1() {
+    let env = Env::with_config(SandboxConfig::profile("api-v2-rest-only").unwrap()).await;
+    env.login().await;
+    let r = env.run(&["--json", "--api", "v1", "list"]).await.failed();
+    let err = &r.json()["error"];
+    assert_eq!(err["code"], "passkey_api_unavailable", "{}", r.stdout);
+    let message = err["message"].as_str().unwrap();
+    assert!(message.contains("the Auth API v1"), "{message}");
+    assert!(message.contains("--api auto"), "{message}");
+    let r = env
+        .run(&["--json", "--api", "v2-connect", "whoami"])
+        .await
+        .failed();
+    assert_eq!(r.json()["error"]["code"], "passkey_api_unavailable");
+    let who = env
+        .run(&["--json", "--api", "v2", "whoami"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(who["passkeyApi"]["generation"], "v2-rest", "{who}");
+    assert_eq!(who["passkeyApi"]["source"], "detected", "{who}");
+    let who = env
+        .run(&["--json", "--api", "v2-rest", "whoami"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(who["passkeyApi"]["source"], "forced", "{who}");
+    assert!(
+        !env.state_dir().join("api-generation.json").exists(),
+        "a forced choice is not remembered"
+    );
+    // No v1: a plain user cannot create a registration link for themselves.
+    let r = env.run(&["--json", "link"]).await.failed();
+    let err = &r.json()["error"];
+    assert_eq!(
+        err["code"], "self_service_links_unavailable",
+        "{}",
+        r.stdout
+    );
+    let message = err["message"].as_str().unwrap();
+    assert!(
+        message.contains("ask your ZITADEL administrator"),
+        "{message}"
+    );
+    assert!(message.contains("--authenticator key"), "{message}");
+    // An RP ID the instance may not claim is refused before any call.
+    let r = env
+        .run(&["--json", "--rp-id", "example.com", "list"])
+        .await
+        .failed();
+    assert_eq!(r.json()["error"]["code"], "rp_id_refused", "{}", r.stdout);
+    env.sandbox.shutdown().await;
+
+    // On v1 an RP ID setting is ignored, and the person is told.
+    let env = Env::with_config(SandboxConfig::default()).await;
+    env.login().await;
+    let r = env.run(&["--rp-id", "localhost", "whoami"]).await.ok();
+    assert!(r.stderr.contains("--rp-id) is ignored"), "{}", r.stderr);
+    env.sandbox.shutdown().await;
+}
+
+/// A remembered choice that has gone stale (the instance dropped the Auth API v1 since): the
+/// first call answering "Not Found" for the route triggers one re-detection and a retry,
+/// visible in `-v`, and the new choice is remembered.
+#[tokio::test(flavor = "multi_thread")]
+async fn stale_remembered_choice_is_detected_again() {
+    let env = Env::with_config(SandboxConfig::profile("api-future-no-v1").unwrap()).await;
+    env.login().await;
+    std::fs::create_dir_all(env.state_dir()).unwrap();
+    let path = env.state_dir().join("api-generation.json");
+    std::fs::write(
+        &path,
+        serde_json::json!({ env.issuer(): {"generation": "v1", "learntAt": 1_700_000_000} })
+            .to_string(),
+    )
+    .unwrap();
+    let r = env.run(&["-v", "--json", "list"]).await.ok();
+    assert_eq!(r.json(), serde_json::json!([]));
+    assert!(
+        r.stderr.contains("detecting the passkey API again"),
+        "{}",
+        r.stderr
+    );
+    let memory: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(memory[env.issuer()]["generation"], "v2-connect", "{memory}");
+    assert!(memory[env.issuer()]["learntAt"].as_i64().unwrap() > 1_700_000_000);
+    let who = env.run(&["--json", "whoami"]).await.ok().json();
+    assert_eq!(who["passkeyApi"]["source"], "remembered", "{who}");
+    assert_eq!(who["passkeyApi"]["generation"], "v2-connect", "{who}");
+    env.sandbox.shutdown().await;
+}
+
 /// ZITADEL answers a reused refresh token with 400 `invalid_request`
 /// `Errors.OIDCSession.RefreshTokenInvalid` (fidelity R2/R3), never `invalid_grant`. The app
 /// must end the session, forget the dead tokens and say to sign in again, once; not fail every

@@ -8,6 +8,8 @@
 //! issuer = "https://my-instance.zitadel.cloud"
 //! client_id = "123456789012345678@passkeys"
 //! token_store = "keyring"   # or "file", "memory"
+//! api = "auto"               # or "v1", "v2", "v2-rest", "v2-connect" (passkey API, see passkey_api)
+//! rp_id = "login.example.com" # RP ID of new passkeys on User service v2 (default: the issuer host)
 //! ```
 
 use std::net::IpAddr;
@@ -29,6 +31,11 @@ pub struct ConfigFile {
     pub client_id: Option<String>,
     /// Token store.
     pub token_store: Option<TokenStoreKind>,
+    /// Which passkey API generation to use (`auto`, `v1`, `v2`, `v2-rest`, `v2-connect`;
+    /// default `auto`), read by `passkey_api::resolve_api`.
+    pub api: Option<String>,
+    /// The RP ID new passkeys get on User service v2 (default: the issuer host).
+    pub rp_id: Option<String>,
 }
 
 /// The config file path.

@@ -87,7 +87,8 @@ struct Registered {
     transports: Vec<String>,
 }
 
-/// Self-service enrollment (module docs, steps 1–8) through the Auth API v1.
+/// Self-service enrollment (module docs, steps 1–8) through the passkey port (Auth API v1 or
+/// User service v2, [`crate::passkey_api`]).
 async fn register(
     api: &ZitadelClient,
     authenticator: &mut dyn Authenticator,
@@ -102,7 +103,11 @@ async fn register(
 
     let options = api.add_passkey().await?;
     let created = create_credential(&options, api.base(), authenticator, &info, observer).await?;
-    let found = register_with(&MyPasskeys(api), &before, &created, &name, observer).await?;
+    let registrar = MyPasskeys {
+        api,
+        pending: api.pending_passkey_id(),
+    };
+    let found = register_with(&registrar, &before, &created, &name, observer).await?;
 
     let CreatedCredential {
         parsed,
@@ -151,16 +156,23 @@ pub trait Registrar: Send + Sync {
     }
 }
 
-/// The signed-in user's passkeys (Auth API v1).
-struct MyPasskeys<'a>(&'a ZitadelClient);
+/// The signed-in user's passkeys (the self-service port, [`crate::passkey_api`]).
+struct MyPasskeys<'a> {
+    api: &'a ZitadelClient,
+    /// The v2 `passkeyId` of the started registration (none on the Auth API v1).
+    pending: Option<String>,
+}
 
 #[async_trait]
 impl Registrar for MyPasskeys<'_> {
     async fn list(&self) -> Result<Vec<Passkey>> {
-        self.0.list_passkeys().await
+        self.api.list_passkeys().await
     }
     async fn verify(&self, credential_json: &[u8], name: &str) -> Result<()> {
-        self.0.verify_passkey(credential_json, name).await
+        self.api.verify_passkey(credential_json, name).await
+    }
+    fn pending_id(&self) -> Option<&str> {
+        self.pending.as_deref()
     }
 }
 

@@ -35,6 +35,7 @@ pub mod link_enroll;
 pub mod links;
 pub mod loopback;
 pub mod oidc;
+pub use zitadel::passkey_api;
 pub mod profiles;
 pub mod progress;
 pub mod prompt;

@@ -306,6 +306,30 @@ fn id_token_refused(e: &ClaimsVerificationError, client_id: &str) -> Error {
     Error::InvalidIdToken { reason, advice }
 }
 
+/// The userinfo reply members this app reads.
+#[derive(Deserialize)]
+struct UserInfo {
+    sub: String,
+    name: Option<String>,
+    preferred_username: Option<String>,
+}
+
+/// The `sub` claim of an ID token this app received and checked earlier (kept in the token
+/// store): the payload is read without checking the signature again. `None` when it is not
+/// a JWT with a string `sub`.
+pub fn id_token_subject(id_token: &Secret) -> Option<String> {
+    let payload = id_token.expose().split('.').nth(1)?;
+    let bytes = crate::b64::decode_lenient(payload).ok()?;
+    #[derive(Deserialize)]
+    struct Claims {
+        sub: String,
+    }
+    serde_json::from_slice::<Claims>(&bytes)
+        .ok()
+        .map(|c| c.sub)
+        .filter(|s| !s.is_empty())
+}
+
 /// Checks an ID token against `jwks` (signature, `iss`, `aud`, `exp`, nonce) and then `azp`:
 /// `aud` must hold `client_id`, in any position, among any other values; with more than one
 /// audience `azp` must be present, and when present it must equal `client_id` (OIDC Core
@@ -701,9 +725,40 @@ impl Oidc {
         }
     }
 
+    /// The signed-in user's `sub` from the userinfo endpoint (OIDC Core §5.3).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the instance has no userinfo endpoint; network errors.
+    pub async fn userinfo_subject(&self, access_token: &Secret) -> Result<String> {
+        let info = self.userinfo(access_token).await?.ok_or_else(|| {
+            Error::Config("the instance has no userinfo endpoint to tell the user id".into())
+        })?;
+        Ok(info.sub)
+    }
+
     /// The person's name from the userinfo endpoint (OIDC Core §5.3): `name`, else
     /// `preferred_username`. The reply's `sub` must be the ID token's (§5.3.4).
     async fn userinfo_name(&self, access_token: &Secret, subject: &str) -> Result<Option<String>> {
+        let Some(info) = self.userinfo(access_token).await? else {
+            return Ok(None);
+        };
+        if info.sub != subject {
+            return Err(Error::Network {
+                url: self
+                    .metadata
+                    .userinfo_endpoint()
+                    .map(|e| e.url().to_string())
+                    .unwrap_or_default(),
+                reason: "the userinfo reply is about another user (sub)".into(),
+            });
+        }
+        Ok(info
+            .name
+            .filter(|n| !n.trim().is_empty())
+            .or(info.preferred_username.filter(|n| !n.trim().is_empty())))
+    }
+
+    async fn userinfo(&self, access_token: &Secret) -> Result<Option<UserInfo>> {
         let Some(endpoint) = self.metadata.userinfo_endpoint() else {
             return Ok(None);
         };
@@ -730,23 +785,9 @@ impl Oidc {
         let body = read_capped(resp, crate::http::USERINFO)
             .await
             .map_err(|e| e.into_error(url.as_str()))?;
-        #[derive(Deserialize)]
-        struct UserInfo {
-            sub: String,
-            name: Option<String>,
-            preferred_username: Option<String>,
-        }
         let info: UserInfo = serde_json::from_slice(&body)
             .map_err(|e| network(format!("the userinfo reply is not usable ({e})")))?;
-        if info.sub != subject {
-            return Err(network(
-                "the userinfo reply is about another user (sub)".into(),
-            ));
-        }
-        Ok(info
-            .name
-            .filter(|n| !n.trim().is_empty())
-            .or(info.preferred_username.filter(|n| !n.trim().is_empty())))
+        Ok(Some(info))
     }
 
     /// Ends the person's sign-in session in the browser (OpenID Connect RP-Initiated Logout 1.0

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::parse_issuer;
 use crate::error::{Error, Result};
 use crate::oidc::Oidc;
+use crate::passkey_api::{ApiChoice, ApiSettings};
 use crate::tokens::store_key;
 
 /// One saved instance.
@@ -26,6 +27,24 @@ pub struct SavedProfile {
     pub issuer: String,
     /// The native app's client id.
     pub client_id: String,
+    /// Which passkey API generation to use (default `auto`; see `passkey_api`).
+    #[serde(default)]
+    pub api: ApiChoice,
+    /// The RP ID (login domain) new passkeys get on User service v2; `None` = the issuer
+    /// host. Ignored on the Auth API v1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub rp_id: Option<String>,
+}
+
+impl SavedProfile {
+    /// The passkey API settings of this instance.
+    pub fn api_settings(&self) -> ApiSettings {
+        ApiSettings {
+            choice: self.api,
+            rp_id: self.rp_id.clone(),
+        }
+    }
 }
 
 /// Every saved instance, and which one was used last.
@@ -100,15 +119,49 @@ pub async fn add_checked(
         id: store_key(&issuer.as_str, client_id),
         issuer: issuer.as_str.clone(),
         client_id: client_id.to_string(),
+        api: ApiChoice::Auto,
+        rp_id: None,
     };
     let mut all = load(path)?;
     match all.profiles.iter_mut().find(|p| p.id == profile.id) {
-        Some(existing) => *existing = profile.clone(),
+        Some(existing) => {
+            // Adding an instance again keeps its API settings.
+            let profile = SavedProfile {
+                api: existing.api,
+                rp_id: existing.rp_id.take(),
+                ..profile.clone()
+            };
+            *existing = profile;
+        }
         None => all.profiles.push(profile.clone()),
     }
     all.last_used = Some(profile.id.clone());
     save(path, &all)?;
+    let profile = all.get(&profile.id).cloned().unwrap_or(profile);
     Ok((profile, oidc))
+}
+
+/// Sets the passkey API settings of the saved profile `id`. The RP ID must be the issuer's
+/// host or a parent domain of it (the rpId rule, [`crate::webauthn::check_rp_id`]).
+///
+/// # Errors
+/// [`Error::Config`] when there is no such profile; `rp_id_refused` for an RP ID the
+/// instance may not claim; file errors.
+pub fn set_api(path: &Path, id: &str, settings: &ApiSettings) -> Result<SavedProfile> {
+    let mut all = load(path)?;
+    let profile = all
+        .profiles
+        .iter_mut()
+        .find(|p| p.id == id)
+        .ok_or_else(|| Error::Config(format!("there is no saved instance {id:?}")))?;
+    if let Some(rp) = &settings.rp_id {
+        crate::webauthn::check_rp_id(rp, &parse_issuer(&profile.issuer)?.url)?;
+    }
+    profile.api = settings.choice;
+    profile.rp_id = settings.rp_id.clone();
+    let saved = profile.clone();
+    save(path, &all)?;
+    Ok(saved)
 }
 
 /// Opens a saved profile: runs discovery again and marks it last used.
@@ -151,6 +204,8 @@ mod tests {
         let path = dir.path().join("sub").join("profiles.json");
         assert_eq!(load(&path).unwrap(), Profiles::default());
         let p = |i: &str| SavedProfile {
+            api: ApiChoice::Auto,
+            rp_id: None,
             id: store_key(i, "c"),
             issuer: i.into(),
             client_id: "c".into(),
@@ -164,6 +219,43 @@ mod tests {
         let left = remove(&path, &store_key("https://a.example", "c")).unwrap();
         assert_eq!(left.profiles, vec![p("https://b.example")]);
         assert_eq!(left.last_used, None);
+    }
+
+    #[test]
+    fn api_settings_default_to_auto_and_are_checked_when_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("profiles.json");
+        // A list written before the setting existed.
+        let id = store_key("https://auth.example.com", "c");
+        std::fs::write(
+            &path,
+            serde_json::json!({"profiles": [{"id": id, "issuer": "https://auth.example.com", "clientId": "c"}]})
+                .to_string(),
+        )
+        .unwrap();
+        let all = load(&path).unwrap();
+        assert_eq!(all.profiles[0].api, ApiChoice::Auto);
+        assert_eq!(all.profiles[0].api_settings(), ApiSettings::default());
+        let settings = ApiSettings {
+            choice: ApiChoice::V2,
+            rp_id: Some("example.com".into()),
+        };
+        let saved = set_api(&path, &id, &settings).unwrap();
+        assert_eq!(saved.api_settings(), settings);
+        assert_eq!(load(&path).unwrap().profiles[0].api_settings(), settings);
+        let bad = ApiSettings {
+            choice: ApiChoice::V2,
+            rp_id: Some("other.example".into()),
+        };
+        assert_eq!(
+            set_api(&path, &id, &bad).unwrap_err().code(),
+            "rp_id_refused"
+        );
+        assert_eq!(
+            set_api(&path, "nope", &settings).unwrap_err().code(),
+            "config_error"
+        );
+        assert_eq!(load(&path).unwrap().profiles[0].api_settings(), settings);
     }
 
     #[test]

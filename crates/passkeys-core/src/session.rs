@@ -148,8 +148,14 @@ impl Session {
     }
 
     /// A ZITADEL API client using this session.
+    /// It remembers the passkey API generation it detects in the state directory
+    /// ([`crate::passkey_api`]).
     pub fn zitadel(self: &Arc<Self>, http: reqwest::Client) -> ZitadelClient {
-        ZitadelClient::new(self.oidc.issuer().url.clone(), http, self.clone())
+        ZitadelClient::new(self.oidc.issuer().url.clone(), http, self.clone()).with_memory(
+            crate::files::state_dir()
+                .ok()
+                .map(|d| crate::passkey_api::memory_path(&d)),
+        )
     }
 
     /// The token store.
@@ -216,5 +222,32 @@ impl AccessTokenSource for Session {
 
     async fn refresh_after_unauthorized(&self, rejected: &Secret) -> Result<Secret> {
         self.refresh_from(rejected).await
+    }
+
+    /// The `sub` of the stored ID token (checked when it was received; ZITADEL keeps `sub`
+    /// on refreshed ID tokens), else of the userinfo endpoint.
+    async fn user_id(&self) -> Result<String> {
+        let (id_token, access) = {
+            let current = self.current.lock().await;
+            (current.id_token.clone(), current.access_token.clone())
+        };
+        if let Some(sub) = id_token.as_ref().and_then(crate::oidc::id_token_subject) {
+            return Ok(sub);
+        }
+        let access = if self.is_expired_now().await {
+            self.refresh_from(&access).await?
+        } else {
+            access
+        };
+        self.oidc.userinfo_subject(&access).await
+    }
+}
+
+impl Session {
+    async fn is_expired_now(&self) -> bool {
+        self.current
+            .lock()
+            .await
+            .is_expired(now(), EXPIRY_SKEW_SECS)
     }
 }

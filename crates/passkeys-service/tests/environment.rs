@@ -177,3 +177,71 @@ async fn the_real_environment_refuses_what_it_cannot_reach() {
         .await
         .is_err());
 }
+
+/// User service v2 specifics through the self-service port (issue 14), over REST and Connect:
+/// the options arrive as a JSON object (rpId = the `domain` sent, the issuer host), the
+/// pending registration is not listed (READY only), the `passkeyId` from RegisterPasskey is the
+/// id of the registered passkey, and a missing passkey is `not_found` as on v1.
+#[tokio::test]
+async fn self_service_on_user_service_v2() {
+    use passkeys_core::passkey_api::{ApiChoice, ApiGeneration, ApiSettings};
+    for (profile, generation) in [
+        ("api-v2-rest-only", ApiGeneration::V2Rest),
+        ("api-v2-connect-only", ApiGeneration::V2Connect),
+    ] {
+        let sandbox = Sandbox::start(SandboxConfig::profile(profile).unwrap())
+            .await
+            .unwrap();
+        let env = Environment::demo().unwrap();
+        let api = signed_in(&sandbox, &env)
+            .await
+            .with_api(ApiSettings {
+                choice: ApiChoice::V2,
+                rp_id: None,
+            })
+            .unwrap();
+        assert_eq!(api.api_generation().await.unwrap(), generation, "{profile}");
+        assert!(!generation.lists_unfinished());
+
+        let options = api.add_passkey().await.unwrap();
+        assert_eq!(options.rp_id, "localhost", "{profile}");
+        let pending = api
+            .pending_passkey_id()
+            .expect("RegisterPasskey gave an id");
+        let user = passkeys_sandbox::DEMO_USER_ID;
+        assert_eq!(
+            sandbox.inspect().passkey_rp_id(user, &pending).as_deref(),
+            Some("localhost"),
+            "{profile}: the domain sent"
+        );
+        assert_eq!(sandbox.inspect().passkeys().len(), 1, "{profile}: pending");
+        assert!(api.list_passkeys().await.unwrap().is_empty(), "{profile}");
+
+        let id = enroll(&env, &api, "Laptop").await;
+        let listed = api.list_passkeys().await.unwrap();
+        assert_eq!(listed.len(), 1, "{profile}");
+        assert_eq!(listed[0].id, id, "{profile}");
+        assert_eq!(listed[0].name, "Laptop", "{profile}");
+        assert_eq!(
+            Some(id.clone()),
+            api.pending_passkey_id(),
+            "{profile}: the registered passkey has the id RegisterPasskey gave"
+        );
+
+        let e = api.remove_passkey("404404404").await.unwrap_err();
+        assert_eq!(e.code(), "not_found", "{profile}: {e}");
+        remove(&api, &mut env.inventory.open(), &id).await.unwrap();
+        assert!(api.list_passkeys().await.unwrap().is_empty(), "{profile}");
+
+        // A login domain the instance may not claim is refused before any call.
+        let e = signed_in(&sandbox, &env)
+            .await
+            .with_api(ApiSettings {
+                choice: ApiChoice::V2,
+                rp_id: Some("example.com".into()),
+            })
+            .unwrap_err();
+        assert_eq!(e.code(), "rp_id_refused");
+        sandbox.shutdown().await;
+    }
+}

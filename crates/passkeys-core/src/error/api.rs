@@ -83,7 +83,9 @@ pub struct ApiError {
 
 #[derive(Deserialize)]
 struct ErrorBody {
-    code: Option<i32>,
+    /// A gRPC code number (REST gateway, contract §4) or a Connect code string
+    /// (`"permission_denied"`, User service v2 over Connect, fidelity G4).
+    code: Option<serde_json::Value>,
     #[serde(default)]
     message: String,
     #[serde(default)]
@@ -95,7 +97,11 @@ impl ApiError {
     /// unparsable body gives an [`ApiErrorKind`] from the status alone.
     pub fn from_response(status: u16, body: &[u8]) -> Self {
         let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
-        let grpc_code = parsed.as_ref().and_then(|b| b.code);
+        let grpc_code = parsed.as_ref().and_then(|b| match &b.code {
+            Some(serde_json::Value::Number(n)) => n.as_i64().and_then(|n| i32::try_from(n).ok()),
+            Some(serde_json::Value::String(s)) => connect_code(s),
+            _ => None,
+        });
         let server_message = parsed
             .as_ref()
             .map(|b| b.message.clone())
@@ -142,6 +148,42 @@ impl ApiError {
             id,
             server_message,
         }
+    }
+}
+
+/// The gRPC code number of a Connect error code (https://connectrpc.com/docs/protocol, "Error
+/// Codes"; the same names as gRPC's), so Connect and REST errors map to the same kinds.
+fn connect_code(code: &str) -> Option<i32> {
+    Some(match code {
+        "canceled" => 1,
+        "unknown" => 2,
+        "invalid_argument" => 3,
+        "deadline_exceeded" => 4,
+        "not_found" => 5,
+        "already_exists" => 6,
+        "permission_denied" => 7,
+        "resource_exhausted" => 8,
+        "failed_precondition" => 9,
+        "aborted" => 10,
+        "out_of_range" => 11,
+        "unimplemented" => 12,
+        "internal" => 13,
+        "unavailable" => 14,
+        "data_loss" => 15,
+        "unauthenticated" => 16,
+        _ => return None,
+    })
+}
+
+impl ApiError {
+    /// True when the answer says the route or method does not exist on this instance, not
+    /// that a resource is missing: grpc-gateway's unknown-route 404 `{"code":5,"message":"Not
+    /// Found"}` (no ZITADEL error id), or `unimplemented` (HTTP 501, gRPC/Connect code 12)
+    /// (docs/zitadel-fidelity.md G1–G3).
+    pub fn is_not_served(&self) -> bool {
+        let unknown_route =
+            self.status == 404 && self.id.is_none() && self.server_message.trim() == "Not Found";
+        unknown_route || self.status == 501 || self.grpc_code == Some(12)
     }
 }
 

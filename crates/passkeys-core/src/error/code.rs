@@ -69,6 +69,10 @@ error_codes! {
     ResponseTooLarge = "response_too_large",
     /// A link from the server points outside the instance's site.
     UntrustedLink = "untrusted_link",
+    /// The instance does not serve the passkey API asked for (or none).
+    PasskeyApiUnavailable = "passkey_api_unavailable",
+    /// The instance does not let users create registration links for themselves.
+    SelfServiceLinksUnavailable = "self_service_links_unavailable",
     /// The system browser could not be opened.
     BrowserFailed = "browser_failed",
     /// The configuration is invalid.
@@ -219,6 +223,8 @@ mod tests {
             | NetworkError
             | ResponseTooLarge
             | UntrustedLink
+            | PasskeyApiUnavailable
+            | SelfServiceLinksUnavailable
             | BrowserFailed
             | ConfigError
             | Cancelled
@@ -267,7 +273,7 @@ mod tests {
             | CannotCheck => true,
         }
     }
-    const LISTED: usize = 63;
+    const LISTED: usize = 65;
 
     #[test]
     fn all_is_complete_and_unique() {

@@ -137,6 +137,19 @@ pub enum Error {
         /// The instance's origin.
         expected: String,
     },
+    /// The instance does not serve the passkey API that was asked for (`--api`, a profile's
+    /// `api` setting), or none of the three (docs/zitadel-fidelity.md G1–G3).
+    #[error("the instance does not offer {api} for passkeys (it answered that the route does not exist). {advice}")]
+    PasskeyApiUnavailable {
+        /// Which API, for people ("the Auth API v1").
+        api: String,
+        /// What to do.
+        advice: &'static str,
+    },
+    /// Self-service registration links need the Auth API v1 (AddMyPasswordlessLink); on User
+    /// service v2 they need the `user.passkey.write` permission, which users lack.
+    #[error("this ZITADEL instance does not let users create passkey registration links for themselves (it no longer offers the Auth API v1, and its User service v2 needs an administrator's permission for links). Add the passkey here directly with a security key instead, or ask your ZITADEL administrator for a registration link")]
+    SelfServiceLinksUnavailable,
     /// ZITADEL answered with an error.
     #[error(transparent)]
     Api(#[from] ApiError),
@@ -201,6 +214,8 @@ impl Error {
             Error::Network { .. } => ErrorCode::NetworkError,
             Error::ResponseTooLarge { .. } => ErrorCode::ResponseTooLarge,
             Error::UntrustedLink { .. } => ErrorCode::UntrustedLink,
+            Error::PasskeyApiUnavailable { .. } => ErrorCode::PasskeyApiUnavailable,
+            Error::SelfServiceLinksUnavailable => ErrorCode::SelfServiceLinksUnavailable,
             Error::Api(e) => e.kind.code(),
             Error::Options(OptionsError::RpIdRefused { .. }) => ErrorCode::RpIdRefused,
             Error::Options(_) => ErrorCode::InvalidCreationOptions,

@@ -1,9 +1,13 @@
-//! ZITADEL Auth API v1 client (the `/auth/v1/users/me/...` endpoints; ZITADEL contract §1, §8).
+//! ZITADEL API client: the Auth API v1 calls (`/auth/v1/users/me/...`; ZITADEL contract §1, §8)
+//! and, through [`crate::passkey_api`], the self-service passkey operations on whichever API
+//! generation the instance serves.
 //!
 //! Requests go through [`ZitadelClient::call`], which adds the bearer token, refreshes once on
 //! 401 and retries (a 401 means the server did nothing), and turns error bodies
 //! `{code, message, details[{id}]}` (contract §4) into an [`ApiError`] keyed on the stable
 //! ZITADEL error id.
+
+pub mod passkey_api;
 
 use std::sync::Arc;
 
@@ -23,6 +27,12 @@ pub trait AccessTokenSource: Send + Sync {
     /// Called after the server answered 401 to `rejected`: refresh (once, even across
     /// processes) and return the new token.
     async fn refresh_after_unauthorized(&self, rejected: &Secret) -> Result<Secret>;
+    /// The signed-in user's id (the ID token's `sub`), for User service v2 calls.
+    async fn user_id(&self) -> Result<String> {
+        Err(Error::Config(
+            "this session does not know the user's id (no ID token); sign in again".into(),
+        ))
+    }
 }
 
 pub use crate::error::{ApiError, ApiErrorKind};
@@ -125,12 +135,14 @@ impl std::fmt::Debug for RegistrationLink {
     }
 }
 
-/// ZITADEL Auth API v1 client.
+/// ZITADEL API client. Clones share the passkey port's state (the API generation learnt, the
+/// pending v2 registration).
 #[derive(Clone)]
 pub struct ZitadelClient {
     base: Url,
     http: reqwest::Client,
     tokens: Arc<dyn AccessTokenSource>,
+    pub(crate) api: Arc<crate::passkey_api::ApiState>,
 }
 
 impl std::fmt::Debug for ZitadelClient {
@@ -178,7 +190,16 @@ fn network(url: &Url, e: &reqwest::Error) -> Error {
 impl ZitadelClient {
     /// A client for the instance at `base` (the issuer URL).
     pub fn new(base: Url, http: reqwest::Client, tokens: Arc<dyn AccessTokenSource>) -> Self {
-        Self { base, http, tokens }
+        Self {
+            base,
+            http,
+            tokens,
+            api: Arc::default(),
+        }
+    }
+
+    pub(crate) fn tokens(&self) -> &dyn AccessTokenSource {
+        self.tokens.as_ref()
     }
 
     /// The instance URL.
@@ -199,6 +220,18 @@ impl ZitadelClient {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<serde_json::Value> {
+        self.call_api(method, path, body, false).await
+    }
+
+    /// [`ZitadelClient::call`]; with `connect`, as a Connect unary JSON call
+    /// (`Connect-Protocol-Version: 1`; ZITADEL does not require it, the protocol asks for it).
+    pub(crate) async fn call_api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        connect: bool,
+    ) -> Result<serde_json::Value> {
         let url = self.url(path)?;
         let mut token = self.tokens.access_token().await?;
         for attempt in 0..2 {
@@ -207,6 +240,9 @@ impl ZitadelClient {
                 .request(method.clone(), url.clone())
                 .header("Accept", "application/json")
                 .bearer_auth(token.expose());
+            if connect {
+                req = req.header("Connect-Protocol-Version", "1");
+            }
             if let Some(b) = body {
                 req = req.json(b);
             }
@@ -295,7 +331,7 @@ impl ZitadelClient {
 
     /// ListMyPasswordless: `POST /auth/v1/users/me/passwordless/_search`. ZITADEL lists READY
     /// passkeys only; an empty list comes back as `{}`.
-    pub async fn list_passkeys(&self) -> Result<Vec<Passkey>> {
+    pub(crate) async fn list_passkeys_v1(&self) -> Result<Vec<Passkey>> {
         let path = "/auth/v1/users/me/passwordless/_search";
         let v = self
             .call(reqwest::Method::POST, path, Some(&serde_json::json!({})))
@@ -308,7 +344,7 @@ impl ZitadelClient {
 
     /// AddMyPasswordless: `POST /auth/v1/users/me/passwordless`. Starts a registration (replacing
     /// any pending one) and returns the decoded creation options.
-    pub async fn add_passkey(&self) -> Result<CreationOptions> {
+    pub(crate) async fn add_passkey_v1(&self) -> Result<CreationOptions> {
         let path = "/auth/v1/users/me/passwordless";
         let v = self
             .call(reqwest::Method::POST, path, Some(&serde_json::json!({})))
@@ -325,7 +361,11 @@ impl ZitadelClient {
     /// VerifyMyPasswordless: `POST /auth/v1/users/me/passwordless/_verify` with
     /// `{"verification":{"publicKeyCredential": base64(credential JSON), "tokenName": name}}`.
     /// The reply carries no id.
-    pub async fn verify_passkey(&self, credential_json: &[u8], token_name: &str) -> Result<()> {
+    pub(crate) async fn verify_passkey_v1(
+        &self,
+        credential_json: &[u8],
+        token_name: &str,
+    ) -> Result<()> {
         let body = serde_json::json!({
             "verification": {
                 "publicKeyCredential": crate::b64::std_padded(credential_json),
@@ -342,21 +382,8 @@ impl ZitadelClient {
     }
 
     /// RemoveMyPasswordless: `DELETE /auth/v1/users/me/passwordless/{tokenId}`.
-    pub async fn remove_passkey(&self, id: &str) -> Result<()> {
-        if id.is_empty()
-            || id.chars().count() > 200
-            || !id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(Error::Api(ApiError {
-                kind: ApiErrorKind::NotFound,
-                status: 404,
-                grpc_code: None,
-                id: None,
-                server_message: format!("{id:?} is not a passkey id"),
-            }));
-        }
+    /// The id is checked by [`ZitadelClient::remove_passkey`].
+    pub(crate) async fn remove_passkey_v1(&self, id: &str) -> Result<()> {
         self.call(
             reqwest::Method::DELETE,
             &format!("/auth/v1/users/me/passwordless/{id}"),
@@ -368,7 +395,7 @@ impl ZitadelClient {
 
     /// AddMyPasswordlessLink: `POST /auth/v1/users/me/passwordless/_link`. The link must pass
     /// [`crate::links::check_server_link`] for this instance, or [`Error::UntrustedLink`].
-    pub async fn add_passkey_link(&self) -> Result<RegistrationLink> {
+    pub(crate) async fn add_passkey_link_v1(&self) -> Result<RegistrationLink> {
         let path = "/auth/v1/users/me/passwordless/_link";
         let v = self
             .call(reqwest::Method::POST, path, Some(&serde_json::json!({})))
