@@ -34,6 +34,7 @@ mod make_credential;
 pub mod manage;
 pub mod pin;
 pub mod plan;
+pub mod session;
 pub mod status;
 
 pub use device::{CredentialSlots, Device};
