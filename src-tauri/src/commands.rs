@@ -227,6 +227,7 @@ pub async fn start_demo(state: State<'_, AppState>) -> Result<SessionInfo, IpcEr
 /// Leaves the active instance (stops the demo sandbox); nothing is signed out.
 #[tauri::command]
 pub async fn close_instance(state: State<'_, AppState>) -> Result<(), IpcError> {
+    state.key_tokens.clear();
     state.active.lock().await.take();
     Ok(())
 }

@@ -37,6 +37,9 @@ pub struct KeySummary {
     pub remaining_discoverable: Option<u64>,
     /// Minimum PIN length.
     pub min_pin_length: usize,
+    /// Every transport the key has (getInfo `transports`: `usb`, `nfc`, …), not only the one it
+    /// is connected over.
+    pub transports: Vec<String>,
 }
 
 /// Summarises an opened key.
@@ -58,6 +61,7 @@ pub fn summary<T: Token>(device: &Device<T>) -> KeySummary {
         discoverable: info.rk(),
         remaining_discoverable: info.remaining_discoverable_credentials,
         min_pin_length: info.min_pin_len(),
+        transports: info.transports.clone(),
     }
 }
 
