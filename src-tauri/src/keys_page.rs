@@ -582,7 +582,10 @@ pub async fn key_set_always_uv(
         Some(on_prompt),
         move |mut device, _, _| async move {
             device.set_always_uv(on).await?;
-            tracing::info!("alwaysUv turned {} on the security key", if on { "on" } else { "off" });
+            tracing::info!(
+                "alwaysUv turned {} on the security key",
+                if on { "on" } else { "off" }
+            );
             Ok(device.report(false).await?)
         },
     )

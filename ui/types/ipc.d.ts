@@ -447,7 +447,12 @@ remainingDiscoverable: number | null,
 /**
  * Minimum PIN length.
  */
-minPinLength: number, };
+minPinLength: number, 
+/**
+ * Every transport the key has (getInfo `transports`: `usb`, `nfc`, …), not only the one it
+ * is connected over.
+ */
+transports: Array<string>, };
 
 /**
  * Progress of an enrollment, for live prompts in the CLI and the app.

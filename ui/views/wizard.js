@@ -102,10 +102,13 @@ function stopKeyPoll() {
 /** @param {KeySummary | Partial<KeySummary>} summary */
 function keyHint(summary) {
   const transport = (summary.transport || '').toUpperCase();
-  if (summary.builtInVerification) return t('wizard.keyHintFingerprint', { transport });
-  if (summary.pin === 'set') return t('wizard.keyHintPin', { transport });
-  if (summary.pin === 'not set') return t('wizard.keyHintNoPin', { transport });
-  return t('wizard.keyHint', { transport });
+  // The key's own transports (getInfo), e.g. "works over USB, NFC", after the state.
+  const all = summary.transports && summary.transports.length
+    ? ` · ${t('wizard.keyTransports', { list: summary.transports.map((x) => x.toUpperCase()).join(', ') })}` : '';
+  if (summary.builtInVerification) return t('wizard.keyHintFingerprint', { transport }) + all;
+  if (summary.pin === 'set') return t('wizard.keyHintPin', { transport }) + all;
+  if (summary.pin === 'not set') return t('wizard.keyHintNoPin', { transport }) + all;
+  return t('wizard.keyHint', { transport }) + all;
 }
 
 /**
