@@ -603,15 +603,7 @@ pub async fn key_set_min_pin_length(
     length: u32,
     on_prompt: Channel<PromptEvent>,
 ) -> Result<KeyReport, IpcError> {
-    if !(passkeys_core::prompt::DEFAULT_MIN_PIN_LENGTH as u32..=MAX_PIN_BYTES as u32)
-        .contains(&length)
-    {
-        return Err(AuthenticatorError::PinPolicy(format!(
-            "a minimum PIN length is between {} and {MAX_PIN_BYTES} characters; nothing was changed",
-            passkeys_core::prompt::DEFAULT_MIN_PIN_LENGTH
-        ))
-        .into());
-    }
+    check_min_pin_length(length)?;
     on_key(
         &state,
         &key,
@@ -625,6 +617,18 @@ pub async fn key_set_min_pin_length(
         },
     )
     .await
+}
+
+/// A minimum PIN length CTAP can hold (4 to 63), checked before any key is touched.
+fn check_min_pin_length(length: u32) -> Result<(), IpcError> {
+    let min = passkeys_core::prompt::DEFAULT_MIN_PIN_LENGTH;
+    match usize::try_from(length) {
+        Ok(n) if (min..=MAX_PIN_BYTES).contains(&n) => Ok(()),
+        _ => Err(AuthenticatorError::PinPolicy(format!(
+            "a minimum PIN length is between {min} and {MAX_PIN_BYTES} characters; nothing was changed"
+        ))
+        .into()),
+    }
 }
 
 /// Makes a USB key blink (identify), when it supports wink.
@@ -656,6 +660,20 @@ mod tests {
             ErrorCode::InvalidId
         );
         assert_eq!(parse_id("AQID", "passkey").unwrap(), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn min_pin_length_is_checked_before_the_key() {
+        for bad in [0, 3, 64, u32::MAX] {
+            assert_eq!(
+                check_min_pin_length(bad).unwrap_err().code,
+                ErrorCode::PinPolicy,
+                "{bad}"
+            );
+        }
+        for good in [4, 8, 63] {
+            check_min_pin_length(good).unwrap();
+        }
     }
 
     #[test]
