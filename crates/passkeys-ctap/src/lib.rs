@@ -34,6 +34,8 @@ mod make_credential;
 pub mod manage;
 pub mod pin;
 pub mod plan;
+#[cfg(feature = "practice")]
+pub mod practice;
 pub mod status;
 
 pub use device::{CredentialSlots, Device};
