@@ -38,11 +38,7 @@ use webauthn_authenticator_rs::transport::Token;
 use webauthn_authenticator_rs::ui::UiCallback;
 use webauthn_rs_proto::AuthenticatorTransport;
 
-/// What the practice key is called wherever it appears.
-pub const NAME: &str = "Practice security key (simulated)";
-
-/// The firmware's AAGUID (Trussed fido-authenticator's default, ASCII `AAGUID0123456789`).
-pub const AAGUID: &str = "41414755-4944-3031-3233-343536373839";
+pub use crate::aaguid::{PRACTICE_AAGUID as AAGUID, PRACTICE_NAME as NAME};
 
 /// Resident credential slots of the practice key.
 pub const SLOTS: u32 = 10;

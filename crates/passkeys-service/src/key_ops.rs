@@ -17,7 +17,7 @@ use passkeys_core::prompt::{PinRequest, Prompt, MAX_PIN_BYTES};
 use passkeys_core::zitadel::{AuthFactorState, ZitadelClient};
 use passkeys_core::{Error, Secret};
 use passkeys_ctap::credmgmt::{CredentialManager, RelyingParty, StoredCredential};
-use passkeys_ctap::manage::{self, AnyToken, PinState};
+use passkeys_ctap::manage::{self, KeyToken, PinState};
 use passkeys_ctap::{CancellationToken, CredentialSlots};
 use serde::Serialize;
 use webauthn_rs_proto::AuthenticatorTransport;
@@ -323,7 +323,7 @@ pub fn orphans(rps: &[RelyingParty], view: &InstanceView) -> (Vec<Orphan>, usize
 /// # Errors
 /// CTAP failures.
 pub async fn delete_orphans(
-    cm: &mut CredentialManager<'_, AnyToken>,
+    cm: &mut CredentialManager<'_, KeyToken>,
     view: &InstanceView,
     only: Option<&[String]>,
 ) -> Result<Vec<String>, KeyOpError> {

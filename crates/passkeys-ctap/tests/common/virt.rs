@@ -3,6 +3,7 @@
 //! unless a test says otherwise. `replug` power-cycles it (PIN, retries and discoverable
 //! credentials kept).
 
+#[allow(unused_imports)]
 pub use passkeys_ctap::practice::{
     PracticeKey as VirtKey, PracticeToken as VirtToken, Touch, SLOTS,
 };
