@@ -350,6 +350,29 @@ impl PracticeKey {
         self.shared.sensor.status.subscribe()
     }
 
+    /// Touches the key whenever it waits for a touch, calling `on_touch` first (the CLI prints
+    /// "Touching the practice key"). Runs until the key's last handle is dropped (the task holds
+    /// none) or the task is aborted.
+    pub fn touch_when_waiting(
+        &self,
+        on_touch: impl Fn() + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        let weak = Arc::downgrade(&self.shared);
+        let mut status = self.watch();
+        tokio::spawn(async move {
+            loop {
+                if status.borrow_and_update().waiting_for_touch {
+                    let Some(shared) = weak.upgrade() else { return };
+                    on_touch();
+                    PracticeKey { shared }.touch();
+                }
+                if status.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+    }
+
     /// Plugs the key in (power-up: the 10 s reset window starts). Nothing when it already is.
     pub fn plug_in(&self) {
         let mut w = self.worker();

@@ -256,6 +256,16 @@ pub async fn open_practice(
     .await
 }
 
+/// The practice key as the enrollment flow's authenticator. ES256 only: its firmware picks
+/// EdDSA whenever the server offers it, and the sandbox (the only issuer it may be used with)
+/// verifies with webauthn-rs 0.6, which cannot verify EdDSA.
+pub fn practice_authenticator(
+    device: Key,
+    discoverable: passkeys_ctap::Discoverable,
+) -> passkeys_ctap::SecurityKey<KeyToken> {
+    passkeys_ctap::SecurityKey::new(device, discoverable).only_algorithms(vec![-7])
+}
+
 /// Opens the security key `choice` for one operation, with `prompt` for what it asks and
 /// `cancel` to stop it on the key. With several keys attached and no index, `on_several` is
 /// called (the shell tells the person to touch one) and the first key touched within

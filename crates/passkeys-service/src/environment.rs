@@ -376,7 +376,10 @@ impl AuthenticatorSource for DemoShelf {
             AuthenticatorChoice::Soft(_) => Err(not_available(choice)),
             AuthenticatorChoice::Practice => {
                 let device = self.open_practice(opening.prompt, &opening.cancel).await?;
-                Ok(Box::new(SecurityKey::new(device, opening.discoverable)))
+                Ok(Box::new(choose::practice_authenticator(
+                    device,
+                    opening.discoverable,
+                )))
             }
             other => SecurityKeys.open(other, opening).await,
         }
