@@ -472,27 +472,32 @@ impl PracticeKey {
         PracticeToken { key: self.clone() }
     }
 
-    /// Waits until the key is pulled out and inserted again (the reset ceremony's first half),
-    /// then opens it at once so a reset lands in its power-up window.
+    /// How many times the key has been plugged in (it is when created): pass it to
+    /// [`Self::wait_for_reinsert`] before asking the person to re-insert the key.
+    pub fn plug_ins(&self) -> u64 {
+        self.worker().generation
+    }
+
+    /// Waits until the key has been plugged in again after plug-in number `since` (pulled out
+    /// and inserted again: the reset ceremony's first half), then opens it at once so a reset
+    /// lands in its power-up window.
     ///
     /// # Errors
     /// Nothing re-inserted before `timeout`; Cancel; the key's getInfo failing.
     pub async fn wait_for_reinsert(
         &self,
+        since: u64,
         prompt: std::sync::Arc<dyn passkeys_core::prompt::Prompt>,
         cancel: tokio_util::sync::CancellationToken,
         timeout: Duration,
-    ) -> Result<crate::Device<PracticeToken>, passkeys_core::authenticator::AuthenticatorError>
+    ) -> Result<crate::Device<crate::KeyToken>, passkeys_core::authenticator::AuthenticatorError>
     {
         use passkeys_core::authenticator::AuthenticatorError;
         let mut status = self.watch();
         let wait = async {
-            let mut removed = false;
             loop {
-                let s = *status.borrow_and_update();
-                if !s.plugged {
-                    removed = true;
-                } else if removed {
+                let plugged = status.borrow_and_update().plugged;
+                if plugged && self.plug_ins() > since {
                     return Ok(());
                 }
                 if status.changed().await.is_err() {
@@ -507,7 +512,7 @@ impl PracticeKey {
             )),
             r = wait => r?,
         }
-        crate::Device::open(self.token(), prompt, cancel).await
+        crate::Device::open(crate::KeyToken::Practice(self.token()), prompt, cancel).await
     }
 }
 

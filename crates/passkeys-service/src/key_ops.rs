@@ -197,13 +197,30 @@ impl ResetPlan {
         cancel: CancellationToken,
         on_step: &(dyn Fn(ResetStep) + Send + Sync),
     ) -> Result<(), KeyOpError> {
-        let transport = self.device.transport();
-        drop(self.device);
+        let mut device = self.device;
+        let transport = device.transport();
+        #[cfg(feature = "practice")]
+        let practice = match device.token_mut() {
+            KeyToken::Practice(t) => Some((t.key().clone(), t.key().plug_ins())),
+            _ => None,
+        };
+        drop(device);
         on_step(ResetStep::Reinsert {
             transport,
             long_touch: self.long_touch,
             window_secs: manage::RESET_WINDOW_SECS,
         });
+        #[cfg(feature = "practice")]
+        let mut device = match practice {
+            // The practice key is pulled out and re-inserted in the app ("Remove the key",
+            // "Insert the key"), not on USB.
+            Some((key, since)) => {
+                key.wait_for_reinsert(since, prompt, cancel, REINSERT_TIMEOUT)
+                    .await?
+            }
+            None => manage::wait_for_reinsert(prompt, cancel, REINSERT_TIMEOUT).await?,
+        };
+        #[cfg(not(feature = "practice"))]
         let mut device = manage::wait_for_reinsert(prompt, cancel, REINSERT_TIMEOUT).await?;
         if device.info().aaguid != self.aaguid {
             return Err(KeyOpError::Refused(Refusal::DifferentKey));

@@ -301,3 +301,39 @@ async fn demo_practice_key_enrolls_with_a_pin_set_first_and_is_found_again() {
         .unwrap_err();
     assert!(e.to_string().contains("only in the demo"), "{e}");
 }
+
+/// Reset of the practice key: the ceremony waits for it to be pulled out and inserted again
+/// (here at the "re-insert" step, as the app's buttons do), then erases it within the power-up
+/// window; a PIN it had is gone.
+#[tokio::test]
+async fn practice_key_reset_waits_for_the_reinsert() {
+    use passkeys_service::key_ops::{self, ResetStep};
+    let key = passkeys_ctap::practice::PracticeKey::new();
+    let prompt: Arc<dyn passkeys_core::prompt::Prompt> = Arc::new(NoPrompt);
+    let mut device =
+        passkeys_service::choose::open_practice(&key, prompt.clone(), &CancellationToken::new())
+            .await
+            .unwrap();
+    device
+        .set_pin(&passkeys_core::Secret::new("246810"))
+        .await
+        .unwrap();
+    let plan = key_ops::prepare_reset(device).await.unwrap();
+    let steps = std::sync::Mutex::new(Vec::new());
+    let on_step = |step: ResetStep| {
+        if matches!(step, ResetStep::Reinsert { .. }) {
+            key.replug();
+        }
+        steps.lock().unwrap().push(step);
+    };
+    plan.run(prompt.clone(), CancellationToken::new(), &on_step)
+        .await
+        .unwrap();
+    let steps = steps.into_inner().unwrap();
+    assert!(matches!(steps[0], ResetStep::Reinsert { .. }), "{steps:?}");
+    assert!(matches!(steps[1], ResetStep::Touch { .. }), "{steps:?}");
+    let device = passkeys_service::choose::open_practice(&key, prompt, &CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(device.info().client_pin(), Some(false), "the PIN is gone");
+}
