@@ -44,6 +44,10 @@ const COMMANDS: &[&str] = &[
     "list_known_passkeys",
     "which_passkey",
     "test_passkey",
+    // The demo's practice security key (src-tauri/src/practice.rs).
+    "practice_watch",
+    "practice_touch",
+    "practice_plug",
 ];
 
 fn main() {

@@ -12,6 +12,17 @@ export const STRINGS = {
   demo: {
     banner: 'Demo mode: a built-in test server and a software authenticator on this computer. Nothing here touches a real account or a real security key.',
   },
+  practice: {
+    title: 'Practice security key (simulated)',
+    demoOnly: 'demo only',
+    hint: 'A simulated key inside this app, for practice: it asks for a PIN and a touch like a real one. Touch it with the button that appears.',
+    inserted: 'The practice key is inserted.',
+    waiting: 'The practice key is blinking: it waits for your touch.',
+    removed: 'The practice key is removed. Insert it to use it.',
+    touch: 'Touch the key',
+    remove: 'Remove the key',
+    insert: 'Insert the key',
+  },
   header: {
     signedInAs: 'Signed in as',
     switchInstance: 'Switch instance',

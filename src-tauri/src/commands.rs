@@ -349,10 +349,11 @@ pub async fn authenticators(
 /// The security keys attached now (USB and NFC), with model names from their AAGUID. The
 /// wizard polls this while its chooser is open, so keys appear and disappear within a second.
 /// Each call opens the keys afresh (a key used by a cancelled operation is never reused).
+/// In the demo the practice key comes last (`practice`), while it is plugged in.
 #[tauri::command]
-pub async fn list_keys() -> Result<Vec<AuthenticatorChoice>, IpcError> {
+pub async fn list_keys(state: State<'_, AppState>) -> Result<Vec<AuthenticatorChoice>, IpcError> {
     let devices = choose::attached(None, Arc::new(NoPrompt), CancellationToken::new()).await?;
-    Ok(devices
+    let mut keys: Vec<AuthenticatorChoice> = devices
         .iter()
         .enumerate()
         .map(|(i, d)| AuthenticatorChoice {
@@ -360,7 +361,19 @@ pub async fn list_keys() -> Result<Vec<AuthenticatorChoice>, IpcError> {
             info: passkeys_ctap::key::describe(d),
             key: Some(discovery::summary(d)),
         })
-        .collect())
+        .collect();
+    if let Some(practice) = crate::practice::key(&state).await {
+        if let Ok(d) =
+            choose::open_practice(&practice, Arc::new(NoPrompt), &CancellationToken::new()).await
+        {
+            keys.push(AuthenticatorChoice {
+                id: crate::practice::ID.into(),
+                info: passkeys_ctap::key::describe(&d),
+                key: Some(discovery::summary(&d)),
+            });
+        }
+    }
+    Ok(keys)
 }
 
 fn unknown_authenticator(id: &str) -> IpcError {

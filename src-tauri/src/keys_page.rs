@@ -159,13 +159,34 @@ fn parse_id(id: &str, what: &str) -> Result<Vec<u8>, IpcError> {
         })
 }
 
+/// Which key a page operation is for: an attached one (`key`, `key:N`) or the demo's practice
+/// key (`practice`).
+enum Target {
+    Attached(Option<usize>),
+    Practice(passkeys_ctap::practice::PracticeKey),
+}
+
+async fn target(state: &AppState, id: &str) -> Result<Target, IpcError> {
+    if id == crate::practice::ID {
+        return crate::practice::key(state)
+            .await
+            .map(Target::Practice)
+            .ok_or_else(|| unknown_key(id));
+    }
+    parse_key(id).map(Target::Attached)
+}
+
 /// Opens the key for one operation (several attached: the window asks for a touch).
 async fn open(
-    index: Option<usize>,
+    target: Target,
     prompt: Arc<AppPrompt>,
     cancel: CancellationToken,
 ) -> Result<Key, IpcError> {
     let dyn_prompt: Arc<dyn Prompt> = prompt.clone();
+    let index = match target {
+        Target::Practice(key) => return Ok(choose::open_practice(&key, dyn_prompt, &cancel).await?),
+        Target::Attached(index) => index,
+    };
     let choice = choose::KeyChoice {
         transport: None,
         index,
@@ -187,7 +208,7 @@ where
     F: FnOnce(Key, Arc<AppPrompt>, CancellationToken) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<T, IpcError>> + Send + 'static,
 {
-    let index = parse_key(key)?;
+    let target = target(state, key).await?;
     let cancel = CancellationToken::new();
     let prompt = state.prompt.clone();
     let on_device = cancel.clone();
@@ -199,7 +220,7 @@ where
                 prompt.attach(channel);
             }
             let result = async {
-                let mut device = open(index, prompt.clone(), cancel.clone()).await?;
+                let mut device = open(target, prompt.clone(), cancel.clone()).await?;
                 device.use_token_cache(tokens.clone());
                 op(device, prompt.clone(), cancel).await
             }

@@ -12,6 +12,7 @@ mod ipc_error;
 mod ipc_types;
 pub mod keys_page;
 mod know;
+pub mod practice;
 pub mod prompt;
 mod qr;
 mod state;
@@ -68,6 +69,9 @@ pub fn builder<R: tauri::Runtime>(
             know::list_known_passkeys,
             know::which_passkey,
             know::test_passkey,
+            practice::practice_watch,
+            practice::practice_touch,
+            practice::practice_plug,
         ])
 }
 

@@ -99,4 +99,7 @@ export interface Commands {
   list_known_passkeys: { args: void; result: T.KnownPasskeyView[] };
   which_passkey: { args: { id: string }; result: T.WhichView };
   test_passkey: { args: { id: string; onPrompt: Channel<T.PromptEvent> }; result: T.SelfTestOutcome };
+  practice_watch: { args: { onStatus: Channel<T.PracticeStatus> }; result: T.PracticeStatus | null };
+  practice_touch: { args: void; result: boolean };
+  practice_plug: { args: { inserted: boolean }; result: T.PracticeStatus };
 }

@@ -987,3 +987,16 @@ guide: string, } | { "step": "touch",
  * Hold the button for a few seconds.
  */
 longTouch: boolean, };
+
+/**
+ * What the key is doing, for the shells (the app's "Touch the key" button).
+ */
+export type PracticeStatus = { 
+/**
+ * The key is plugged in.
+ */
+plugged: boolean, 
+/**
+ * The key waits for a touch.
+ */
+waitingForTouch: boolean, };

@@ -10,6 +10,7 @@ import { go, previousView, register, resume, showSection } from '../lib/router.j
 import { clearError as clearBox, showError as showBox, showText } from '../components/error-box.js';
 import { confirmDanger } from '../components/confirm-dialog.js';
 import { dismissPin, requestPin } from '../components/pin-dialog.js';
+import { practicePanel } from '../components/practice-key.js';
 
 /** @typedef {import('../types/ipc').AuthenticatorChoice} AuthenticatorChoice */
 /** @typedef {import('../types/ipc').KeyReport} KeyReport */
@@ -87,7 +88,10 @@ function enterPage() {
   page.count = -1;
   status(t('keys.looking'));
   startPoll(0);
+  keysPractice.show();
 }
+
+const keysPractice = practicePanel($('keys-practice'), 'keys');
 
 function leavePage() {
   if (!page.visible) return;

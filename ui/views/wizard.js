@@ -9,6 +9,7 @@ import { go, register, showSection } from '../lib/router.js';
 import { session } from '../lib/session.js';
 import { showError, showText } from '../components/error-box.js';
 import { dismissPin, pinOpen, requestPin } from '../components/pin-dialog.js';
+import { practicePanel } from '../components/practice-key.js';
 import { sessionLost } from './signin.js';
 
 /** @typedef {import('../types/ipc').AuthenticatorChoice} AuthenticatorChoice */
@@ -70,14 +71,16 @@ function wizardStep(step, focus) {
 }
 
 // Attached security keys, polled while the chooser is open, so keys appear and disappear
-// within a second. Not in demo mode (nothing there touches a real key).
+// within a second. In demo mode only the practice key (nothing there touches a real key).
 function startKeyPoll() {
-  if (!session.profile || session.profile.demo || keyPoll.timer !== null) return;
+  if (!session.profile || keyPoll.timer !== null) return;
+  const demo = session.profile.demo;
   const gen = ++keyPoll.gen;
   const tick = () => {
     keyPoll.inFlight = (async () => {
       try {
-        wizard.keys = await call('list_keys');
+        const keys = await call('list_keys');
+        wizard.keys = demo ? keys.filter((k) => k.id === 'practice') : keys;
         wizard.keysError = null;
       } catch (e) {
         wizard.keys = [];
@@ -118,7 +121,10 @@ function keyHint(summary) {
  */
 function currentChoices() {
   /** @type {Choice[]} */
-  const keys = wizard.keys.map((k) => ({ id: k.id, model: k.info.model, hint: keyHint(k.key || {}) }));
+  const keys = wizard.keys.map((k) => ({
+    id: k.id, model: k.info.model,
+    hint: k.id === 'practice' ? `${keyHint(k.key || {})} ${t('practice.hint')}` : keyHint(k.key || {}),
+  }));
   if (keys.length > 1) keys.unshift({ id: 'key', model: t('wizard.anyKey'), hint: t('wizard.anyKeyHint') });
   const others = wizard.others.map((c) => {
     if (c.info.kind === 'software') return { id: c.id, model: c.info.model, hint: t('wizard.softwareHint'), rank: 0 };
@@ -187,6 +193,7 @@ async function enter(backup) {
   $('auth-choices').replaceChildren();
   $('auth-keys').textContent = '';
   wizardStep('choose');
+  wizardPractice.show();
   try {
     wizard.others = await call('authenticators');
   } catch (e) {
@@ -196,6 +203,8 @@ async function enter(backup) {
   }
   renderChoices(true);
 }
+
+const wizardPractice = practicePanel($('wiz-practice'), 'wiz');
 
 const nextButton = /** @type {HTMLButtonElement} */ ($('wiz-choose-next'));
 nextButton.addEventListener('click', () => busy(nextButton, async () => {

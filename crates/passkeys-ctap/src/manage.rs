@@ -432,11 +432,12 @@ pub fn reset_guide(transport: AuthenticatorTransport, long_touch: bool) -> Strin
 /// [`AuthenticatorError::NotSupported`] on NFC and on keys that do not announce wink.
 #[cfg(feature = "usb")]
 pub async fn wink(
-    device: &mut Device<webauthn_authenticator_rs::transport::AnyToken>,
+    device: &mut Device<crate::token::KeyToken>,
 ) -> Result<(), AuthenticatorError> {
+    use crate::token::KeyToken;
     use webauthn_authenticator_rs::transport::AnyToken;
     match device.token_mut() {
-        AnyToken::Usb(t) => {
+        KeyToken::Attached(AnyToken::Usb(t)) => {
             if !t.supports_wink() {
                 return Err(AuthenticatorError::NotSupported(
                     "this key does not announce the wink (identify) function".into(),
@@ -560,7 +561,7 @@ pub async fn wait_for_reinsert(
     prompt: std::sync::Arc<dyn passkeys_core::prompt::Prompt>,
     cancel: tokio_util::sync::CancellationToken,
     timeout: Duration,
-) -> Result<Device<webauthn_authenticator_rs::transport::AnyToken>, AuthenticatorError> {
+) -> Result<Device<crate::token::KeyToken>, AuthenticatorError> {
     use futures::StreamExt as _;
     use webauthn_authenticator_rs::transport::{AnyTransport, TokenEvent, Transport};
     let unavailable = |e: webauthn_authenticator_rs::error::WebauthnCError| {
@@ -585,7 +586,7 @@ pub async fn wait_for_reinsert(
             Some(TokenEvent::EnumerationComplete) => enumerated = true,
             Some(TokenEvent::Removed(_)) => removed = true,
             Some(TokenEvent::Added(token)) if enumerated && removed => {
-                return Device::open(token, prompt, cancel).await;
+                return Device::open(crate::token::KeyToken::Attached(token), prompt, cancel).await;
             }
             Some(TokenEvent::Added(_)) => {}
         }
@@ -594,3 +595,5 @@ pub async fn wait_for_reinsert(
 
 /// The token type of keys found on USB and NFC.
 pub use webauthn_authenticator_rs::transport::AnyToken;
+/// The token type of every key the engine opens (USB, NFC, the practice key).
+pub use crate::token::KeyToken;
