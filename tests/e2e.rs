@@ -16,6 +16,10 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
+/// The Security keys page over the practice key (issue 15 part 2).
+#[path = "e2e_keys/mod.rs"]
+mod keys;
+
 /// tauri-driver runs one app at a time: the tests take turns.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
