@@ -16,6 +16,10 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
+/// The practice security key's dialogs and errors (demo).
+#[path = "e2e_practice/mod.rs"]
+mod practice;
+
 /// tauri-driver runs one app at a time: the tests take turns.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 

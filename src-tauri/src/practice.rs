@@ -87,5 +87,10 @@ pub async fn practice_plug(
         key.status()
     })
     .await
-    .map_err(|e| IpcError::app(ErrorCode::Internal, format!("the practice key is stuck: {e}")))
+    .map_err(|e| {
+        IpcError::app(
+            ErrorCode::Internal,
+            format!("the practice key is stuck: {e}"),
+        )
+    })
 }

@@ -123,7 +123,9 @@ impl Prompt for TerminalPrompt {
             }
             PinRequest::SetNew { min_length, .. } => {
                 if let (Some(pin), true) = (&self.env_pin, self.set_env_pin) {
-                    eprintln!("The practice key has no PIN yet: setting the PIN from --pin-env on it.");
+                    eprintln!(
+                        "The practice key has no PIN yet: setting the PIN from --pin-env on it."
+                    );
                     return Some(pin.clone());
                 }
                 if self.env_pin.is_some() {

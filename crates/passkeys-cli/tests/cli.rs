@@ -310,7 +310,10 @@ async fn the_practice_key_enrolls_with_a_pin_set_first() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("setting the PIN from --pin-env"), "{stderr}");
+    assert!(
+        stderr.contains("setting the PIN from --pin-env"),
+        "{stderr}"
+    );
     assert!(stderr.contains("Touching the practice key"), "{stderr}");
     assert!(!stderr.contains("246810"), "the PIN leaked: {stderr}");
     let added: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -42,6 +42,6 @@ pub mod token;
 pub use device::{CredentialSlots, Device};
 pub use info::DeviceInfo;
 pub use key::SecurityKey;
-pub use token::KeyToken;
 pub use plan::Discoverable;
+pub use token::KeyToken;
 pub use tokio_util::sync::CancellationToken;

@@ -424,9 +424,7 @@ pub fn reset_guide(transport: AuthenticatorTransport, long_touch: bool) -> Strin
 /// # Errors
 /// [`AuthenticatorError::NotSupported`] on NFC and on keys that do not announce wink.
 #[cfg(feature = "usb")]
-pub async fn wink(
-    device: &mut Device<crate::token::KeyToken>,
-) -> Result<(), AuthenticatorError> {
+pub async fn wink(device: &mut Device<crate::token::KeyToken>) -> Result<(), AuthenticatorError> {
     use crate::token::KeyToken;
     use webauthn_authenticator_rs::transport::AnyToken;
     match device.token_mut() {
@@ -508,7 +506,7 @@ pub async fn wait_for_reinsert(
     }
 }
 
-/// The token type of keys found on USB and NFC.
-pub use webauthn_authenticator_rs::transport::AnyToken;
 /// The token type of every key the engine opens (USB, NFC, the practice key).
 pub use crate::token::KeyToken;
+/// The token type of keys found on USB and NFC.
+pub use webauthn_authenticator_rs::transport::AnyToken;

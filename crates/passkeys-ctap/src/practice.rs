@@ -456,10 +456,7 @@ impl PracticeKey {
     }
 
     /// Sends one raw CTAP2 request; the reply (status byte + CBOR) arrives on the receiver.
-    fn send(
-        &self,
-        request: &[u8],
-    ) -> Option<(tokio::sync::oneshot::Receiver<Vec<u8>>, u64)> {
+    fn send(&self, request: &[u8]) -> Option<(tokio::sync::oneshot::Receiver<Vec<u8>>, u64)> {
         let w = self.worker();
         let tx = w.tx.as_ref()?;
         let (rtx, rrx) = tokio::sync::oneshot::channel();
