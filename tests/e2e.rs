@@ -16,6 +16,10 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
+/// The practice security key's dialogs and errors (demo).
+#[path = "e2e_practice/mod.rs"]
+mod practice;
+
 /// The Security keys page over the practice key (issue 15 part 2).
 #[path = "e2e_keys/mod.rs"]
 mod keys;

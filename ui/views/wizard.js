@@ -121,9 +121,11 @@ function keyHint(summary) {
  */
 function currentChoices() {
   /** @type {Choice[]} */
-  const keys = wizard.keys.map((k) => ({
-    id: k.id, model: k.info.model,
-    hint: k.id === 'practice' ? `${keyHint(k.key || {})} ${t('practice.hint')}` : keyHint(k.key || {}),
+  const keys = wizard.keys.filter((k) => k.id !== 'practice')
+    .map((k) => ({ id: k.id, model: k.info.model, hint: keyHint(k.key || {}) }));
+  // The practice key (demo) comes after the software authenticator, the demo's first choice.
+  const practice = wizard.keys.filter((k) => k.id === 'practice').map((k) => ({
+    id: k.id, model: k.info.model, hint: `${keyHint(k.key || {})} ${t('practice.hint')}`, rank: 0.5,
   }));
   if (keys.length > 1) keys.unshift({ id: 'key', model: t('wizard.anyKey'), hint: t('wizard.anyKeyHint') });
   const others = wizard.others.map((c) => {
@@ -135,7 +137,7 @@ function currentChoices() {
       };
     }
     return { id: c.id, model: c.info.model, hint: c.info.notice || '', rank: 2 };
-  }).sort((a, b) => a.rank - b.rank);
+  }).concat(practice).sort((a, b) => a.rank - b.rank);
   return keys.concat(others);
 }
 
