@@ -157,6 +157,15 @@ impl Ui {
         .await;
     }
 
+    /// Scrolls `css` to the top of the window, then takes the screenshot `name`.
+    async fn shot_of(&self, css: &str, name: &str) {
+        self.js(&format!(
+            "document.querySelector({css:?}).scrollIntoView({{ block: 'start' }}); return true;"
+        ))
+        .await;
+        self.shot(name).await;
+    }
+
     /// The stored passkeys' marks (`data-standing` of each row), sorted.
     async fn marks(&self) -> serde_json::Value {
         self.js("return [...document.querySelectorAll('#key-creds li.cred')].map(l => l.dataset.standing).sort();")
@@ -174,12 +183,18 @@ impl Ui {
         .await;
     }
 
+    /// Removes or inserts the practice key. Inserted, it may wait for a touch at once (the
+    /// reset), so "waiting" counts as inserted.
     async fn practice_on_keys_page(&self, inserted: bool) {
-        let want = if inserted { "inserted" } else { "removed" };
+        let want = if inserted {
+            "['inserted', 'waiting']"
+        } else {
+            "['removed']"
+        };
         self.click("#keys-practice-plug").await;
         self.wait(
             &format!("practice key {want}"),
-            &format!("document.getElementById('keys-practice').dataset.state === '{want}'"),
+            &format!("{want}.includes(document.getElementById('keys-practice').dataset.state)"),
         )
         .await;
     }
@@ -224,7 +239,8 @@ fn security_keys_page_on_the_practice_key() {
             .text("#key-creds-card")
             .await
             .contains("cannot be listed"));
-        ui.shot("keys-11-stored-cant-tell").await;
+        ui.shot_of("#key-creds-card", "keys-11-stored-cant-tell")
+            .await;
 
         let site = ui
             .js("return document.querySelector('#key-creds .site').dataset.rpId;")
@@ -240,7 +256,8 @@ fn security_keys_page_on_the_practice_key() {
             "document.getElementById('key-creds-no-match') && !document.querySelector('#key-creds li.cred')",
         )
         .await;
-        ui.shot("keys-12-search-no-match").await;
+        ui.shot_of("#key-creds-card", "keys-12-search-no-match")
+            .await;
         search.clear().await.unwrap();
         search.send_keys(&site).await.unwrap();
         ui.wait(
@@ -261,7 +278,7 @@ fn security_keys_page_on_the_practice_key() {
         assert!(details.contains(id.as_str().unwrap()), "{details}");
         assert!(details.contains(&site), "{details}");
         assert!(details.contains("Cannot tell"), "{details}");
-        ui.shot("keys-13-details").await;
+        ui.shot_of("#key-creds .site", "keys-13-details").await;
         ui.js("document.getElementById('key-info').replaceChildren(); return true;")
             .await;
         ui.click("#key-refresh").await;
@@ -299,7 +316,7 @@ fn security_keys_page_on_the_practice_key() {
             "asked again after leaving the page"
         );
         assert_eq!(ui.marks().await, json!(["known"]));
-        ui.shot("keys-14-stored-known").await;
+        ui.shot_of("#key-creds-card", "keys-14-stored-known").await;
         ui.click("#key-creds li.cred[data-standing='known'] button.danger-quiet")
             .await;
         ui.wait(
@@ -323,7 +340,7 @@ fn security_keys_page_on_the_practice_key() {
             1,
             "list, delete and list again in one visit: one PIN prompt"
         );
-        ui.shot("keys-16-after-delete").await;
+        ui.shot_of("#key-creds-card", "keys-16-after-delete").await;
 
         // Change the PIN: the current one, then the new one (typed twice, rules shown first).
         ui.click("#key-change-pin").await;
@@ -365,7 +382,7 @@ fn security_keys_page_on_the_practice_key() {
             "!document.getElementById('key-reset-step').hidden && document.getElementById('key-reset-step').textContent.includes('Unplug')",
         )
         .await;
-        ui.shot("keys-19-reset-reinsert").await;
+        ui.shot_of("#keys-practice", "keys-19-reset-reinsert").await;
         ui.practice_on_keys_page(false).await;
         ui.practice_on_keys_page(true).await;
         ui.wait(
@@ -373,7 +390,7 @@ fn security_keys_page_on_the_practice_key() {
             "document.getElementById('keys-practice').dataset.state === 'waiting'",
         )
         .await;
-        ui.shot("keys-20-reset-touch").await;
+        ui.shot_of("#keys-practice", "keys-20-reset-touch").await;
         ui.click("#keys-practice-touch").await;
         ui.wait(
             "reset done",

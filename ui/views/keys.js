@@ -581,9 +581,8 @@ function renderCreds() {
       list.append(el('li', { class: 'row cred', dataset: { id: c.id, standing: standing || 'none' } },
         el('div', { class: 'grow' },
           el('div', { class: 'strong', text: userOf(c) }),
-          c.userDisplayName && c.userName ? el('div', { class: 'muted small', text: c.userDisplayName }) : '',
-          panel),
-        badge, more, del));
+          c.userDisplayName && c.userName ? el('div', { class: 'muted small', text: c.userDisplayName }) : ''),
+        badge, more, del, panel));
     });
     if (list.children.length > 0) {
       box.append(el('div', { class: 'site', dataset: { rpId: site.rpId } },
