@@ -67,7 +67,11 @@ pub async fn practice_watch(
 #[tauri::command]
 pub async fn practice_touch(state: State<'_, AppState>) -> Result<bool, IpcError> {
     let key = key(&state).await.ok_or_else(no_practice_key)?;
-    Ok(key.touch())
+    let touched = key.touch();
+    if touched {
+        tracing::info!("the practice security key (simulated) was touched");
+    }
+    Ok(touched)
 }
 
 /// Pulls the practice key out (`inserted: false`; an operation on it fails as with a key
@@ -81,8 +85,10 @@ pub async fn practice_plug(
     tokio::task::spawn_blocking(move || {
         if inserted {
             key.plug_in();
+            tracing::info!("the practice security key (simulated) was inserted");
         } else {
             key.unplug();
+            tracing::info!("the practice security key (simulated) was removed");
         }
         key.status()
     })

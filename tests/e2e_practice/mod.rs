@@ -310,5 +310,21 @@ fn practice_key_removed_mid_operation_then_pin_blocked() {
         assert_eq!(wrong, 8);
         assert!(ui.text("#wiz-error-box").await.contains("blocked"));
         ui.shot("practice-14-pin-blocked").await;
+
+        // Diagnostics name the practice key; no PIN is in the log.
+        ui.click_fresh("#wiz-error-close").await;
+        ui.view("passkeys").await;
+        ui.click_fresh("#btn-diagnostics").await;
+        ui.view("diagnostics").await;
+        let log = ui
+            .js("return document.getElementById('diag-log').value;")
+            .await;
+        let log = log.as_str().unwrap();
+        assert!(
+            log.contains("practice security key (simulated) was removed"),
+            "{log}"
+        );
+        assert!(!log.contains(PIN) && !log.contains("999999"), "{log}");
+        ui.shot("practice-15-diagnostics").await;
     });
 }

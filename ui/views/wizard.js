@@ -265,7 +265,8 @@ $('wiz-name').addEventListener('submit', async (ev) => {
   if (!authenticator) return;
   wizard.running = true;
   /** @type {Partial<Record<ProgressStep, string>>} */
-  const texts = {};
+  // The name as typed until the registering step names it (never a bare "{name}").
+  const texts = { registering: t('wizard.progress.registering', { name }) };
   /** @type {ProgressStep} */
   let reached = 'starting';
   renderProgress(reached, texts);

@@ -226,8 +226,8 @@ async fn open_practice(
     cancel: CancellationToken,
     discoverable: Discoverable,
 ) -> Result<Box<dyn Authenticator>> {
-    use passkeys_ctap::practice::{PracticeKey, Touch};
-    let key = source.practice().unwrap_or_else(PracticeKey::new);
+    use passkeys_ctap::practice::Touch;
+    let key = source.practice().unwrap_or_default();
     key.set_touch(Touch::Person);
     // The task ends with the key's last handle (the opened device's).
     drop(key.touch_when_waiting(|| eprintln!("Touching the practice key (simulated).")));

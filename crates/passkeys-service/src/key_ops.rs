@@ -197,6 +197,7 @@ impl ResetPlan {
         cancel: CancellationToken,
         on_step: &(dyn Fn(ResetStep) + Send + Sync),
     ) -> Result<(), KeyOpError> {
+        #[cfg_attr(not(feature = "practice"), allow(unused_mut))]
         let mut device = self.device;
         let transport = device.transport();
         #[cfg(feature = "practice")]
