@@ -382,7 +382,7 @@ fn security_keys_page_on_the_practice_key() {
             "!document.getElementById('key-reset-step').hidden && document.getElementById('key-reset-step').textContent.includes('Unplug')",
         )
         .await;
-        ui.shot_of("#keys-practice", "keys-19-reset-reinsert").await;
+        ui.shot_of("#keys-op", "keys-19-reset-reinsert").await;
         ui.practice_on_keys_page(false).await;
         ui.practice_on_keys_page(true).await;
         ui.wait(
@@ -390,7 +390,7 @@ fn security_keys_page_on_the_practice_key() {
             "document.getElementById('keys-practice').dataset.state === 'waiting'",
         )
         .await;
-        ui.shot_of("#keys-practice", "keys-20-reset-touch").await;
+        ui.shot_of("#keys-op", "keys-20-reset-touch").await;
         ui.click("#keys-practice-touch").await;
         ui.wait(
             "reset done",
