@@ -397,6 +397,12 @@ fn security_keys_page_on_the_practice_key() {
             "document.getElementById('keys-status').textContent.includes('reset')",
         )
         .await;
+        // The key is read again: no PIN any more.
+        ui.wait(
+            "no PIN after the reset",
+            "document.getElementById('keys-choices').textContent.includes('PIN: Not set')",
+        )
+        .await;
         ui.shot("keys-21-reset-done").await;
     });
 }
