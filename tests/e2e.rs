@@ -526,6 +526,13 @@ fn security_keys_page_without_a_key() {
         ui.demo_sign_in("keys-").await;
         ui.click("#btn-keys").await;
         ui.view("keys").await;
+        // The demo's practice key is the only key here: pulled out, the page has none.
+        ui.click("#keys-practice-plug").await;
+        ui.wait(
+            "practice key removed",
+            "document.getElementById('keys-practice').dataset.state === 'removed'",
+        )
+        .await;
         ui.wait(
             "keys: empty state",
             "!document.getElementById('keys-empty').hidden && document.getElementById('key-panel').hidden",

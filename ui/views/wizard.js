@@ -89,7 +89,8 @@ function startKeyPoll() {
     })();
     keyPoll.inFlight.then(() => {
       if (gen !== keyPoll.gen) return;
-      renderChoices(false);
+      // Not before the first full list (authenticators): the first choice is checked then.
+      if (wizard.others.length) renderChoices(false);
       keyPoll.timer = setTimeout(tick, 700);
     });
   };
@@ -123,9 +124,10 @@ function currentChoices() {
   /** @type {Choice[]} */
   const keys = wizard.keys.filter((k) => k.id !== 'practice')
     .map((k) => ({ id: k.id, model: k.info.model, hint: keyHint(k.key || {}) }));
-  // The practice key (demo) comes after the software authenticator, the demo's first choice.
+  // The practice key (demo) comes last: the software authenticator stays the demo's first
+  // choice, the phone its second.
   const practice = wizard.keys.filter((k) => k.id === 'practice').map((k) => ({
-    id: k.id, model: k.info.model, hint: `${keyHint(k.key || {})} ${t('practice.hint')}`, rank: 0.5,
+    id: k.id, model: k.info.model, hint: `${keyHint(k.key || {})} ${t('practice.hint')}`, rank: 1.5,
   }));
   if (keys.length > 1) keys.unshift({ id: 'key', model: t('wizard.anyKey'), hint: t('wizard.anyKeyHint') });
   const others = wizard.others.map((c) => {
