@@ -78,6 +78,9 @@ struct SensorState {
     touch: Touch,
     touched: bool,
     waiting: bool,
+    /// How many times the key has started waiting for a touch (a wait that began and ended
+    /// between two looks at the status still counts).
+    waits: u64,
     plugged: bool,
     cancelled: bool,
 }
@@ -107,6 +110,7 @@ impl Sensor {
         s.touched = false;
         s.cancelled = false;
         s.waiting = true;
+        s.waits += 1;
         self.publish(&s);
         let deadline = Instant::now() + timeout;
         let result = loop {
@@ -287,6 +291,7 @@ impl PracticeKey {
                 touch,
                 touched: false,
                 waiting: false,
+                waits: 0,
                 plugged: false,
                 cancelled: false,
             }),
@@ -569,20 +574,27 @@ impl Token for PracticeToken {
         ui: &U,
     ) -> Result<Vec<u8>, WebauthnCError> {
         let mut status = self.key.watch();
+        let waits = || self.key.shared.sensor.lock().waits;
+        let waits_before = waits();
         let (mut reply, generation) = self.key.send(cbor).ok_or_else(gone)?;
         let mut prompted = false;
-        loop {
-            let s = *status.borrow_and_update();
-            if !s.plugged {
-                return Err(gone());
-            }
-            if s.waiting_for_touch && !prompted {
-                // A USB key's keepalive with status UP_NEEDED.
+        // A USB key's keepalive with status UP_NEEDED: once per command, even when the wait
+        // was over before this task looked (the person was quicker than the prompt).
+        let mut prompt_if_asked = || {
+            if !prompted && waits() > waits_before {
                 prompted = true;
                 ui.request_touch();
             }
+        };
+        loop {
+            let plugged = status.borrow_and_update().plugged;
+            prompt_if_asked();
+            if !plugged {
+                return Err(gone());
+            }
             tokio::select! {
                 r = &mut reply => {
+                    prompt_if_asked();
                     let r = r.map_err(|_| gone())?;
                     if self.key.worker().generation != generation || !self.key.is_plugged() {
                         return Err(gone());
