@@ -528,7 +528,7 @@ pub struct Environment {
     /// Lists and opens authenticators.
     pub authenticators: Arc<dyn AuthenticatorSource>,
     /// Keeps the demo's temporary folder while the environment lives.
-    _temporary: Option<Arc<tempfile::TempDir>>,
+    _temporary: Option<Arc<crate::demo_folder::DemoFolder>>,
 }
 
 impl std::fmt::Debug for Environment {
@@ -558,20 +558,18 @@ impl Environment {
 
     /// The demo against the sandbox: its demo user signed in by script (no browser session to
     /// end), a simulated phone for registration links, an inventory in a temporary folder
-    /// (removed with the environment; nothing is written to the person's own records) and the
+    /// (removed with the environment, or by the next demo if this process is killed:
+    /// [`crate::demo_folder`]; nothing is written to the person's own records) and the
     /// [`DemoShelf`] of software authenticators.
     ///
     /// # Errors
     /// When the temporary folder cannot be created.
     pub fn demo() -> Result<Self> {
-        let dir = tempfile::Builder::new()
-            .prefix("passkey-enroll-demo")
-            .tempdir()
-            .map_err(|e| {
-                Error::Config(format!(
-                    "the demo could not create its temporary folder: {e}"
-                ))
-            })?;
+        let dir = crate::demo_folder::DemoFolder::create().map_err(|e| {
+            Error::Config(format!(
+                "the demo could not create its temporary folder: {e}"
+            ))
+        })?;
         Ok(Self {
             sign_in_browser: Arc::new(sandbox_browser()),
             sign_out_browser: None,
