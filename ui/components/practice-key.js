@@ -29,6 +29,10 @@ export function practicePanel(box, prefix) {
   );
   /** @type {PracticeStatus} */
   let current = { plugged: true, waitingForTouch: false };
+  // The channel is the one source of the key's status: a command's answer can arrive after a
+  // newer status on the channel (the reset's touch wait starting as the key is inserted), so
+  // answers are never drawn over what the channel said.
+  let heard = false;
 
   /** @param {PracticeStatus} s */
   const render = (s) => {
@@ -46,7 +50,8 @@ export function practicePanel(box, prefix) {
   });
   plug.addEventListener('click', () => busy(plug, async () => {
     try {
-      render(await call('practice_plug', { inserted: !current.plugged }));
+      // The change arrives on the channel (see `heard`).
+      await call('practice_plug', { inserted: !current.plugged });
     } catch { /* the demo ended */ }
   }));
 
@@ -55,14 +60,18 @@ export function practicePanel(box, prefix) {
     async show() {
       /** @type {PracticeStatus | null} */
       let s = null;
+      heard = false;
       try {
-        s = await call('practice_watch', { onStatus: channel(render) });
+        s = await call('practice_watch', {
+          onStatus: channel((/** @type {PracticeStatus} */ next) => { heard = true; render(next); }),
+        });
       } catch { /* not the demo */ }
       if (!s) {
         box.hidden = true;
         return;
       }
-      render(s);
+      // Every status on the channel is newer than the answer.
+      if (!heard) render(s);
       box.hidden = false;
     },
     hide() {
