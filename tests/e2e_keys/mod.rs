@@ -62,11 +62,16 @@ impl Ui {
             confirm.clear().await.unwrap();
             confirm.send_keys(pin).await.unwrap();
         }
+        let answers = self
+            .js("return Number(document.getElementById('pin-dialog').dataset.answers || 0);")
+            .await;
         self.click("#pin-ok").await;
-        // Closed, or already open again for the next PIN (the fields are emptied on answer).
+        // Taken (the dialog may already be open again for the next PIN).
         self.wait(
             "PIN answered",
-            "!document.getElementById('pin-dialog').open || document.getElementById('pin-input').value === ''",
+            &format!(
+                "Number(document.getElementById('pin-dialog').dataset.answers || 0) > {answers}"
+            ),
         )
         .await;
     }

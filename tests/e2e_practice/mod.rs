@@ -95,10 +95,16 @@ impl Ui {
             confirm.clear().await.unwrap();
             confirm.send_keys(pin).await.unwrap();
         }
+        let answers = self
+            .js("return Number(document.getElementById('pin-dialog').dataset.answers || 0);")
+            .await;
         self.click_fresh("#pin-ok").await;
+        // Taken (the dialog may already be open again for the next request: a wrong PIN).
         self.wait(
-            "PIN dialog closed",
-            "!document.getElementById('pin-dialog').open",
+            "PIN answered",
+            &format!(
+                "Number(document.getElementById('pin-dialog').dataset.answers || 0) > {answers}"
+            ),
         )
         .await;
     }

@@ -75,6 +75,10 @@ export function pinOpen() {
 function finish(pin) {
   const p = pending;
   pending = null;
+  // How many requests were answered or dismissed: lets a watcher (the E2E tests) tell "this
+  // answer was taken" from "closed", which a next request can reopen at once.
+  const d = dialog();
+  d.dataset.answers = String(Number(d.dataset.answers || 0) + 1);
   $input('pin-input').value = '';
   $input('pin-confirm').value = '';
   if (dialog().open) dialog().close();
