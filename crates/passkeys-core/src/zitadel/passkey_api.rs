@@ -278,6 +278,13 @@ pub fn memory_path(dir: &std::path::Path) -> PathBuf {
     dir.join("api-generation.json")
 }
 
+/// The file of remembered choices in the person's state directory
+/// ([`crate::files::state_dir`]), when there is one. For a real instance only: the demo keeps
+/// its own in its temporary folder.
+pub fn default_memory_path() -> Option<PathBuf> {
+    crate::files::state_dir().ok().map(|d| memory_path(&d))
+}
+
 /// How many instances' choices are kept.
 const MEMORY_ENTRIES: usize = 32;
 
@@ -301,8 +308,9 @@ fn write_memory(path: &std::path::Path, issuer: &str, choice: Option<&Remembered
         Some(c) => all.insert(issuer.to_string(), c.clone()),
         None => all.remove(issuer),
     };
-    // At most MEMORY_ENTRIES instances, the most recently learnt (the demo's sandbox gets a
-    // new port, so a new issuer, every time).
+    // At most MEMORY_ENTRIES instances, the most recently learnt. The demo keeps its own file
+    // in its temporary folder, but `passkeys sandbox` picks a free port (a new issuer) by
+    // default, and people point the CLI and the app at it with their real state directory.
     while all.len() > MEMORY_ENTRIES {
         let Some(oldest) = all
             .iter()
