@@ -75,10 +75,10 @@ async fn demo_steps(sandbox: &Sandbox, out: &Out) -> Result<()> {
         "  - the sandbox, a local ZITADEL-compatible issuer, at {}",
         issuer.as_str
     ));
-    out.line(&format!(
+    out.line(
         "  - software authenticators A and B (for demos and tests, not security keys): their \
-         private keys live only in this program's memory and are gone when the demo ends."
-    ));
+         private keys live only in this program's memory and are gone when the demo ends.",
+    );
 
     let http = http_client()?;
     let env = Environment::demo()?;
