@@ -39,9 +39,16 @@ const COMMANDS: &[&str] = &[
     "key_remove_fingerprint",
     "key_reset",
     "key_wink",
+    "key_forget",
+    "key_set_always_uv",
+    "key_set_min_pin_length",
     "list_known_passkeys",
     "which_passkey",
     "test_passkey",
+    // The demo's practice security key (src-tauri/src/practice.rs).
+    "practice_watch",
+    "practice_touch",
+    "practice_plug",
 ];
 
 fn main() {

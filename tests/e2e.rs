@@ -16,6 +16,14 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
+/// The practice security key's dialogs and errors (demo).
+#[path = "e2e_practice/mod.rs"]
+mod practice;
+
+/// The Security keys page over the practice key (issue 15 part 2).
+#[path = "e2e_keys/mod.rs"]
+mod keys;
+
 /// tauri-driver runs one app at a time: the tests take turns.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -601,6 +609,13 @@ fn security_keys_page_without_a_key() {
         ui.demo_sign_in("keys-").await;
         ui.click("#btn-keys").await;
         ui.view("keys").await;
+        // The demo's practice key is the only key here: pulled out, the page has none.
+        ui.click("#keys-practice-plug").await;
+        ui.wait(
+            "practice key removed",
+            "document.getElementById('keys-practice').dataset.state === 'removed'",
+        )
+        .await;
         ui.wait(
             "keys: empty state",
             "!document.getElementById('keys-empty').hidden && document.getElementById('key-panel').hidden",

@@ -247,6 +247,7 @@ pub async fn start_demo(state: State<'_, AppState>) -> Result<SessionInfo, IpcEr
 /// Leaves the active instance (stops the demo sandbox); nothing is signed out.
 #[tauri::command]
 pub async fn close_instance(state: State<'_, AppState>) -> Result<(), IpcError> {
+    state.key_tokens.clear();
     state.active.lock().await.take();
     Ok(())
 }
@@ -368,10 +369,11 @@ pub async fn authenticators(
 /// The security keys attached now (USB and NFC), with model names from their AAGUID. The
 /// wizard polls this while its chooser is open, so keys appear and disappear within a second.
 /// Each call opens the keys afresh (a key used by a cancelled operation is never reused).
+/// In the demo the practice key comes last (`practice`), while it is plugged in.
 #[tauri::command]
-pub async fn list_keys() -> Result<Vec<AuthenticatorChoice>, IpcError> {
+pub async fn list_keys(state: State<'_, AppState>) -> Result<Vec<AuthenticatorChoice>, IpcError> {
     let devices = choose::attached(None, Arc::new(NoPrompt), CancellationToken::new()).await?;
-    Ok(devices
+    let mut keys: Vec<AuthenticatorChoice> = devices
         .iter()
         .enumerate()
         .map(|(i, d)| AuthenticatorChoice {
@@ -379,7 +381,19 @@ pub async fn list_keys() -> Result<Vec<AuthenticatorChoice>, IpcError> {
             info: passkeys_ctap::key::describe(d),
             key: Some(discovery::summary(d)),
         })
-        .collect())
+        .collect();
+    if let Some(practice) = crate::practice::key(&state).await {
+        if let Ok(d) =
+            choose::open_practice(&practice, Arc::new(NoPrompt), &CancellationToken::new()).await
+        {
+            keys.push(AuthenticatorChoice {
+                id: crate::practice::ID.into(),
+                info: passkeys_ctap::key::describe(&d),
+                key: Some(discovery::summary(&d)),
+            });
+        }
+    }
+    Ok(keys)
 }
 
 fn unknown_authenticator(id: &str) -> IpcError {

@@ -51,6 +51,10 @@ pub(crate) async fn instance(
     let oidc = Oidc::discover(&issuer, sandbox.client_id(), http).await?;
     let env =
         Environment::demo().map_err(|e| IpcError::app(ErrorCode::SandboxFailed, e.to_string()))?;
+    // The practice key waits for the person's "Touch the key" (src-tauri/src/practice.rs).
+    if let Some(key) = env.authenticators.practice() {
+        key.set_touch(passkeys_ctap::practice::Touch::Person);
+    }
     tracing::info!("demo mode: sandbox issuer at {}", issuer.as_str);
     Ok(Active {
         profile: ActiveProfile {

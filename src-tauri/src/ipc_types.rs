@@ -111,6 +111,7 @@ mod tests {
             bio::Fingerprint,
             bio::Sample,
             crate::keys_page::ResetStep,
+            passkeys_ctap::practice::PracticeStatus,
         );
         out.truncate(out.trim_end().len());
         out.push('\n');

@@ -5,18 +5,28 @@
 //! Every command opens the key afresh for its one operation (`key:N` as `list_keys` reported it,
 //! or `key`: the only one, or the one touched among several) and runs as the app's cancellable
 //! operation: Cancel cancels on the key, and a key used by a cancelled operation is never reused.
+//!
+//! One PIN per visit: the management pinUvAuthToken the key gives for the PIN is kept in
+//! [`AppState`]'s `passkeys_ctap::session::TokenCache` (never the PIN), so listing, deleting and
+//! changing the key's settings in a row asks once. It is zeroized when the page is left
+//! (`key_forget`, which the page also calls when the key disappears from its list), when the
+//! key cannot be reached, when the instance is closed, after
+//! [`passkeys_ctap::session::IDLE_TIMEOUT`] without use, after a PIN change or reset, and when
+//! the key refuses it (then the PIN is asked once more).
 //! What the key asks (PIN, touch) goes to `onPrompt`; PINs come back through `answer_pin` and stay
 //! [`Secret`]s (never logged). Argument-only rules (a credential id, the RESET word) are checked
 //! before any key is touched.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use passkeys_core::authenticator::AuthenticatorError;
-use passkeys_core::prompt::{PinRequest, Prompt};
+use passkeys_core::prompt::{PinRequest, Prompt, MAX_PIN_BYTES};
 use passkeys_core::{ErrorCode, Secret};
 use passkeys_ctap::bio::{Fingerprint, Sample};
 use passkeys_ctap::credmgmt::StoredCredential;
 use passkeys_ctap::manage::{self, KeyReport};
+use passkeys_ctap::session::TokenCache;
 use passkeys_ctap::{CancellationToken, CredentialSlots};
 use passkeys_service::choose::{self, Key};
 use passkeys_service::key_ops::{self, InstanceView, KeyOpError, Refusal, Site, Standing};
@@ -149,13 +159,34 @@ fn parse_id(id: &str, what: &str) -> Result<Vec<u8>, IpcError> {
         })
 }
 
+/// Which key a page operation is for: an attached one (`key`, `key:N`) or the demo's practice
+/// key (`practice`).
+enum Target {
+    Attached(Option<usize>),
+    Practice(passkeys_ctap::practice::PracticeKey),
+}
+
+async fn target(state: &AppState, id: &str) -> Result<Target, IpcError> {
+    if id == crate::practice::ID {
+        return crate::practice::key(state)
+            .await
+            .map(Target::Practice)
+            .ok_or_else(|| unknown_key(id));
+    }
+    parse_key(id).map(Target::Attached)
+}
+
 /// Opens the key for one operation (several attached: the window asks for a touch).
 async fn open(
-    index: Option<usize>,
+    target: Target,
     prompt: Arc<AppPrompt>,
     cancel: CancellationToken,
 ) -> Result<Key, IpcError> {
     let dyn_prompt: Arc<dyn Prompt> = prompt.clone();
+    let index = match target {
+        Target::Practice(key) => return Ok(choose::open_practice(&key, dyn_prompt, &cancel).await?),
+        Target::Attached(index) => index,
+    };
     let choice = choose::KeyChoice {
         transport: None,
         index,
@@ -177,10 +208,11 @@ where
     F: FnOnce(Key, Arc<AppPrompt>, CancellationToken) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<T, IpcError>> + Send + 'static,
 {
-    let index = parse_key(key)?;
+    let target = target(state, key).await?;
     let cancel = CancellationToken::new();
     let prompt = state.prompt.clone();
     let on_device = cancel.clone();
+    let tokens = state.key_tokens.clone();
     state
         .cancellable_with(Some(on_device), async move {
             // Attached only once this is the running operation (a `busy` call changes nothing).
@@ -188,17 +220,49 @@ where
                 prompt.attach(channel);
             }
             let result = async {
-                let device = open(index, prompt.clone(), cancel.clone()).await?;
+                let mut device = open(target, prompt.clone(), cancel.clone()).await?;
+                device.use_token_cache(tokens.clone());
                 op(device, prompt.clone(), cancel).await
             }
             .await;
             prompt.detach();
+            if let Err(e) = &result {
+                if matches!(
+                    e.code,
+                    ErrorCode::AuthenticatorDisconnected | ErrorCode::AuthenticatorNotFound
+                ) {
+                    // The key went away: its token is useless, and is not kept.
+                    tokens.clear();
+                }
+            }
+            expire_when_idle(tokens);
             if let Err(e) = &result {
                 tracing::warn!("security key operation failed ({}): {}", e.code, e.message);
             }
             result
         })
         .await
+}
+
+/// Forgets the visit's token once it has been idle for
+/// [`passkeys_ctap::session::IDLE_TIMEOUT`] (checked once that long after each operation).
+fn expire_when_idle(tokens: Arc<TokenCache>) {
+    if !tokens.is_held() {
+        return;
+    }
+    tokio::spawn(async move {
+        tokio::time::sleep(passkeys_ctap::session::IDLE_TIMEOUT + Duration::from_secs(1)).await;
+        if tokens.expire_if_idle() {
+            tracing::info!("forgot the security key's PIN token after idling");
+        }
+    });
+}
+
+/// Forgets the security key's PIN token (zeroized): the page calls it when the person leaves
+/// it or the key is removed. The next operation asks for the PIN again.
+#[tauri::command]
+pub async fn key_forget(state: State<'_, AppState>) -> Result<bool, IpcError> {
+    Ok(state.key_tokens.clear())
 }
 
 /// Asks for a PIN through the window; `None` (Cancel) becomes `cancelled`.
@@ -523,6 +587,71 @@ pub async fn key_reset(
     .await
 }
 
+/// Turns the key's "always require user verification" (alwaysUv) on or off
+/// (authenticatorConfig toggleAlwaysUv; only on keys that list `authnrCfg` and `alwaysUv`).
+/// Returns the key's report afterwards. Asks for the PIN (once per visit).
+#[tauri::command]
+pub async fn key_set_always_uv(
+    state: State<'_, AppState>,
+    key: String,
+    on: bool,
+    on_prompt: Channel<PromptEvent>,
+) -> Result<KeyReport, IpcError> {
+    on_key(
+        &state,
+        &key,
+        Some(on_prompt),
+        move |mut device, _, _| async move {
+            device.set_always_uv(on).await?;
+            tracing::info!(
+                "alwaysUv turned {} on the security key",
+                if on { "on" } else { "off" }
+            );
+            Ok(device.report(false).await?)
+        },
+    )
+    .await
+}
+
+/// Raises the key's minimum PIN length to `length` code points (authenticatorConfig
+/// setMinPINLength). It can never be lowered again short of a reset (the window warns first);
+/// a length below the current one or above 63 is refused before the key is touched. Returns the
+/// key's report afterwards. Asks for the PIN (once per visit).
+#[tauri::command]
+pub async fn key_set_min_pin_length(
+    state: State<'_, AppState>,
+    key: String,
+    length: u32,
+    on_prompt: Channel<PromptEvent>,
+) -> Result<KeyReport, IpcError> {
+    check_min_pin_length(length)?;
+    on_key(
+        &state,
+        &key,
+        Some(on_prompt),
+        move |mut device, _, _| async move {
+            device
+                .set_min_pin_length(Some(u64::from(length)), false)
+                .await?;
+            tracing::info!("the security key's minimum PIN length was raised to {length}");
+            Ok(device.report(false).await?)
+        },
+    )
+    .await
+}
+
+/// A minimum PIN length CTAP can hold (4 to 63), checked before any key is touched.
+fn check_min_pin_length(length: u32) -> Result<(), IpcError> {
+    let min = passkeys_core::prompt::DEFAULT_MIN_PIN_LENGTH;
+    match usize::try_from(length) {
+        Ok(n) if (min..=MAX_PIN_BYTES).contains(&n) => Ok(()),
+        _ => Err(AuthenticatorError::PinPolicy(format!(
+            "a minimum PIN length is between {min} and {MAX_PIN_BYTES} characters; nothing was changed"
+        ))
+        .into()),
+    }
+}
+
 /// Makes a USB key blink (identify), when it supports wink.
 #[tauri::command]
 pub async fn key_wink(state: State<'_, AppState>, key: String) -> Result<(), IpcError> {
@@ -552,6 +681,20 @@ mod tests {
             ErrorCode::InvalidId
         );
         assert_eq!(parse_id("AQID", "passkey").unwrap(), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn min_pin_length_is_checked_before_the_key() {
+        for bad in [0, 3, 64, u32::MAX] {
+            assert_eq!(
+                check_min_pin_length(bad).unwrap_err().code,
+                ErrorCode::PinPolicy,
+                "{bad}"
+            );
+        }
+        for good in [4, 8, 63] {
+            check_min_pin_length(good).unwrap();
+        }
     }
 
     #[test]

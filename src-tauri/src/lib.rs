@@ -12,6 +12,7 @@ mod ipc_error;
 mod ipc_types;
 pub mod keys_page;
 mod know;
+pub mod practice;
 pub mod prompt;
 mod qr;
 mod state;
@@ -63,9 +64,15 @@ pub fn builder<R: tauri::Runtime>(
             keys_page::key_remove_fingerprint,
             keys_page::key_reset,
             keys_page::key_wink,
+            keys_page::key_forget,
+            keys_page::key_set_always_uv,
+            keys_page::key_set_min_pin_length,
             know::list_known_passkeys,
             know::which_passkey,
             know::test_passkey,
+            practice::practice_watch,
+            practice::practice_touch,
+            practice::practice_plug,
         ])
 }
 

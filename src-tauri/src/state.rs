@@ -115,6 +115,8 @@ pub struct AppState {
     pub(crate) prompt: Arc<crate::prompt::AppPrompt>,
     /// Recent log lines for the Diagnostics view (empty unless [`crate::run`] installed it).
     pub log: crate::diagnostics::LogBuffer,
+    /// The Security keys page's pinUvAuthToken (one PIN per visit; see `keys_page`).
+    pub(crate) key_tokens: Arc<passkeys_ctap::session::TokenCache>,
 }
 
 impl AppState {
@@ -130,6 +132,7 @@ impl AppState {
             running: std::sync::Mutex::new(None),
             prompt: Default::default(),
             log: Default::default(),
+            key_tokens: Default::default(),
         })
     }
 

@@ -42,7 +42,8 @@ export function requestPin(request, words = {}) {
     $('pin-attempts').textContent = left === 1 ? t('pin.attemptsLeftOne') : t('pin.attemptsLeft', { count: left });
   }
   $('pin-label').textContent = t(enter ? 'pin.pinLabel' : 'pin.newPinLabel');
-  $('pin-hint').textContent = request.kind === 'enter' ? '' : t('pin.minLength', { min: request.minLength });
+  // The rules before typing (YA-style): minimum from the key's getInfo, CTAP's 63-byte maximum.
+  $('pin-hint').textContent = request.kind === 'enter' ? '' : t('pin.rules', { min: request.minLength, max: request.maxBytes });
   const input = $input('pin-input');
   const confirm = $input('pin-confirm');
   input.setAttribute('autocomplete', enter ? 'off' : 'new-password');

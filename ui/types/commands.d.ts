@@ -88,7 +88,19 @@ export interface Commands {
     result: null;
   };
   key_wink: { args: { key: string }; result: null };
+  key_forget: { args: void; result: boolean };
+  key_set_always_uv: {
+    args: { key: string; on: boolean; onPrompt: Channel<T.PromptEvent> };
+    result: T.KeyReport;
+  };
+  key_set_min_pin_length: {
+    args: { key: string; length: number; onPrompt: Channel<T.PromptEvent> };
+    result: T.KeyReport;
+  };
   list_known_passkeys: { args: void; result: T.KnownPasskeyView[] };
   which_passkey: { args: { id: string }; result: T.WhichView };
   test_passkey: { args: { id: string; onPrompt: Channel<T.PromptEvent> }; result: T.SelfTestOutcome };
+  practice_watch: { args: { onStatus: Channel<T.PracticeStatus> }; result: T.PracticeStatus | null };
+  practice_touch: { args: void; result: boolean };
+  practice_plug: { args: { inserted: boolean }; result: T.PracticeStatus };
 }

@@ -463,7 +463,12 @@ remainingDiscoverable: number | null,
 /**
  * Minimum PIN length.
  */
-minPinLength: number, };
+minPinLength: number, 
+/**
+ * Every transport the key has (getInfo `transports`: `usb`, `nfc`, …), not only the one it
+ * is connected over.
+ */
+transports: Array<string>, };
 
 /**
  * Progress of an enrollment, for live prompts in the CLI and the app.
@@ -1021,3 +1026,16 @@ guide: string, } | { "step": "touch",
  * Hold the button for a few seconds.
  */
 longTouch: boolean, };
+
+/**
+ * What the key is doing, for the shells (the app's "Touch the key" button).
+ */
+export type PracticeStatus = { 
+/**
+ * The key is plugged in.
+ */
+plugged: boolean, 
+/**
+ * The key waits for a touch.
+ */
+waitingForTouch: boolean, };

@@ -1,6 +1,8 @@
 // @ts-check
 // The "Security keys" page (any CTAP2 key over USB or NFC). Every operation is one command in
-// src-tauri/src/keys_page.rs, which opens the key afresh for that operation.
+// src-tauri/src/keys_page.rs, which opens the key afresh for that operation and keeps the key's
+// PIN token for the visit (one PIN per visit): leaving the page, or the key going away, calls
+// key_forget.
 import { $, $button, $input, el } from '../lib/dom.js';
 import { STRINGS, t } from '../lib/i18n.js';
 import { answerPin, call, cancelRunning, channel, hasCode } from '../lib/ipc.js';
@@ -8,6 +10,7 @@ import { go, previousView, register, resume, showSection } from '../lib/router.j
 import { clearError as clearBox, showError as showBox, showText } from '../components/error-box.js';
 import { confirmDanger } from '../components/confirm-dialog.js';
 import { dismissPin, requestPin } from '../components/pin-dialog.js';
+import { practicePanel } from '../components/practice-key.js';
 
 /** @typedef {import('../types/ipc').AuthenticatorChoice} AuthenticatorChoice */
 /** @typedef {import('../types/ipc').KeyReport} KeyReport */
@@ -19,7 +22,7 @@ import { dismissPin, requestPin } from '../components/pin-dialog.js';
 /** @typedef {import('../types/ipc').ResetStep} ResetStep */
 /** @typedef {import('../types/ipc').Sample} Sample */
 /** @typedef {import('../types/commands').Commands} Commands */
-/** @typedef {'key_info' | 'key_wink' | 'key_set_pin' | 'key_change_pin' | 'key_credentials' | 'key_delete_credential' | 'key_delete_orphans' | 'key_fingerprints' | 'key_enroll_fingerprint' | 'key_rename_fingerprint' | 'key_remove_fingerprint' | 'key_reset'} KeyCommand */
+/** @typedef {'key_info' | 'key_wink' | 'key_set_pin' | 'key_change_pin' | 'key_credentials' | 'key_delete_credential' | 'key_delete_orphans' | 'key_fingerprints' | 'key_enroll_fingerprint' | 'key_rename_fingerprint' | 'key_remove_fingerprint' | 'key_reset' | 'key_set_always_uv' | 'key_set_min_pin_length'} KeyCommand */
 
 /** This page's own wording for some error codes, before the app's. */
 const PAGE_ERRORS = /** @type {Record<string, string>} */ (STRINGS.keys.errors);
@@ -85,7 +88,10 @@ function enterPage() {
   page.count = -1;
   status(t('keys.looking'));
   startPoll(0);
+  keysPractice.show();
 }
+
+const keysPractice = practicePanel($('keys-practice'), 'keys');
 
 function leavePage() {
   if (!page.visible) return;
@@ -93,6 +99,12 @@ function leavePage() {
   $('view-keys').hidden = true;
   stopPoll();
   if (page.running) cancelRunning();
+  forgetToken();
+}
+
+/** Zeroizes the key's PIN token in the app (the next operation asks for the PIN again). */
+function forgetToken() {
+  call('key_forget').catch(() => {});
 }
 
 function goBack() {
@@ -164,6 +176,7 @@ function renderKeys(keys) {
   const still = chosen && keys.find((k) => k.id === chosen.id
     && k.key && k.key.aaguid === chosen.aaguid && k.key.transport === chosen.transport);
   if (chosen && !still) {
+    forgetToken();
     page.selected = null;
     hidePanel();
     status(t('keys.gone'));
@@ -311,6 +324,9 @@ async function selectKey(k) {
   $('key-fp-sample').textContent = '';
   $('key-reset-step').hidden = true;
   $input('key-reset-word').value = '';
+  $input('key-creds-search').value = '';
+  $('key-creds-search-field').hidden = true;
+  $('key-creds-slots').hidden = true;
   await loadInfo();
 }
 
@@ -383,8 +399,68 @@ function renderInfo(r) {
   $('key-change-pin').hidden = r.pin !== 'set' || blocked;
   $('key-creds-card').hidden = !r.supports.credentialManagement;
   $('key-fp-card').hidden = !r.supports.fingerprints;
+  $('key-pin-rules').textContent = r.pin === 'unsupported' ? ''
+    : `${t('keys.pinRules', { min: r.minPinLength })}${r.forcePinChange ? ` ${t('keys.pinRulesForced')}` : ''}`;
+  renderPolicy(r);
+  renderResetGuide(r);
   $('key-panel').hidden = false;
 }
+
+/** The reset steps for how the key is connected (USB: re-plug within the window, touch or long
+ *  touch; NFC: off the reader and back), before anything is typed.
+ * @param {KeyReport} r */
+function renderResetGuide(r) {
+  const steps = r.transport === 'nfc' ? t('keys.resetStepsNfc')
+    : t('keys.resetStepsUsb', { seconds: 10, long: r.reset.longTouchForReset ? t('keys.resetStepsLong') : '' });
+  $('key-reset-guide').textContent = t('keys.resetSteps', { steps });
+}
+
+// ---------- security policy (authenticatorConfig) ----------
+
+/** @param {KeyReport} r */
+function renderPolicy(r) {
+  $('key-policy-card').hidden = !r.supports.config;
+  if (!r.supports.config) return;
+  $('key-always-uv-row').hidden = !r.supports.alwaysUv;
+  $('key-always-uv-state').textContent = `${t('keys.info.alwaysUv')}: ${t(r.alwaysUv ? 'keys.on' : 'keys.off')}`;
+  $('key-always-uv').textContent = t(r.alwaysUv ? 'keys.alwaysUvOff' : 'keys.alwaysUvOn');
+  $('key-always-uv').dataset.on = String(r.alwaysUv);
+  $('key-min-pin-form').hidden = !r.supports.setMinPinLength;
+  const input = $input('key-min-pin');
+  input.min = String(r.minPinLength);
+  if (!input.value || Number(input.value) < r.minPinLength) input.value = String(Math.min(63, r.minPinLength + 2));
+  const ep = r.options.ep;
+  $('key-ea').replaceChildren(...fact(t('keys.eaLabel'),
+    ep === true ? t('keys.eaOn') : ep === false ? t('keys.eaOff') : t('keys.eaNone')));
+}
+
+$('key-always-uv').addEventListener('click', async () => {
+  const on = $('key-always-uv').dataset.on !== 'true';
+  try {
+    const r = await onKey($button('key-always-uv'), 'key_set_always_uv', { on }, true);
+    if (r) { page.report = r; renderInfo(r); }
+    status(t(on ? 'keys.alwaysUvNowOn' : 'keys.alwaysUvNowOff'));
+  } catch (e) { pageError(e); }
+});
+
+$('key-min-pin-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const r = page.report;
+  if (!r) return;
+  const length = Number($input('key-min-pin').value);
+  if (!Number.isInteger(length) || length < Math.max(4, r.minPinLength) || length > 63) {
+    status(t('keys.minPinInvalid', { min: Math.max(4, r.minPinLength) }));
+    $('key-min-pin').focus();
+    return;
+  }
+  const ok = await confirmDanger(t('keys.minPinTitle', { length }), t('keys.minPinText', { length }), t('keys.minPinOk'));
+  if (!ok) { $('key-min-pin').focus(); return; }
+  try {
+    const after = await onKey($button('key-min-pin-raise'), 'key_set_min_pin_length', { length }, true);
+    if (after) { page.report = after; renderInfo(after); }
+    status(t('keys.minPinRaised', { length }));
+  } catch (e) { pageError(e); }
+});
 
 $('key-refresh').addEventListener('click', () => loadInfo($button('key-refresh')));
 
@@ -425,17 +501,60 @@ $('key-change-pin').addEventListener('click', () => pinOperation($button('key-ch
 /** @param {CredentialView} c */
 const userOf = (c) => c.userName || c.userDisplayName || t('keys.credsNoName');
 
+/** What the search box matches: the site, its name, the account's names.
+ * @param {SiteView} site
+ * @param {CredentialView} c
+ * @param {string} q lower case */
+function matches(site, c, q) {
+  return !q || [site.rpId, site.name, c.userName, c.userDisplayName]
+    .some((v) => typeof v === 'string' && v.toLowerCase().includes(q));
+}
+
+/** The standing as a sentence for the details panel.
+ * @param {CredentialView} c */
+function standingText(c) {
+  const z = c.zitadel;
+  if (!z) return t('keys.detail.standingNone');
+  if (z.status === 'other') return t('keys.detail.standingOther');
+  const reason = 'reason' in z && z.reason ? ` — ${z.reason}` : '';
+  return `${t(`keys.standing.${z.status}`)}${reason}`;
+}
+
+/**
+ * @param {SiteView} site
+ * @param {CredentialView} c
+ */
+function details(site, c) {
+  return el('dl', { class: 'facts cred-details' },
+    ...fact(t('keys.detail.rpId'), site.rpId),
+    ...(site.name && site.name !== site.rpId ? fact(t('keys.detail.rpName'), site.name) : []),
+    ...fact(t('keys.detail.userName'), c.userName),
+    ...fact(t('keys.detail.displayName'), c.userDisplayName),
+    ...fact(t('keys.detail.userId'), c.userId),
+    ...fact(t('keys.detail.credentialId'), c.id),
+    ...(c.credProtect != null ? fact(t('keys.detail.credProtect'), t(`keys.credProtect.${c.credProtect}`)) : []),
+    ...fact(t('keys.detail.standing'), standingText(c)));
+}
+
 function renderCreds() {
   const data = page.creds;
   const box = $('key-creds');
   box.replaceChildren();
+  $('key-creds-search-field').hidden = !data || data.sites.length === 0;
+  const slots = data && data.slots;
+  $('key-creds-slots').hidden = !slots;
+  if (slots) $('key-creds-slots').textContent = t('keys.slotsOf', { used: slots.used, max: slots.used + slots.remaining });
   if (!data) return;
   $('key-creds-compared').textContent = data.comparedWith
     ? t('keys.credsCompared', { instance: data.comparedWith }) : t('keys.credsNotCompared');
   if (data.sites.length === 0) box.append(el('p', { class: 'muted', text: t('keys.credsNone') }));
+  const query = $input('key-creds-search').value.trim();
+  const q = query.toLowerCase();
+  let shown = 0;
   data.sites.forEach((site) => {
     const list = el('ul', { class: 'list' });
-    site.credentials.forEach((c) => {
+    site.credentials.filter((c) => matches(site, c, q)).forEach((c) => {
+      shown += 1;
       const z = c.zitadel;
       const standing = z ? z.status : undefined;
       const badge = z && z.status !== 'other'
@@ -448,18 +567,34 @@ function renderCreds() {
         'aria-label': t('keys.credsDeleteLabel', { site: site.rpId, user: userOf(c) }),
         onclick: () => deleteCredential(site, c, del),
       });
-      list.append(el('li', { class: 'row', dataset: { id: c.id, standing: standing || 'none' } },
+      const panel = el('div', { class: 'cred-details-box', hidden: true }, details(site, c));
+      const more = el('button', {
+        type: 'button', class: 'link-button', text: t('keys.credsDetails'),
+        'aria-expanded': 'false', 'aria-label': t('keys.credsDetailsLabel', { site: site.rpId, user: userOf(c) }),
+        onclick: () => {
+          const open = panel.hidden;
+          panel.hidden = !open;
+          more.setAttribute('aria-expanded', String(open));
+          more.textContent = t(open ? 'keys.credsHideDetails' : 'keys.credsDetails');
+        },
+      });
+      list.append(el('li', { class: 'row cred', dataset: { id: c.id, standing: standing || 'none' } },
         el('div', { class: 'grow' },
           el('div', { class: 'strong', text: userOf(c) }),
           c.userDisplayName && c.userName ? el('div', { class: 'muted small', text: c.userDisplayName }) : ''),
-        badge, del));
+        badge, more, del, panel));
     });
-    box.append(el('div', { class: 'site', dataset: { rpId: site.rpId } },
-      el('h3', { text: site.name && site.name !== site.rpId ? `${site.rpId} (${site.name})` : site.rpId }), list));
+    if (list.children.length > 0) {
+      box.append(el('div', { class: 'site', dataset: { rpId: site.rpId } },
+        el('h3', { text: site.name && site.name !== site.rpId ? `${site.rpId} (${site.name})` : site.rpId }), list));
+    }
   });
+  if (data.sites.length > 0 && shown === 0) box.append(el('p', { class: 'muted', id: 'key-creds-no-match', text: t('keys.credsNoMatch', { query }) }));
   $('key-orphans-delete').hidden = orphans().length === 0;
   if (page.report) renderInfo(page.report);
 }
+
+$('key-creds-search').addEventListener('input', () => renderCreds());
 
 /** @returns {{ site: string, c: CredentialView }[]} */
 function orphans() {

@@ -9,6 +9,7 @@ import { go, register, showSection } from '../lib/router.js';
 import { session } from '../lib/session.js';
 import { showError, showText } from '../components/error-box.js';
 import { dismissPin, pinOpen, requestPin } from '../components/pin-dialog.js';
+import { practicePanel } from '../components/practice-key.js';
 import { sessionLost } from './signin.js';
 
 /** @typedef {import('../types/ipc').AuthenticatorChoice} AuthenticatorChoice */
@@ -72,14 +73,16 @@ function wizardStep(step, focus) {
 }
 
 // Attached security keys, polled while the chooser is open, so keys appear and disappear
-// within a second. Not in demo mode (nothing there touches a real key).
+// within a second. In demo mode only the practice key (nothing there touches a real key).
 function startKeyPoll() {
-  if (!session.profile || session.profile.demo || keyPoll.timer !== null) return;
+  if (!session.profile || keyPoll.timer !== null) return;
+  const demo = session.profile.demo;
   const gen = ++keyPoll.gen;
   const tick = () => {
     keyPoll.inFlight = (async () => {
       try {
-        wizard.keys = await call('list_keys');
+        const keys = await call('list_keys');
+        wizard.keys = demo ? keys.filter((k) => k.id === 'practice') : keys;
         wizard.keysError = null;
       } catch (e) {
         wizard.keys = [];
@@ -88,7 +91,8 @@ function startKeyPoll() {
     })();
     keyPoll.inFlight.then(() => {
       if (gen !== keyPoll.gen) return;
-      renderChoices(false);
+      // Not before the first full list (authenticators): the first choice is checked then.
+      if (wizard.others.length) renderChoices(false);
       keyPoll.timer = setTimeout(tick, 700);
     });
   };
@@ -104,10 +108,13 @@ function stopKeyPoll() {
 /** @param {KeySummary | Partial<KeySummary>} summary */
 function keyHint(summary) {
   const transport = (summary.transport || '').toUpperCase();
-  if (summary.builtInVerification) return t('wizard.keyHintFingerprint', { transport });
-  if (summary.pin === 'set') return t('wizard.keyHintPin', { transport });
-  if (summary.pin === 'not set') return t('wizard.keyHintNoPin', { transport });
-  return t('wizard.keyHint', { transport });
+  // The key's own transports (getInfo), e.g. "works over USB, NFC", after the state.
+  const all = summary.transports && summary.transports.length
+    ? ` · ${t('wizard.keyTransports', { list: summary.transports.map((x) => x.toUpperCase()).join(', ') })}` : '';
+  if (summary.builtInVerification) return t('wizard.keyHintFingerprint', { transport }) + all;
+  if (summary.pin === 'set') return t('wizard.keyHintPin', { transport }) + all;
+  if (summary.pin === 'not set') return t('wizard.keyHintNoPin', { transport }) + all;
+  return t('wizard.keyHint', { transport }) + all;
 }
 
 /**
@@ -117,7 +124,13 @@ function keyHint(summary) {
  */
 function currentChoices() {
   /** @type {Choice[]} */
-  const keys = wizard.keys.map((k) => ({ id: k.id, model: k.info.model, hint: keyHint(k.key || {}) }));
+  const keys = wizard.keys.filter((k) => k.id !== 'practice')
+    .map((k) => ({ id: k.id, model: k.info.model, hint: keyHint(k.key || {}) }));
+  // The practice key (demo) comes last: the software authenticator stays the demo's first
+  // choice, the phone its second.
+  const practice = wizard.keys.filter((k) => k.id === 'practice').map((k) => ({
+    id: k.id, model: k.info.model, hint: `${keyHint(k.key || {})} ${t('practice.hint')}`, rank: 1.5,
+  }));
   if (keys.length > 1) keys.unshift({ id: 'key', model: t('wizard.anyKey'), hint: t('wizard.anyKeyHint') });
   const others = wizard.others.map((c) => {
     if (c.info.kind === 'software') return { id: c.id, model: c.info.model, hint: t('wizard.softwareHint'), rank: 0 };
@@ -128,7 +141,7 @@ function currentChoices() {
       };
     }
     return { id: c.id, model: c.info.model, hint: c.info.notice || '', rank: 2 };
-  }).sort((a, b) => a.rank - b.rank);
+  }).concat(practice).sort((a, b) => a.rank - b.rank);
   return keys.concat(others);
 }
 
@@ -188,6 +201,7 @@ async function enter(backup) {
   $('auth-choices').replaceChildren();
   $('auth-keys').textContent = '';
   wizardStep('choose');
+  wizardPractice.show();
   try {
     wizard.others = await call('authenticators');
   } catch (e) {
@@ -197,6 +211,8 @@ async function enter(backup) {
   }
   renderChoices(true);
 }
+
+const wizardPractice = practicePanel($('wiz-practice'), 'wiz');
 
 const nextButton = /** @type {HTMLButtonElement} */ ($('wiz-choose-next'));
 nextButton.addEventListener('click', () => busy(nextButton, async () => {
@@ -255,7 +271,8 @@ $('wiz-name').addEventListener('submit', async (ev) => {
   if (!authenticator) return;
   wizard.running = true;
   /** @type {Partial<Record<ProgressStep, string>>} */
-  const texts = {};
+  // The name as typed until the registering step names it (never a bare "{name}").
+  const texts = { registering: t('wizard.progress.registering', { name }) };
   /** @type {ProgressStep} */
   let reached = 'starting';
   renderProgress(reached, texts);

@@ -51,6 +51,7 @@ pub fn pin_from_env(var: Option<&str>) -> Result<Option<Secret>> {
 pub struct TerminalPrompt {
     env_pin: Option<Secret>,
     env_used: AtomicBool,
+    set_env_pin: bool,
 }
 
 impl TerminalPrompt {
@@ -60,7 +61,15 @@ impl TerminalPrompt {
         Self {
             env_pin,
             env_used: AtomicBool::new(false),
+            set_env_pin: false,
         }
+    }
+
+    /// Lets the `--pin-env` PIN become the PIN of a key without one (the practice key only: a
+    /// real key's new PIN is chosen on the terminal, typed twice).
+    pub fn setting_env_pin(mut self) -> Self {
+        self.set_env_pin = true;
+        self
     }
 }
 
@@ -113,6 +122,12 @@ impl Prompt for TerminalPrompt {
                 read_hidden(format!("PIN of your security key{left}: ")).await
             }
             PinRequest::SetNew { min_length, .. } => {
+                if let (Some(pin), true) = (&self.env_pin, self.set_env_pin) {
+                    eprintln!(
+                        "The practice key has no PIN yet: setting the PIN from --pin-env on it."
+                    );
+                    return Some(pin.clone());
+                }
                 if self.env_pin.is_some() {
                     eprintln!("This security key has no PIN yet; run `passkeys add` without --pin-env once to choose one.");
                     return None;
@@ -183,6 +198,10 @@ pub async fn open(
         AuthenticatorChoice::Key(_) => cancel_on_interrupt(Some(Duration::from_secs(2))),
         _ => CancellationToken::new(),
     };
+    #[cfg(feature = "practice")]
+    if *choice == AuthenticatorChoice::Practice {
+        return open_practice(source, prompt, cancel, discoverable).await;
+    }
     let on_several = || out.note("Several security keys are attached: touch the one to use.");
     source
         .open(
@@ -195,6 +214,42 @@ pub async fn open(
             },
         )
         .await
+}
+
+/// The practice key (the environment's, else a fresh one for this process; the caller has
+/// checked that the instance is the sandbox), its touches made for the person with a line on
+/// the terminal each time.
+#[cfg(feature = "practice")]
+async fn open_practice(
+    source: &dyn AuthenticatorSource,
+    prompt: Arc<dyn Prompt>,
+    cancel: CancellationToken,
+    discoverable: Discoverable,
+) -> Result<Box<dyn Authenticator>> {
+    use passkeys_ctap::practice::Touch;
+    let key = source.practice().unwrap_or_default();
+    key.set_touch(Touch::Person);
+    // The task ends with the key's last handle (the opened device's).
+    drop(key.touch_when_waiting(|| eprintln!("Touching the practice key (simulated).")));
+    let device = passkeys_service::choose::open_practice(&key, prompt, &cancel).await?;
+    Ok(Box::new(passkeys_service::choose::practice_authenticator(
+        device,
+        discoverable,
+    )))
+}
+
+/// Refuses `--authenticator practice` against an instance that is not the built-in sandbox (a
+/// loopback issuer).
+///
+/// # Errors
+/// [`Error::Config`] naming the rule.
+pub fn check_practice_allowed(choice: &AuthenticatorChoice, issuer: &url::Url) -> Result<()> {
+    if *choice != AuthenticatorChoice::Practice || passkeys_core::config::is_loopback_host(issuer) {
+        return Ok(());
+    }
+    Err(Error::Config(format!(
+        "--authenticator practice: the practice security key is simulated and works only against the built-in sandbox (`passkeys sandbox`, `passkeys demo`), not against {issuer}; use a real security key (--authenticator auto)"
+    )))
 }
 
 /// `passkeys authenticators [--watch] [--slots [--pin-env VAR]]`.

@@ -101,8 +101,9 @@ enum Command {
         name: Option<String>,
         /// The authenticator: auto (default: the security key attached, or the one you touch),
         /// usb, usb:N, nfc, nfc:N (N from `passkeys authenticators`), platform (this computer's
-        /// or a phone's passkeys, through a registration link in your browser), or soft:PATH (a
-        /// software authenticator saved in PATH; for tests and demos, not hardware).
+        /// or a phone's passkeys, through a registration link in your browser), soft:PATH (a
+        /// software authenticator saved in PATH; for tests and demos, not hardware) or practice
+        /// (the practice security key, simulated: against the built-in sandbox only).
         #[arg(long, value_name = "KIND[:ARG]")]
         authenticator: Option<String>,
         /// Read the security key's PIN from this environment variable (tried once). Without
@@ -484,6 +485,7 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
                 passkeys_core::webauthn::validate_token_name(n).map_err(Error::InvalidName)?;
             }
             let choice = keys::parse_choice(authenticator.as_deref())?;
+            keys::check_practice_allowed(&choice, &ctx.profile.issuer.url)?;
             if let AuthenticatorChoice::Soft(_) = &choice {
                 passkeys_core::authenticator::check_soft_allowed(
                     &ctx.profile.issuer.url,
@@ -491,9 +493,11 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
                 )?;
             }
             let discoverable = keys::parse_discoverable(discoverable.as_deref())?;
-            let prompt = Arc::new(keys::TerminalPrompt::new(keys::pin_from_env(
-                pin_env.as_deref(),
-            )?));
+            let mut prompt = keys::TerminalPrompt::new(keys::pin_from_env(pin_env.as_deref())?);
+            if choice == AuthenticatorChoice::Practice {
+                prompt = prompt.setting_env_pin();
+            }
+            let prompt = Arc::new(prompt);
             if choice == AuthenticatorChoice::Platform {
                 let api = session(&ctx, out).await?;
                 return add_via_link(&env, &api, out).await;

@@ -286,6 +286,67 @@ async fn bad_input_is_refused_before_any_server_call() {
     );
 }
 
+/// `--authenticator practice`: the practice security key (simulated CTAP 2.1 firmware in the
+/// process) against the sandbox; it has no PIN, so the `--pin-env` PIN is set first, then the
+/// passkey is created on it (discoverable, PIN-verified) and checked by the self-test.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_practice_key_enrolls_with_a_pin_set_first() {
+    let env = Env::new().await;
+    env.login().await;
+    let out = env
+        .command(&[
+            "--json",
+            "add",
+            "--authenticator",
+            "practice",
+            "--pin-env",
+            "PRACTICE_PIN",
+            "--name",
+            "Practice",
+        ])
+        .env("PRACTICE_PIN", "246810")
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("setting the PIN from --pin-env"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Touching the practice key"), "{stderr}");
+    assert!(!stderr.contains("246810"), "the PIN leaked: {stderr}");
+    let added: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(added["name"], "Practice");
+    assert_eq!(added["state"], "ready");
+    let ready = env.ready();
+    assert_eq!(ready.len(), 1);
+    assert_eq!(ready[0].name.as_deref(), Some("Practice"));
+}
+
+/// Against a real instance the practice key is refused before anything is opened or sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_practice_key_is_refused_against_a_real_instance() {
+    let env = Env::new().await;
+    let r = env
+        .run(&[
+            "--issuer",
+            "https://zitadel.example.com",
+            "--json",
+            "add",
+            "--authenticator",
+            "practice",
+        ])
+        .await
+        .failed();
+    assert!(
+        r.stderr.contains("works only against the built-in sandbox"),
+        "{}",
+        r.stderr
+    );
+    assert!(env.sandbox.inspect().passkeys().is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn not_signed_in_and_corrupt_token_file() {
     let env = Env::new().await;

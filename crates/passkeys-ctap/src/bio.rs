@@ -117,10 +117,13 @@ impl<T: Token> Device<T> {
             ));
         }
         let deadline = Instant::now() + INTERACTIVE;
-        let token = self
-            .pin_token(PERMISSION_BE, None, deadline)
-            .await
-            .map_err(Fail::into_error)?;
+        let token = if self.tokens.is_some() {
+            // The visit's token (from the PIN when it carries `be`; see manage::visit_permissions).
+            crate::manage::management_token(self, PERMISSION_BE, deadline).await
+        } else {
+            self.pin_token(PERMISSION_BE, None, deadline).await
+        }
+        .map_err(Fail::into_error)?;
         Ok(BioManager {
             device: self,
             token,
@@ -131,7 +134,23 @@ impl<T: Token> Device<T> {
 }
 
 impl<T: Token> BioManager<'_, T> {
+    /// One command; with `auth`, a stale kept token is replaced once (asking for the PIN).
     async fn call(&mut self, sub: u8, params: Option<Value>, auth: bool) -> Result<Value, Fail> {
+        let result = self.call_once(sub, params.clone(), auth).await;
+        if auth && crate::manage::retry_with_fresh_token(self.device, &self.token, &result) {
+            self.token =
+                crate::manage::management_token(self.device, PERMISSION_BE, self.deadline).await?;
+            return self.call_once(sub, params, auth).await;
+        }
+        result
+    }
+
+    async fn call_once(
+        &mut self,
+        sub: u8,
+        params: Option<Value>,
+        auth: bool,
+    ) -> Result<Value, Fail> {
         let mut map = vec![
             (cbor::int(0x01), cbor::int(i64::from(FINGERPRINT))),
             (cbor::int(0x02), cbor::int(i64::from(sub))),

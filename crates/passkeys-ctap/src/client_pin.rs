@@ -13,9 +13,7 @@ use tokio::time::Instant;
 use webauthn_authenticator_rs::transport::Token;
 
 use crate::cbor;
-use crate::device::{
-    cmd, permission, AuthToken, CredentialSlots, Device, Fail, INTERACTIVE, QUICK,
-};
+use crate::device::{cmd, AuthToken, CredentialSlots, Device, Fail, QUICK};
 use crate::pin::{self, Protocol};
 use crate::status;
 
@@ -134,6 +132,8 @@ impl<T: Token> Device<T> {
             params.push((0x06, cbor::bytes(hash)));
         }
         self.client_pin(params, deadline).await?;
+        // The key drops its pinUvAuthTokens when its PIN is set or changed.
+        self.forget_token();
         Ok(())
     }
 
@@ -444,35 +444,8 @@ impl<T: Token> Device<T> {
         if !self.info.cred_mgmt() || self.info.client_pin() != Some(true) {
             return Ok(None);
         }
-        let deadline = Instant::now() + INTERACTIVE;
-        let result = async {
-            let token = if self.info.builtin_uv_ready() && self.info.pin_uv_auth_token() {
-                self.uv_token(permission::CREDENTIAL_MANAGEMENT, None, deadline)
-                    .await?
-            } else {
-                self.pin_token(permission::CREDENTIAL_MANAGEMENT, None, deadline)
-                    .await?
-            };
-            let command = if self.info.option("credMgmt") == Some(true) {
-                cmd::CRED_MGMT
-            } else {
-                cmd::CRED_MGMT_PRE
-            };
-            let params = Value::Map(vec![
-                (cbor::int(0x01), cbor::int(0x01)),
-                (cbor::int(0x03), cbor::int(token.protocol.number())),
-                (cbor::int(0x04), token.param(&[0x01])),
-            ]);
-            let v = self.exchange(command, Some(params), deadline).await?;
-            let used = cbor::get(&v, 0x01).and_then(cbor::as_u64);
-            let remaining = cbor::get(&v, 0x02).and_then(cbor::as_u64);
-            match (used, remaining) {
-                (Some(used), Some(remaining)) => Ok(Some(CredentialSlots { used, remaining })),
-                _ => Err(Fail::Invalid("getCredsMetadata returned no counts".into())),
-            }
-        }
-        .await;
-        result.map_err(Fail::into_error)
+        let mut cm = self.credential_manager().await?;
+        cm.metadata().await.map(Some)
     }
 
     /// authenticatorSelection (CTAP 2.1): waits for a touch on this key. Keys before 2.1 count
@@ -503,5 +476,6 @@ fn decrypt_token(shared: &pin::SharedSecret, v: &Value) -> Result<AuthToken, Fai
     Ok(AuthToken {
         protocol: shared.protocol(),
         token,
+        cached: false,
     })
 }

@@ -53,14 +53,36 @@ impl<T: Token> Device<T> {
         }
         // A key without any user verification configured takes the command without a token.
         let protected = self.info().client_pin() == Some(true) || self.info().builtin_uv_ready();
-        if protected {
-            let token = crate::manage::management_token(self, PERMISSION_ACFG, deadline).await?;
-            map.push((cbor::int(0x03), cbor::int(token.protocol.number())));
-            map.push((cbor::int(0x04), token.param(&message)));
+        if !protected {
+            return self
+                .exchange(CMD_CONFIG, Some(Value::Map(map)), deadline)
+                .await
+                .map(|_| ());
         }
-        self.exchange(CMD_CONFIG, Some(Value::Map(map)), deadline)
+        let token = crate::manage::management_token(self, PERMISSION_ACFG, deadline).await?;
+        let result = self.send_config(&map, &message, &token, deadline).await;
+        if crate::manage::retry_with_fresh_token(self, &token, &result) {
+            let token = crate::manage::management_token(self, PERMISSION_ACFG, deadline).await?;
+            return self
+                .send_config(&map, &message, &token, deadline)
+                .await
+                .map(|_| ());
+        }
+        result.map(|_| ())
+    }
+
+    async fn send_config(
+        &mut self,
+        map: &[(Value, Value)],
+        message: &[u8],
+        token: &crate::device::AuthToken,
+        deadline: Instant,
+    ) -> Result<Value, Fail> {
+        let mut with_token = map.to_vec();
+        with_token.push((cbor::int(0x03), cbor::int(token.protocol.number())));
+        with_token.push((cbor::int(0x04), token.param(message)));
+        self.exchange(CMD_CONFIG, Some(Value::Map(with_token)), deadline)
             .await
-            .map(|_| ())
     }
 
     /// Turns alwaysUv on or off (toggleAlwaysUv, sent only when the state differs).

@@ -110,7 +110,27 @@ impl<T: Token> Device<T> {
 }
 
 impl<T: Token> CredentialManager<'_, T> {
+    /// One command; with `auth`, a stale kept token is replaced once (asking for the PIN).
     async fn call(&mut self, sub: u8, params: Option<Value>, auth: bool) -> Result<Value, Fail> {
+        let result = self.call_once(sub, params.clone(), auth).await;
+        if auth && crate::manage::retry_with_fresh_token(self.device, &self.token, &result) {
+            self.token = crate::manage::management_token(
+                self.device,
+                permission::CREDENTIAL_MANAGEMENT,
+                self.deadline,
+            )
+            .await?;
+            return self.call_once(sub, params, auth).await;
+        }
+        result
+    }
+
+    async fn call_once(
+        &mut self,
+        sub: u8,
+        params: Option<Value>,
+        auth: bool,
+    ) -> Result<Value, Fail> {
         let mut map = vec![(cbor::int(0x01), cbor::int(i64::from(sub)))];
         let mut message = vec![sub];
         if let Some(p) = params {

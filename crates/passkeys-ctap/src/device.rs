@@ -50,6 +50,10 @@ pub mod permission {
     pub const GET_ASSERTION: u8 = 0x02;
     /// cm.
     pub const CREDENTIAL_MANAGEMENT: u8 = 0x04;
+    /// be.
+    pub const BIO_ENROLLMENT: u8 = 0x08;
+    /// acfg.
+    pub const AUTHENTICATOR_CONFIG: u8 = 0x20;
 }
 
 /// Deadline for commands that need no person (getInfo, clientPIN without prompts).
@@ -140,9 +144,13 @@ pub struct CredentialSlots {
 }
 
 /// A pinUvAuthToken and its protocol.
+#[derive(Clone)]
 pub(crate) struct AuthToken {
     pub(crate) protocol: Protocol,
     pub(crate) token: Zeroizing<Vec<u8>>,
+    /// Taken from a [`crate::session::TokenCache`]: the key may refuse it (stale), and then
+    /// one fresh token is asked for.
+    pub(crate) cached: bool,
 }
 
 impl AuthToken {
@@ -160,6 +168,8 @@ pub struct Device<T: Token> {
     /// After a cancelled or timed-out command the key may still send its answer; the channel
     /// is not reused.
     broken: bool,
+    /// Where the visit's pinUvAuthToken is kept, when the shell keeps one.
+    pub(crate) tokens: Option<Arc<crate::session::TokenCache>>,
 }
 
 impl<T: Token> std::fmt::Debug for Device<T> {
@@ -191,6 +201,7 @@ impl<T: Token> Device<T> {
             prompt,
             cancel,
             broken: false,
+            tokens: None,
         };
         device.refresh_info().await?;
         Ok(device)
@@ -219,6 +230,21 @@ impl<T: Token> Device<T> {
     /// Replaces the cancel signal (e.g. a fresh one per operation in the app).
     pub fn set_cancel(&mut self, cancel: CancellationToken) {
         self.cancel = cancel;
+    }
+
+    /// Keeps management pinUvAuthTokens in `cache` (one PIN per visit; see
+    /// [`crate::session`]): operations first use the token held there, and a token obtained
+    /// here is put there with every management permission the key offers.
+    pub fn use_token_cache(&mut self, cache: Arc<crate::session::TokenCache>) {
+        self.tokens = Some(cache);
+    }
+
+    /// Forgets the visit's token, if a cache is attached (after a PIN change or a reset, which
+    /// invalidate it on the key).
+    pub(crate) fn forget_token(&self) {
+        if let Some(c) = &self.tokens {
+            c.clear();
+        }
     }
 
     /// Reads getInfo again.

@@ -10,7 +10,9 @@ use passkeys_core::authenticator::AuthenticatorError;
 use passkeys_core::prompt::Prompt;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
-use webauthn_authenticator_rs::transport::{AnyToken, AnyTransport, Token, TokenEvent, Transport};
+use webauthn_authenticator_rs::transport::{AnyTransport, Token, TokenEvent, Transport};
+
+use crate::token::KeyToken;
 
 use crate::device::{transport_name, Device};
 
@@ -37,6 +39,9 @@ pub struct KeySummary {
     pub remaining_discoverable: Option<u64>,
     /// Minimum PIN length.
     pub min_pin_length: usize,
+    /// Every transport the key has (getInfo `transports`: `usb`, `nfc`, …), not only the one it
+    /// is connected over.
+    pub transports: Vec<String>,
 }
 
 /// Summarises an opened key.
@@ -58,6 +63,7 @@ pub fn summary<T: Token>(device: &Device<T>) -> KeySummary {
         discoverable: info.rk(),
         remaining_discoverable: info.remaining_discoverable_credentials,
         min_pin_length: info.min_pin_len(),
+        transports: info.transports.clone(),
     }
 }
 
@@ -74,12 +80,12 @@ fn not_found(e: impl std::fmt::Debug) -> AuthenticatorError {
 pub async fn open_all(
     prompt: Arc<dyn Prompt>,
     cancel: CancellationToken,
-) -> Result<Vec<Device<AnyToken>>, AuthenticatorError> {
+) -> Result<Vec<Device<KeyToken>>, AuthenticatorError> {
     let transport = AnyTransport::new().await.map_err(not_found)?;
     let tokens = transport.tokens().await.map_err(not_found)?;
     let mut devices = Vec::new();
     for token in tokens {
-        match Device::open(token, prompt.clone(), cancel.clone()).await {
+        match Device::open(KeyToken::Attached(token), prompt.clone(), cancel.clone()).await {
             Ok(d) => devices.push(d),
             Err(e) => tracing::warn!("a FIDO device could not be opened: {e}"),
         }
@@ -96,7 +102,7 @@ pub async fn open_one(
     prompt: Arc<dyn Prompt>,
     cancel: CancellationToken,
     timeout: Duration,
-) -> Result<Device<AnyToken>, AuthenticatorError> {
+) -> Result<Device<KeyToken>, AuthenticatorError> {
     let devices = open_all(prompt.clone(), cancel.clone()).await?;
     if devices.is_empty() {
         return Err(AuthenticatorError::NotFound(

@@ -55,6 +55,8 @@ pub fn describe<T: Token>(device: &Device<T>) -> AuthenticatorInfo {
         AuthenticatorTransport::Nfc => AuthenticatorKind::Nfc,
         _ => AuthenticatorKind::Usb,
     };
+    let notice = (aaguid == crate::aaguid::PRACTICE_AAGUID)
+        .then(|| crate::aaguid::PRACTICE_NOTICE.to_string());
     let model = crate::aaguid::model_name(&aaguid)
         .map(str::to_string)
         .unwrap_or_else(|| match kind {
@@ -66,7 +68,7 @@ pub fn describe<T: Token>(device: &Device<T>) -> AuthenticatorInfo {
         model,
         aaguid: Some(aaguid),
         hardware: true,
-        notice: None,
+        notice,
     }
 }
 

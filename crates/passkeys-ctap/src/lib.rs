@@ -34,10 +34,15 @@ mod make_credential;
 pub mod manage;
 pub mod pin;
 pub mod plan;
+#[cfg(feature = "practice")]
+pub mod practice;
+pub mod session;
 pub mod status;
+pub mod token;
 
 pub use device::{CredentialSlots, Device};
 pub use info::DeviceInfo;
 pub use key::SecurityKey;
 pub use plan::Discoverable;
+pub use token::KeyToken;
 pub use tokio_util::sync::CancellationToken;

@@ -17,7 +17,9 @@ use webauthn_authenticator_rs::transport::Token;
 use webauthn_rs_proto::AuthenticatorTransport;
 
 use crate::cbor;
-use crate::device::{self, transport_name, AuthToken, CredentialSlots, Device, Fail, QUICK};
+use crate::device::{
+    self, permission, transport_name, AuthToken, CredentialSlots, Device, Fail, QUICK,
+};
 use crate::status;
 
 /// authenticatorReset.
@@ -372,7 +374,12 @@ impl<T: Token> Device<T> {
         let extra = self.extra_info().await?;
         self.reset_allowed_here(&extra)?;
         let deadline = Instant::now() + touch_timeout;
-        match self.exchange(CMD_RESET, None, deadline).await {
+        let result = self.exchange(CMD_RESET, None, deadline).await;
+        if result.is_ok() {
+            // A reset erases the PIN, and with it every token.
+            self.forget_token();
+        }
+        match result {
             Ok(_) => {
                 self.refresh_info().await?;
                 Ok(())
@@ -424,12 +431,11 @@ pub fn reset_guide(transport: AuthenticatorTransport, long_touch: bool) -> Strin
 /// # Errors
 /// [`AuthenticatorError::NotSupported`] on NFC and on keys that do not announce wink.
 #[cfg(feature = "usb")]
-pub async fn wink(
-    device: &mut Device<webauthn_authenticator_rs::transport::AnyToken>,
-) -> Result<(), AuthenticatorError> {
+pub async fn wink(device: &mut Device<crate::token::KeyToken>) -> Result<(), AuthenticatorError> {
+    use crate::token::KeyToken;
     use webauthn_authenticator_rs::transport::AnyToken;
     match device.token_mut() {
-        AnyToken::Usb(t) => {
+        KeyToken::Attached(AnyToken::Usb(t)) => {
             if !t.supports_wink() {
                 return Err(AuthenticatorError::NotSupported(
                     "this key does not announce the wink (identify) function".into(),
@@ -447,6 +453,10 @@ pub async fn wink(
 
 /// Helper for the other management modules: a pinUvAuthToken with `permissions`, by built-in
 /// UV when the key has it set up, else by PIN (the engine's dialog with attempts left).
+///
+/// With a [`crate::session::TokenCache`] attached, the visit's token is used when it carries
+/// `permissions`; otherwise a token is obtained with every management permission the key
+/// offers (one PIN for the visit) and kept there.
 pub(crate) async fn management_token<T: Token>(
     device: &mut Device<T>,
     permissions: u8,
@@ -458,10 +468,84 @@ pub(crate) async fn management_token<T: Token>(
             "set a PIN on the key first".into(),
         )));
     }
-    if info.builtin_uv_ready() && info.pin_uv_auth_token() {
+    let Some(cache) = device.tokens.clone() else {
+        return fresh_token(device, permissions, deadline).await;
+    };
+    if let Some(token) = cache.get(&info.aaguid, permissions) {
+        return Ok(token);
+    }
+    let wanted = permissions | visit_permissions(&info);
+    let token = match fresh_token(device, wanted, deadline).await {
+        Ok(t) => {
+            cache.store(info.aaguid, wanted, &t);
+            t
+        }
+        Err(Fail::Status(status::UNAUTHORIZED_PERMISSION)) if wanted != permissions => {
+            // The key lists a feature but will not grant its permission with a PIN: ask for
+            // what this operation needs only (the dialog says why the PIN is asked again).
+            let t = fresh_token(device, permissions, deadline).await?;
+            cache.store(info.aaguid, permissions, &t);
+            t
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(token)
+}
+
+/// The management permissions a key offers: `cm` (credential management), `acfg`
+/// (authenticatorConfig), `be` (fingerprints), only for features its getInfo lists, and only
+/// on CTAP 2.1 keys with permissions (older keys' tokens carry every right anyway).
+pub(crate) fn visit_permissions(info: &crate::DeviceInfo) -> u8 {
+    if !info.pin_uv_auth_token() {
+        return 0;
+    }
+    let mut p = 0;
+    if info.option("credMgmt") == Some(true) {
+        p |= permission::CREDENTIAL_MANAGEMENT;
+    }
+    if info.option("authnrCfg") == Some(true) {
+        p |= permission::AUTHENTICATOR_CONFIG;
+    }
+    if info.option("bioEnroll").is_some() && !info.builtin_uv_ready() {
+        // A `be` token must come from the PIN; with built-in UV ready the token comes from
+        // UV and fingerprint management asks for its own.
+        p |= permission::BIO_ENROLLMENT;
+    }
+    p
+}
+
+async fn fresh_token<T: Token>(
+    device: &mut Device<T>,
+    permissions: u8,
+    deadline: Instant,
+) -> Result<AuthToken, Fail> {
+    let info = device.info().clone();
+    // A `be` token must come from the PIN (CTAP 2.1 §6.7).
+    if info.builtin_uv_ready()
+        && info.pin_uv_auth_token()
+        && permissions & permission::BIO_ENROLLMENT == 0
+    {
         device.uv_token(permissions, None, deadline).await
     } else {
         device.pin_token(permissions, None, deadline).await
+    }
+}
+
+/// Whether a failed authenticated management command should be retried once with a fresh
+/// token: the token came from the visit's cache and the key refused it (stale). The cache is
+/// then emptied, so the next [`management_token`] asks for the PIN.
+pub(crate) fn retry_with_fresh_token<T: Token>(
+    device: &Device<T>,
+    token: &AuthToken,
+    result: &Result<Value, Fail>,
+) -> bool {
+    match result {
+        Err(Fail::Status(s)) if token.cached && status::token_refused(*s) => {
+            tracing::debug!("the key refused the kept PIN token (0x{s:02X}); asking again");
+            device.forget_token();
+            true
+        }
+        _ => false,
     }
 }
 
@@ -475,7 +559,7 @@ pub async fn wait_for_reinsert(
     prompt: std::sync::Arc<dyn passkeys_core::prompt::Prompt>,
     cancel: tokio_util::sync::CancellationToken,
     timeout: Duration,
-) -> Result<Device<webauthn_authenticator_rs::transport::AnyToken>, AuthenticatorError> {
+) -> Result<Device<crate::token::KeyToken>, AuthenticatorError> {
     use futures::StreamExt as _;
     use webauthn_authenticator_rs::transport::{AnyTransport, TokenEvent, Transport};
     let unavailable = |e: webauthn_authenticator_rs::error::WebauthnCError| {
@@ -500,12 +584,14 @@ pub async fn wait_for_reinsert(
             Some(TokenEvent::EnumerationComplete) => enumerated = true,
             Some(TokenEvent::Removed(_)) => removed = true,
             Some(TokenEvent::Added(token)) if enumerated && removed => {
-                return Device::open(token, prompt, cancel).await;
+                return Device::open(crate::token::KeyToken::Attached(token), prompt, cancel).await;
             }
             Some(TokenEvent::Added(_)) => {}
         }
     }
 }
 
+/// The token type of every key the engine opens (USB, NFC, the practice key).
+pub use crate::token::KeyToken;
 /// The token type of keys found on USB and NFC.
 pub use webauthn_authenticator_rs::transport::AnyToken;

@@ -28,6 +28,20 @@ pub const PIN_INVALID: u8 = 0x31;
 pub const PIN_BLOCKED: u8 = 0x32;
 /// CTAP2_ERR_PIN_AUTH_INVALID.
 pub const PIN_AUTH_INVALID: u8 = 0x33;
+/// CTAP2_ERR_PIN_TOKEN_EXPIRED (CTAP 2.0).
+pub const PIN_TOKEN_EXPIRED: u8 = 0x38;
+/// CTAP2_ERR_UNAUTHORIZED_PERMISSION.
+pub const UNAUTHORIZED_PERMISSION: u8 = 0x40;
+
+/// The key refused a pinUvAuthToken it once gave (expired, lost at power-off, or without the
+/// permission): a fresh token may work.
+pub fn token_refused(status: u8) -> bool {
+    matches!(
+        status,
+        PIN_AUTH_INVALID | PIN_TOKEN_EXPIRED | UNAUTHORIZED_PERMISSION
+    )
+}
+
 /// CTAP2_ERR_PIN_AUTH_BLOCKED.
 pub const PIN_AUTH_BLOCKED: u8 = 0x34;
 /// CTAP2_ERR_PIN_NOT_SET.

@@ -53,7 +53,7 @@ async fn info_reports_model_options_retries_and_capabilities() {
     let key = VirtKey::new();
     let mut d = open(&key, &Script::default()).await;
     let r = d.report(false).await.unwrap();
-    assert_eq!(r.model, "Trussed virtual key (tests)");
+    assert_eq!(r.model, passkeys_ctap::aaguid::PRACTICE_NAME);
     assert_eq!(r.transport, "usb");
     assert!(r.versions.contains(&"FIDO_2_1".to_string()));
     assert_eq!(r.pin, PinState::NotSet);

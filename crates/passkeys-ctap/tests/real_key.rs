@@ -17,10 +17,11 @@ use common::prompt::Script;
 use passkeys_core::prompt::Prompt;
 use passkeys_ctap::discovery;
 use passkeys_ctap::{CancellationToken, Discoverable};
-use webauthn_authenticator_rs::transport::AnyToken;
 
 /// The one attached key, if the person asked for real-key tests.
-async fn the_key(prompt: Arc<dyn Prompt>) -> Option<passkeys_ctap::Device<AnyToken>> {
+async fn the_key(
+    prompt: Arc<dyn Prompt>,
+) -> Option<passkeys_ctap::Device<passkeys_ctap::KeyToken>> {
     let Ok(wanted) = std::env::var("PASSKEYS_REAL_KEY") else {
         eprintln!("skipped: set PASSKEYS_REAL_KEY to run tests on a real security key");
         return None;

@@ -43,7 +43,7 @@ async fn virtual_key_is_ctap21_with_pin_protocol_two() {
     assert_eq!(info.aaguid, *b"AAGUID0123456789");
     assert_eq!(
         passkeys_ctap::key::describe(&d).model,
-        "Trussed virtual key (tests)"
+        passkeys_ctap::aaguid::PRACTICE_NAME
     );
 }
 

@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use passkeys_core::authenticator::AuthenticatorError;
 use passkeys_core::prompt::Prompt;
-use passkeys_ctap::manage::AnyToken;
+use passkeys_ctap::manage::KeyToken;
 use passkeys_ctap::{discovery, CancellationToken, Device};
 
 /// A security key opened for one operation.
-pub type Key = Device<AnyToken>;
+pub type Key = Device<KeyToken>;
 
 /// How long touch-to-select waits when several keys are attached.
 pub const SELECT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -59,7 +59,8 @@ pub struct KeyChoice {
 /// - `platform` (also `phone`, `link`): this computer's or a phone's passkeys, through a
 ///   registration link in the browser;
 /// - `soft` (the default file), `soft:PATH`: a software authenticator saved in a file;
-/// - `software`: a fresh software authenticator of the environment (the demo's).
+/// - `software`: a fresh software authenticator of the environment (the demo's);
+/// - `practice`: the practice security key (simulated; the demo's, against the sandbox only).
 ///
 /// `Display` writes the canonical spelling (`key`, `key:N`, `usb:N`, `platform`, `soft:PATH`,
 /// `software`), which parses back to the same choice.
@@ -73,6 +74,8 @@ pub enum AuthenticatorChoice {
     Soft(Option<PathBuf>),
     /// A fresh software authenticator of the environment (demo mode).
     Software,
+    /// The practice security key (simulated, in-process; demo mode only).
+    Practice,
 }
 
 impl AuthenticatorChoice {
@@ -120,7 +123,7 @@ pub enum ChoiceProblem {
 
 /// The accepted forms, for messages.
 pub const ACCEPTED_FORMS: &str =
-    "auto, key, key:N, usb, usb:N, nfc, nfc:N, platform, soft or soft:PATH (N as listed)";
+    "auto, key, key:N, usb, usb:N, nfc, nfc:N, platform, soft, soft:PATH or practice (N as listed)";
 
 impl std::fmt::Display for ChoiceError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -174,6 +177,7 @@ impl FromStr for AuthenticatorChoice {
                 (!arg.is_empty()).then(|| PathBuf::from(arg)),
             )),
             "software" if arg.is_empty() => Ok(AuthenticatorChoice::Software),
+            "practice" if arg.is_empty() => Ok(AuthenticatorChoice::Practice),
             _ => Err(err(ChoiceProblem::UnknownKind)),
         }
     }
@@ -193,6 +197,7 @@ impl std::fmt::Display for AuthenticatorChoice {
             AuthenticatorChoice::Soft(None) => f.write_str("soft"),
             AuthenticatorChoice::Soft(Some(path)) => write!(f, "soft:{}", path.display()),
             AuthenticatorChoice::Software => f.write_str("software"),
+            AuthenticatorChoice::Practice => f.write_str("practice"),
         }
     }
 }
@@ -218,6 +223,47 @@ pub async fn attached(
         devices.retain(|d| passkeys_ctap::device::transport_name(d.transport()) == t.name());
     }
     Ok(devices)
+}
+
+/// The one "the practice key is not here" error: not in this environment (a real instance), or
+/// pulled out.
+pub fn no_practice_key(in_environment: bool) -> AuthenticatorError {
+    AuthenticatorError::NotFound(if in_environment {
+        "the practice security key is removed; insert it again (\"Insert the key\")".into()
+    } else {
+        "the practice security key (simulated) exists only in the demo, against the built-in sandbox; use a real security key here".into()
+    })
+}
+
+/// Opens the practice key for one operation, as [`open_key`] opens an attached one.
+///
+/// # Errors
+/// [`no_practice_key`] when it is pulled out; getInfo failures.
+#[cfg(feature = "practice")]
+pub async fn open_practice(
+    key: &passkeys_ctap::practice::PracticeKey,
+    prompt: Arc<dyn Prompt>,
+    cancel: &CancellationToken,
+) -> Result<Key, AuthenticatorError> {
+    if !key.is_plugged() {
+        return Err(no_practice_key(true));
+    }
+    Device::open(
+        passkeys_ctap::KeyToken::Practice(key.token()),
+        prompt,
+        cancel.clone(),
+    )
+    .await
+}
+
+/// The practice key as the enrollment flow's authenticator. ES256 only: its firmware picks
+/// EdDSA whenever the server offers it, and the sandbox (the only issuer it may be used with)
+/// verifies with webauthn-rs 0.6, which cannot verify EdDSA.
+pub fn practice_authenticator(
+    device: Key,
+    discoverable: passkeys_ctap::Discoverable,
+) -> passkeys_ctap::SecurityKey<KeyToken> {
+    passkeys_ctap::SecurityKey::new(device, discoverable).only_algorithms(vec![-7])
 }
 
 /// Opens the security key `choice` for one operation, with `prompt` for what it asks and
@@ -274,6 +320,7 @@ mod tests {
                 "soft:/tmp/x",
             ),
             ("software", AuthenticatorChoice::Software, "software"),
+            ("practice", AuthenticatorChoice::Practice, "practice"),
         ];
         for (spelling, choice, canonical) in cases {
             let parsed: AuthenticatorChoice = spelling.parse().unwrap();
@@ -293,6 +340,7 @@ mod tests {
             ("key:x", ChoiceProblem::BadIndex),
             ("usb:one", ChoiceProblem::BadIndex),
             ("platform:1", ChoiceProblem::UnknownKind),
+            ("practice:1", ChoiceProblem::UnknownKind),
         ] {
             let e = bad.parse::<AuthenticatorChoice>().unwrap_err();
             assert_eq!(e.problem, problem, "{bad}");

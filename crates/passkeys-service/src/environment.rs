@@ -118,6 +118,12 @@ pub trait AuthenticatorSource: Send + Sync {
         cancel: CancellationToken,
     ) -> Result<Candidates>;
 
+    /// The environment's practice security key (the demo's), if it has one.
+    #[cfg(feature = "practice")]
+    fn practice(&self) -> Option<passkeys_ctap::practice::PracticeKey> {
+        None
+    }
+
     /// Keeps a software authenticator a passkey was just enrolled on (the demo's shelf);
     /// by default it is dropped.
     async fn keep(&self, authenticator: Box<dyn Authenticator>) {
@@ -199,6 +205,7 @@ impl AuthenticatorSource for SecurityKeys {
                 Ok(SoftAuthenticator::open_or_create(&soft_path(path.as_deref())?)?.info())
             }
             AuthenticatorChoice::Software => Err(not_available(choice)),
+            AuthenticatorChoice::Practice => Err(choose::no_practice_key(false).into()),
         }
     }
 
@@ -221,6 +228,7 @@ impl AuthenticatorSource for SecurityKeys {
                 "the platform authenticator is used through a registration link".into(),
             )),
             AuthenticatorChoice::Software => Err(not_available(choice)),
+            AuthenticatorChoice::Practice => Err(choose::no_practice_key(false).into()),
         }
     }
 
@@ -272,9 +280,9 @@ impl AuthenticatorSource for SecurityKeys {
                 }
                 Ok(Candidates::Keys(devices))
             }
-            AuthenticatorChoice::Platform | AuthenticatorChoice::Software => {
-                Ok(Candidates::Keys(Vec::new()))
-            }
+            AuthenticatorChoice::Platform
+            | AuthenticatorChoice::Software
+            | AuthenticatorChoice::Practice => Ok(Candidates::Keys(Vec::new())),
         }
     }
 }
@@ -283,15 +291,49 @@ impl AuthenticatorSource for SecurityKeys {
 /// passkey lands on a different "device"), kept for the session, and those kept ones stand in
 /// for "the attached keys" when a passkey is located or tested. Attached security keys are
 /// still listed and can be enrolled (through [`SecurityKeys`]).
-#[derive(Default)]
+///
+/// With the `practice` feature the shelf also holds the practice security key
+/// (`practice`: Trussed's CTAP 2.1 firmware in-process, opened through the engine like a USB
+/// key), plugged in, touches approved at once until the shell says otherwise
+/// ([`passkeys_ctap::practice::PracticeKey::set_touch`]). Its PIN and passkeys last as long as
+/// the shelf.
 pub struct DemoShelf {
     kept: Mutex<Vec<SharedAuthenticator>>,
+    #[cfg(feature = "practice")]
+    practice: passkeys_ctap::practice::PracticeKey,
+}
+
+impl Default for DemoShelf {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl DemoShelf {
-    /// An empty shelf.
+    /// An empty shelf (and a fresh practice key).
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            kept: Mutex::default(),
+            #[cfg(feature = "practice")]
+            practice: passkeys_ctap::practice::PracticeKey::new(),
+        }
+    }
+
+    /// Opens the practice key, or says it is not here.
+    async fn open_practice(
+        &self,
+        prompt: Arc<dyn Prompt>,
+        cancel: &CancellationToken,
+    ) -> std::result::Result<Key, AuthenticatorError> {
+        #[cfg(feature = "practice")]
+        {
+            choose::open_practice(&self.practice, prompt, cancel).await
+        }
+        #[cfg(not(feature = "practice"))]
+        {
+            let _ = (prompt, cancel);
+            Err(choose::no_practice_key(false))
+        }
     }
 }
 
@@ -311,6 +353,15 @@ impl AuthenticatorSource for DemoShelf {
         match choice {
             AuthenticatorChoice::Software => Ok(SoftAuthenticator::ephemeral()?.info()),
             AuthenticatorChoice::Soft(_) => Err(not_available(choice)),
+            AuthenticatorChoice::Practice => {
+                let device = self
+                    .open_practice(
+                        Arc::new(passkeys_core::prompt::NoPrompt),
+                        &CancellationToken::new(),
+                    )
+                    .await?;
+                Ok(passkeys_ctap::key::describe(&device))
+            }
             other => SecurityKeys.describe(other).await,
         }
     }
@@ -323,17 +374,25 @@ impl AuthenticatorSource for DemoShelf {
         match choice {
             AuthenticatorChoice::Software => Ok(Box::new(SoftAuthenticator::ephemeral()?)),
             AuthenticatorChoice::Soft(_) => Err(not_available(choice)),
+            AuthenticatorChoice::Practice => {
+                let device = self.open_practice(opening.prompt, &opening.cancel).await?;
+                Ok(Box::new(choose::practice_authenticator(
+                    device,
+                    opening.discoverable,
+                )))
+            }
             other => SecurityKeys.open(other, opening).await,
         }
     }
 
     fn reach(
         &self,
-        _choice: &AuthenticatorChoice,
+        choice: &AuthenticatorChoice,
         kind: AuthenticatorKind,
     ) -> std::result::Result<(), Unreachable> {
         match kind {
             AuthenticatorKind::Software => Ok(()),
+            AuthenticatorKind::Usb if *choice == AuthenticatorChoice::Practice => Ok(()),
             AuthenticatorKind::Platform => Err(Unreachable::Platform),
             AuthenticatorKind::Usb | AuthenticatorKind::Nfc => Err(Unreachable::SecurityKey),
         }
@@ -341,14 +400,24 @@ impl AuthenticatorSource for DemoShelf {
 
     async fn candidates(
         &self,
-        _choice: &AuthenticatorChoice,
-        _prompt: Arc<dyn Prompt>,
-        _cancel: CancellationToken,
+        choice: &AuthenticatorChoice,
+        prompt: Arc<dyn Prompt>,
+        cancel: CancellationToken,
     ) -> Result<Candidates> {
+        if *choice == AuthenticatorChoice::Practice {
+            return Ok(Candidates::Keys(vec![
+                self.open_practice(prompt, &cancel).await?,
+            ]));
+        }
         let kept = self.kept.lock().await;
         Ok(Candidates::Software(
             kept.iter().map(|a| (None, a.clone())).collect(),
         ))
+    }
+
+    #[cfg(feature = "practice")]
+    fn practice(&self) -> Option<passkeys_ctap::practice::PracticeKey> {
+        Some(self.practice.clone())
     }
 
     async fn keep(&self, authenticator: Box<dyn Authenticator>) {
@@ -463,7 +532,7 @@ pub struct Environment {
     /// directory; the demo: its temporary folder.
     pub api_memory: Option<PathBuf>,
     /// Keeps the demo's temporary folder while the environment lives.
-    _temporary: Option<Arc<tempfile::TempDir>>,
+    _temporary: Option<Arc<crate::demo_folder::DemoFolder>>,
 }
 
 impl std::fmt::Debug for Environment {
@@ -494,20 +563,18 @@ impl Environment {
 
     /// The demo against the sandbox: its demo user signed in by script (no browser session to
     /// end), a simulated phone for registration links, an inventory in a temporary folder
-    /// (removed with the environment; nothing is written to the person's own records) and the
+    /// (removed with the environment, or by the next demo if this process is killed:
+    /// [`crate::demo_folder`]; nothing is written to the person's own records) and the
     /// [`DemoShelf`] of software authenticators.
     ///
     /// # Errors
     /// When the temporary folder cannot be created.
     pub fn demo() -> Result<Self> {
-        let dir = tempfile::Builder::new()
-            .prefix("passkey-enroll-demo")
-            .tempdir()
-            .map_err(|e| {
-                Error::Config(format!(
-                    "the demo could not create its temporary folder: {e}"
-                ))
-            })?;
+        let dir = crate::demo_folder::DemoFolder::create().map_err(|e| {
+            Error::Config(format!(
+                "the demo could not create its temporary folder: {e}"
+            ))
+        })?;
         Ok(Self {
             sign_in_browser: Arc::new(sandbox_browser()),
             sign_out_browser: None,

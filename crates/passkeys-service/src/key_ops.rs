@@ -17,7 +17,7 @@ use passkeys_core::prompt::{PinRequest, Prompt, MAX_PIN_BYTES};
 use passkeys_core::zitadel::{AuthFactorState, ZitadelClient};
 use passkeys_core::{Error, Secret};
 use passkeys_ctap::credmgmt::{CredentialManager, RelyingParty, StoredCredential};
-use passkeys_ctap::manage::{self, AnyToken, PinState};
+use passkeys_ctap::manage::{self, KeyToken, PinState};
 use passkeys_ctap::{CancellationToken, CredentialSlots};
 use serde::Serialize;
 use webauthn_rs_proto::AuthenticatorTransport;
@@ -197,13 +197,31 @@ impl ResetPlan {
         cancel: CancellationToken,
         on_step: &(dyn Fn(ResetStep) + Send + Sync),
     ) -> Result<(), KeyOpError> {
-        let transport = self.device.transport();
-        drop(self.device);
+        #[cfg_attr(not(feature = "practice"), allow(unused_mut))]
+        let mut device = self.device;
+        let transport = device.transport();
+        #[cfg(feature = "practice")]
+        let practice = match device.token_mut() {
+            KeyToken::Practice(t) => Some((t.key().clone(), t.key().plug_ins())),
+            _ => None,
+        };
+        drop(device);
         on_step(ResetStep::Reinsert {
             transport,
             long_touch: self.long_touch,
             window_secs: manage::RESET_WINDOW_SECS,
         });
+        #[cfg(feature = "practice")]
+        let mut device = match practice {
+            // The practice key is pulled out and re-inserted in the app ("Remove the key",
+            // "Insert the key"), not on USB.
+            Some((key, since)) => {
+                key.wait_for_reinsert(since, prompt, cancel, REINSERT_TIMEOUT)
+                    .await?
+            }
+            None => manage::wait_for_reinsert(prompt, cancel, REINSERT_TIMEOUT).await?,
+        };
+        #[cfg(not(feature = "practice"))]
         let mut device = manage::wait_for_reinsert(prompt, cancel, REINSERT_TIMEOUT).await?;
         if device.info().aaguid != self.aaguid {
             return Err(KeyOpError::Refused(Refusal::DifferentKey));
@@ -323,7 +341,7 @@ pub fn orphans(rps: &[RelyingParty], view: &InstanceView) -> (Vec<Orphan>, usize
 /// # Errors
 /// CTAP failures.
 pub async fn delete_orphans(
-    cm: &mut CredentialManager<'_, AnyToken>,
+    cm: &mut CredentialManager<'_, KeyToken>,
     view: &InstanceView,
     only: Option<&[String]>,
 ) -> Result<Vec<String>, KeyOpError> {

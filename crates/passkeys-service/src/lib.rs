@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod choose;
+pub mod demo_folder;
 pub mod environment;
 pub mod helpdesk;
 pub mod key_ops;

@@ -246,6 +246,164 @@ async fn self_service_on_user_service_v2() {
     }
 }
 
+/// A person who types `pin` whenever asked (set or enter), counting the touch prompts.
+#[derive(Default)]
+struct Person {
+    pin: &'static str,
+    asked: std::sync::Mutex<Vec<passkeys_core::prompt::PinRequest>>,
+    touches: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl passkeys_core::prompt::Prompt for Person {
+    async fn request_pin(
+        &self,
+        request: &passkeys_core::prompt::PinRequest,
+    ) -> Option<passkeys_core::Secret> {
+        self.asked.lock().unwrap().push(request.clone());
+        Some(passkeys_core::Secret::new(self.pin))
+    }
+    fn touch(&self) {
+        self.touches
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The demo's practice key: described by name, a PIN set first, touched by the person (the
+/// key waits until `touch()`), the passkey found on it again through `practice`; a real
+/// environment refuses it.
+#[tokio::test]
+async fn demo_practice_key_enrolls_with_a_pin_set_first_and_is_found_again() {
+    use passkeys_ctap::practice::Touch;
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let env = Environment::demo().unwrap();
+    let api = signed_in(&sandbox, &env).await;
+    let practice = env.authenticators.practice().expect("the demo has one");
+    practice.set_touch(Touch::Person);
+    let info = env
+        .authenticators
+        .describe(&AuthenticatorChoice::Practice)
+        .await
+        .unwrap();
+    assert_eq!(info.model, passkeys_ctap::aaguid::PRACTICE_NAME);
+    assert!(info.notice.unwrap().contains("simulated"));
+
+    let person = Arc::new(Person {
+        pin: "246810",
+        ..Person::default()
+    });
+    let toucher = practice.touch_when_waiting(|| {});
+    let mut device = env
+        .authenticators
+        .open(
+            &AuthenticatorChoice::Practice,
+            Opening {
+                prompt: person.clone(),
+                cancel: CancellationToken::new(),
+                on_several: &|| {},
+                discoverable: Discoverable::Always,
+            },
+        )
+        .await
+        .unwrap();
+    let enrolled = passkeys_core::enroll::add_passkey_with(
+        &api,
+        device.as_mut(),
+        Some("Practice"),
+        &|_: &_| {},
+        &env.enroll_options(),
+    )
+    .await
+    .unwrap();
+    drop(device);
+    let asked = person.asked.lock().unwrap().clone();
+    assert!(
+        matches!(
+            asked.first(),
+            Some(passkeys_core::prompt::PinRequest::SetNew { .. })
+        ),
+        "{asked:?}"
+    );
+    assert!(person.touches.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    assert!(practice.status().plugged);
+
+    let instance = instance_of(&api);
+    let entry = locate::entry(
+        &env.inventory.open(),
+        &instance,
+        enrolled.passkey.id.as_deref().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        entry.kind,
+        passkeys_core::authenticator::AuthenticatorKind::Usb
+    );
+    let holder = locate::which(
+        env.authenticators.as_ref(),
+        &entry,
+        &AuthenticatorChoice::Practice,
+        person.clone(),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(&holder, Holder::SecurityKey { key, .. } if key.model == passkeys_ctap::aaguid::PRACTICE_NAME),
+        "{holder:?}"
+    );
+    toucher.abort();
+
+    // Pulled out: "insert it again"; a real environment does not have it at all.
+    practice.unplug();
+    let e = env
+        .authenticators
+        .describe(&AuthenticatorChoice::Practice)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("insert it again"), "{e}");
+    let real = Environment::real(Duration::from_secs(1));
+    let e = real
+        .authenticators
+        .describe(&AuthenticatorChoice::Practice)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("only in the demo"), "{e}");
+}
+
+/// Reset of the practice key: the ceremony waits for it to be pulled out and inserted again
+/// (here at the "re-insert" step, as the app's buttons do), then erases it within the power-up
+/// window; a PIN it had is gone.
+#[tokio::test]
+async fn practice_key_reset_waits_for_the_reinsert() {
+    use passkeys_service::key_ops::{self, ResetStep};
+    let key = passkeys_ctap::practice::PracticeKey::new();
+    let prompt: Arc<dyn passkeys_core::prompt::Prompt> = Arc::new(NoPrompt);
+    let mut device =
+        passkeys_service::choose::open_practice(&key, prompt.clone(), &CancellationToken::new())
+            .await
+            .unwrap();
+    device
+        .set_pin(&passkeys_core::Secret::new("246810"))
+        .await
+        .unwrap();
+    let plan = key_ops::prepare_reset(device).await.unwrap();
+    let steps = std::sync::Mutex::new(Vec::new());
+    let on_step = |step: ResetStep| {
+        if matches!(step, ResetStep::Reinsert { .. }) {
+            key.replug();
+        }
+        steps.lock().unwrap().push(step);
+    };
+    plan.run(prompt.clone(), CancellationToken::new(), &on_step)
+        .await
+        .unwrap();
+    let steps = steps.into_inner().unwrap();
+    assert!(matches!(steps[0], ResetStep::Reinsert { .. }), "{steps:?}");
+    assert!(matches!(steps[1], ResetStep::Touch { .. }), "{steps:?}");
+    let device = passkeys_service::choose::open_practice(&key, prompt, &CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(device.info().client_pin(), Some(false), "the PIN is gone");
 /// Fidelity G7: on an instance without the Auth API v1 (`GET /auth/v1/users/me` answers the
 /// unknown-route 404), the signed-in user comes from User service v2 GetUserByID, on the
 /// transport detected; with v2 forced, from GetUserByID on the first call.

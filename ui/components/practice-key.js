@@ -1,0 +1,72 @@
+// @ts-check
+// The demo's practice security key (simulated): what it is doing, "Touch the key" while it
+// waits for a touch (the gesture a real key wants), and the demo-only "Remove the key" /
+// "Insert the key". Used by the wizard and the Security keys page; shown only in the demo.
+import { busy, el } from '../lib/dom.js';
+import { t } from '../lib/i18n.js';
+import { call, channel } from '../lib/ipc.js';
+
+/** @typedef {import('../types/ipc').PracticeStatus} PracticeStatus */
+
+/**
+ * Builds the panel in `box` (an empty, hidden element).
+ * @param {HTMLElement} box
+ * @param {string} prefix id prefix: `${prefix}-practice-touch`, `-plug`, `-text`
+ */
+export function practicePanel(box, prefix) {
+  const text = el('span', { id: `${prefix}-practice-text` });
+  const touch = /** @type {HTMLButtonElement} */ (el('button', {
+    type: 'button', id: `${prefix}-practice-touch`, class: 'primary', text: t('practice.touch'),
+  }));
+  const plug = /** @type {HTMLButtonElement} */ (el('button', { type: 'button', id: `${prefix}-practice-plug` }));
+  box.classList.add('practice-panel');
+  box.replaceChildren(
+    el('p', { class: 'practice-title' },
+      el('span', { class: 'strong', text: t('practice.title') }), ' ',
+      el('span', { class: 'badge', text: t('practice.demoOnly') })),
+    el('p', { role: 'status', 'aria-live': 'assertive' }, text),
+    el('div', { class: 'actions' }, touch, plug),
+  );
+  /** @type {PracticeStatus} */
+  let current = { plugged: true, waitingForTouch: false };
+
+  /** @param {PracticeStatus} s */
+  const render = (s) => {
+    current = s;
+    const state = !s.plugged ? 'removed' : s.waitingForTouch ? 'waiting' : 'inserted';
+    box.dataset.state = state;
+    text.textContent = t(`practice.${state}`);
+    touch.hidden = !s.waitingForTouch;
+    plug.textContent = t(s.plugged ? 'practice.remove' : 'practice.insert');
+    if (s.waitingForTouch && !box.hidden && !box.contains(document.activeElement)) touch.focus();
+  };
+
+  touch.addEventListener('click', () => {
+    call('practice_touch').catch(() => { /* it stopped waiting meanwhile */ });
+  });
+  plug.addEventListener('click', () => busy(plug, async () => {
+    try {
+      render(await call('practice_plug', { inserted: !current.plugged }));
+    } catch { /* the demo ended */ }
+  }));
+
+  return {
+    /** Shows the panel when there is a practice key (the demo) and follows it. */
+    async show() {
+      /** @type {PracticeStatus | null} */
+      let s = null;
+      try {
+        s = await call('practice_watch', { onStatus: channel(render) });
+      } catch { /* not the demo */ }
+      if (!s) {
+        box.hidden = true;
+        return;
+      }
+      render(s);
+      box.hidden = false;
+    },
+    hide() {
+      box.hidden = true;
+    },
+  };
+}
