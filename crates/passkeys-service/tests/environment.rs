@@ -404,6 +404,8 @@ async fn practice_key_reset_waits_for_the_reinsert() {
         .await
         .unwrap();
     assert_eq!(device.info().client_pin(), Some(false), "the PIN is gone");
+}
+
 /// Fidelity G7: on an instance without the Auth API v1 (`GET /auth/v1/users/me` answers the
 /// unknown-route 404), the signed-in user comes from User service v2 GetUserByID, on the
 /// transport detected; with v2 forced, from GetUserByID on the first call.
