@@ -253,6 +253,25 @@ fn demo_enrollment_through_the_window() {
             ),
         )
         .await;
+        // The instance form's advanced settings (issue 14: passkey API, login domain).
+        ui.view("start").await;
+        ui.click("#instance-advanced summary").await;
+        ui.wait(
+            "advanced settings open",
+            "document.getElementById('instance-advanced').open",
+        )
+        .await;
+        ui.js("document.getElementById('instance-advanced').scrollIntoView({block: 'center'}); return null;")
+            .await;
+        assert!(ui.text("#instance-advanced").await.contains("Login domain"));
+        ui.shot("01b-start-advanced").await;
+        ui.click("#instance-advanced summary").await;
+        ui.wait(
+            "advanced settings closed",
+            "!document.getElementById('instance-advanced').open",
+        )
+        .await;
+        ui.js("window.scrollTo(0, 0); return null;").await;
         ui.demo_sign_in("").await;
         ui.wait(
             "empty state",
@@ -271,6 +290,11 @@ fn demo_enrollment_through_the_window() {
         )
         .await;
         assert!(ui.text("#wiz-done-title").await.contains("Laptop key"));
+        // On the Auth API v1 ZITADEL chooses the RP ID.
+        assert!(ui
+            .text("#progress-list")
+            .await
+            .contains("will be for localhost, the domain ZITADEL chose"));
         // The self-test signed in once with the new passkey.
         assert!(ui
             .text("#wiz-selftest")
@@ -416,7 +440,7 @@ fn demo_enrollment_without_auth_api_v1() {
         assert!(ui
             .text("#progress-list")
             .await
-            .contains("will be for localhost"));
+            .contains("will be for localhost, the instance’s domain or the login domain"));
         ui.shot("v2-04-wizard-done").await;
         ui.click("#wiz-finish").await;
         ui.view("passkeys").await;

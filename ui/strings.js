@@ -174,6 +174,8 @@ export const STRINGS = {
       starting: 'Asking ZITADEL to start a registration',
       optionsChecked: 'Checking which site the passkey is for',
       optionsCheckedDone: 'The passkey will be for {rpId}, the domain of your ZITADEL sign-in page (or the login domain your administrator set), so it is offered when you sign in there',
+      optionsCheckedV1: 'The passkey will be for {rpId}, the domain ZITADEL chose for its sign-in page, so it is offered when you sign in there',
+      optionsCheckedV2: 'The passkey will be for {rpId}, the instance’s domain or the login domain in its advanced settings, so it is offered when you sign in there',
       waitingForAuthenticator: 'Creating the passkey on the authenticator',
       waitingSoftware: 'The software authenticator is creating the passkey',
       waitingKey: 'Creating the passkey on your {model}',

@@ -153,8 +153,9 @@ impl AppState {
             .session
             .as_ref()
             .ok_or(passkeys_core::Error::NotSignedIn)?;
-        let api = session
-            .zitadel(self.http.clone())
+        let api = active
+            .env
+            .remembering(session.zitadel(self.http.clone()))
             .with_api(active.api.clone())?;
         Ok((api, active.env.clone()))
     }

@@ -33,6 +33,8 @@ const wizard = {
   keys: [],
   /** @type {string | null} */
   keysError: null,
+  /** @type {import('../types/ipc').ApiGeneration | null} the passkey API in use, once known */
+  api: null,
 };
 
 const keyPoll = {
@@ -190,7 +192,9 @@ function checkedChoice() {
  */
 async function enter(backup) {
   stopKeyPoll();
-  Object.assign(wizard, { backup, authenticator: null, running: false, viaLink: false, others: [], keys: [] });
+  Object.assign(wizard, { backup, authenticator: null, running: false, viaLink: false, others: [], keys: [], api: null });
+  // Who chooses the RP ID differs per passkey API (issue 14): ZITADEL on v1, the app on v2.
+  call('passkey_api').then((api) => { wizard.api = api.generation; }, () => {});
   renderedChoices = '';
   $('wizard-title').textContent = t(backup ? 'wizard.backupTitle' : 'wizard.title');
   showSection('wizard');
@@ -279,7 +283,10 @@ $('wiz-name').addEventListener('submit', async (ev) => {
   const onPrompt = channel((/** @type {PromptEvent} */ p) => { if (!finished) handlePrompt(p, () => finished); });
   const onEvent = channel((/** @type {EnrollEvent} */ e) => {
     if (finished) return;
-    if (e.step === 'optionsChecked') texts.optionsChecked = t('wizard.progress.optionsCheckedDone', { rpId: e.rp_id });
+    if (e.step === 'optionsChecked') {
+      const key = wizard.api === null ? 'optionsCheckedDone' : wizard.api === 'v1' ? 'optionsCheckedV1' : 'optionsCheckedV2';
+      texts.optionsChecked = t(`wizard.progress.${key}`, { rpId: e.rp_id });
+    }
     if (e.step === 'waitingForAuthenticator') {
       const a = e.authenticator;
       texts.waitingForAuthenticator = a.hardware

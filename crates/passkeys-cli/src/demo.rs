@@ -99,7 +99,7 @@ async fn demo_steps(sandbox: &Sandbox, out: &Out) -> Result<()> {
         &|_| {},
     )
     .await?;
-    let api = session.zitadel(http.clone());
+    let api = env.remembering(session.zitadel(http.clone()));
     let me = api.get_my_user().await?;
     out.line(&format!(
         "   signed in as {} ({})",

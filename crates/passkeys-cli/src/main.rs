@@ -295,7 +295,9 @@ async fn session(ctx: &Ctx, out: &Out) -> Result<ZitadelClient> {
     } else {
         Session::resume(discover(ctx).await?, ctx.store.clone())?
     };
-    session.zitadel(ctx.http.clone()).with_api(ctx.api.clone())
+    environment()
+        .remembering(session.zitadel(ctx.http.clone()))
+        .with_api(ctx.api.clone())
 }
 
 /// After the passkey API is known: what a person should know about it (an RP ID setting the
@@ -394,8 +396,8 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
                 let ctx = ctx(&cli)?;
                 let session = Session::resume(discover(&ctx).await?, ctx.store.clone())?;
                 Ok(keycmd::Signed {
-                    api: session
-                        .zitadel(ctx.http.clone())
+                    api: environment()
+                        .remembering(session.zitadel(ctx.http.clone()))
                         .with_api(ctx.api.clone())?,
                     instance: ctx.profile.issuer.url.clone(),
                     inventory: environment().inventory.open(),

@@ -397,7 +397,40 @@ async fn registration_link_with_qr_code() {
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_runs_end_to_end() {
     let env = Env::new().await;
-    let r = env.run(&["demo"]).await.ok();
+    // As a person runs it: no PASSKEYS_STATE_DIR, so the platform's state and data
+    // directories (here below the test's HOME) are where a stray write would land.
+    let home = env.dir.path().join("home");
+    let out = env
+        .command(&["demo"])
+        .env_remove("PASSKEYS_STATE_DIR")
+        .env("HOME", &home)
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .output()
+        .await
+        .unwrap();
+    let r = common::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+    .ok();
+    let mut written = Vec::new();
+    let mut dirs = vec![home.clone()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.path().is_dir() {
+                dirs.push(e.path());
+            } else {
+                written.push(e.path());
+            }
+        }
+    }
+    assert!(
+        written.is_empty(),
+        "the demo wrote into the person's own directories: {written:?}"
+    );
     assert!(r.stdout.contains("refused as expected"), "{}", r.stdout);
     assert!(
         r.stdout.contains("Done: a passkey was enrolled end to end"),

@@ -148,14 +148,12 @@ impl Session {
     }
 
     /// A ZITADEL API client using this session.
-    /// It remembers the passkey API generation it detects in the state directory
-    /// ([`crate::passkey_api`]).
+    /// It remembers the passkey API generation it detects only while it (and its clones)
+    /// live; [`ZitadelClient::with_memory`] keeps it in a file (the CLI and the app on a real
+    /// instance: [`crate::passkey_api::default_memory_path`]; the demo: its temporary folder),
+    /// so tests and the demo never write into the person's state directory.
     pub fn zitadel(self: &Arc<Self>, http: reqwest::Client) -> ZitadelClient {
-        ZitadelClient::new(self.oidc.issuer().url.clone(), http, self.clone()).with_memory(
-            crate::files::state_dir()
-                .ok()
-                .map(|d| crate::passkey_api::memory_path(&d)),
-        )
+        ZitadelClient::new(self.oidc.issuer().url.clone(), http, self.clone())
     }
 
     /// The token store.

@@ -145,6 +145,11 @@ pub struct SandboxConfig {
     /// (zitadel/zitadel#10899): those paths answer grpc-gateway's unknown-route 404
     /// `{"code":5,"message":"Not Found"}`. Default on.
     pub auth_v1_passkeys: bool,
+    /// GetMyUser on the Auth API v1 (`GET /auth/v1/users/me`). Off imitates a future instance
+    /// without the Auth API v1 (zitadel/zitadel#10899 removes the v1 services as a whole, not
+    /// only their passkey methods): unknown-route 404, as for [`SandboxConfig::auth_v1_passkeys`].
+    /// Default on.
+    pub auth_v1_users_me: bool,
     /// User service v2 passkeys on the REST gateway (`/v2/users/{userId}/passkeys…`, ZITADEL
     /// v2.59.0+, G2). Off imitates v2.58 and older: unknown-route 404. Default on.
     pub user_v2_rest_passkeys: bool,
@@ -183,6 +188,7 @@ impl Default for SandboxConfig {
             refresh_idle_ttl: Duration::from_secs(720 * 3600),
             refresh_absolute_ttl: Duration::from_secs(2160 * 3600),
             auth_v1_passkeys: true,
+            auth_v1_users_me: true,
             user_v2_rest_passkeys: true,
             user_v2_connect: true,
         }

@@ -170,7 +170,7 @@ impl SandboxConfig {
     /// One profile per set of passkey API generations (docs/zitadel-fidelity.md G1–G4), for a
     /// client that chooses its API by itself: only Auth API v1, only User service v2 REST,
     /// only User service v2 Connect, and v2 on both transports without v1 (a future instance,
-    /// zitadel/zitadel#10899). All three at once is `v4-default` in [`SandboxConfig::profiles`].
+    /// zitadel/zitadel#10899, which also answers no `GET /auth/v1/users/me`). All three at once is `v4-default` in [`SandboxConfig::profiles`].
     /// Not part of `profiles()`: a client that speaks only v1 fails the profiles without it.
     pub fn api_generation_profiles() -> Vec<(&'static str, SandboxConfig)> {
         let only = |v1: bool, rest: bool, connect: bool| SandboxConfig {
@@ -183,7 +183,13 @@ impl SandboxConfig {
             ("api-v1-only", only(true, false, false)),
             ("api-v2-rest-only", only(false, true, false)),
             ("api-v2-connect-only", only(false, false, true)),
-            ("api-future-no-v1", only(false, true, true)),
+            (
+                "api-future-no-v1",
+                SandboxConfig {
+                    auth_v1_users_me: false,
+                    ..only(false, true, true)
+                },
+            ),
         ]
     }
 

@@ -421,6 +421,7 @@ fn assert_unknown_route(status: u16, body: &Value, what: &str) {
 
 /// Probes each generation with a list call; `want` = (v1, v2 REST, v2 Connect) served.
 async fn probe(name: &str, cfg: SandboxConfig, want: (bool, bool, bool)) {
+    let users_me = cfg.auth_v1_users_me;
     let sb = Sandbox::start(cfg).await.unwrap();
     let demo = access_token(&sb).await;
     let (status, body, _) = api(
@@ -446,10 +447,15 @@ async fn probe(name: &str, cfg: SandboxConfig, want: (bool, bool, bool)) {
         )
         .await;
         assert_unknown_route(status, &body, &format!("{name} v1 add"));
-        // The rest of the Auth API stays.
-        let (status, _, _) = api(&sb, Method::GET, "/auth/v1/users/me", &demo, None).await;
-        assert_eq!(status, 200, "{name}");
+        // The rest of the Auth API stays, unless the profile drops GetMyUser too.
+        let (status, body, _) = api(&sb, Method::GET, "/auth/v1/users/me", &demo, None).await;
+        if users_me {
+            assert_eq!(status, 200, "{name}");
+        } else {
+            assert_unknown_route(status, &body, &format!("{name} GetMyUser"));
+        }
     }
+    assert_eq!(users_me, name != "api-future-no-v1", "{name}");
     let (status, body) = Transport::Rest.list(&sb, &demo, DEMO_USER_ID).await;
     if want.1 {
         assert_eq!(status, 200, "{name} REST: {body}");
@@ -533,4 +539,34 @@ async fn registration_code_variant_on_both_transports() {
             assert_eq!(body["code"], "invalid_argument");
         }
     }
+}
+
+/// GetUserByID for oneself needs no permission on either transport (ZITADEL
+/// `internal/query/user.go` `userCheckPermission`); another user's needs `user.read`.
+#[tokio::test]
+async fn a_user_may_read_themselves_by_id_on_both_transports() {
+    let sb = start().await;
+    let demo = access_token(&sb).await;
+    let path = format!("/v2/users/{DEMO_USER_ID}");
+    let (status, body, _) = api(&sb, Method::GET, &path, &demo, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user"]["userId"], DEMO_USER_ID);
+    assert_eq!(body["user"]["preferredLoginName"], "demo@sandbox.localhost");
+    let (status, body) = connect(
+        &sb,
+        "GetUserByID",
+        &demo,
+        &json!({ "userId": DEMO_USER_ID }).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user"]["userId"], DEMO_USER_ID);
+    let (status, body) = connect(
+        &sb,
+        "GetUserByID",
+        &demo,
+        &json!({ "userId": ALICE_USER_ID }).to_string(),
+    )
+    .await;
+    assert_eq!(status, 403, "another user without user.read: {body}");
 }

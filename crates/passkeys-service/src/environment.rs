@@ -527,6 +527,10 @@ pub struct Environment {
     pub inventory: InventoryLocation,
     /// Lists and opens authenticators.
     pub authenticators: Arc<dyn AuthenticatorSource>,
+    /// Where the passkey API chosen per instance is remembered
+    /// ([`passkeys_core::passkey_api`]; `None`: only while the client lives). Real: the state
+    /// directory; the demo: its temporary folder.
+    pub api_memory: Option<PathBuf>,
     /// Keeps the demo's temporary folder while the environment lives.
     _temporary: Option<Arc<crate::demo_folder::DemoFolder>>,
 }
@@ -552,6 +556,7 @@ impl Environment {
             link_opener: Arc::new(SystemLinks),
             inventory: InventoryLocation::Default,
             authenticators: Arc::new(SecurityKeys),
+            api_memory: passkeys_core::passkey_api::default_memory_path(),
             _temporary: None,
         }
     }
@@ -576,8 +581,15 @@ impl Environment {
             link_opener: Arc::new(DemoPhone),
             inventory: InventoryLocation::At(dir.path().join(FILE_NAME)),
             authenticators: Arc::new(DemoShelf::new()),
+            api_memory: Some(passkeys_core::passkey_api::memory_path(dir.path())),
             _temporary: Some(Arc::new(dir)),
         })
+    }
+
+    /// `api` remembering its passkey API choice where this environment keeps it
+    /// ([`Environment::api_memory`]).
+    pub fn remembering(&self, api: ZitadelClient) -> ZitadelClient {
+        api.with_memory(self.api_memory.clone())
     }
 
     /// Enrollment options in this environment: self-test on, the new passkey recorded in this
@@ -604,4 +616,26 @@ pub fn sandbox_browser() -> FnBrowser {
             tracing::error!("the scripted sign-in failed: {e}");
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_remembers_the_passkey_api_in_its_temporary_folder() {
+        let env = Environment::demo().unwrap();
+        let dir = env._temporary.as_ref().unwrap().path().to_path_buf();
+        let memory = env.api_memory.clone().unwrap();
+        assert!(memory.starts_with(&dir), "{}", memory.display());
+        assert_ne!(
+            Some(memory),
+            passkeys_core::passkey_api::default_memory_path(),
+            "the demo must not write into the person's state directory"
+        );
+        assert_eq!(
+            Environment::real(Duration::from_secs(1)).api_memory,
+            passkeys_core::passkey_api::default_memory_path()
+        );
+    }
 }

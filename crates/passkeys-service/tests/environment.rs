@@ -405,3 +405,41 @@ async fn practice_key_reset_waits_for_the_reinsert() {
         .unwrap();
     assert_eq!(device.info().client_pin(), Some(false), "the PIN is gone");
 }
+
+/// Fidelity G7: on an instance without the Auth API v1 (`GET /auth/v1/users/me` answers the
+/// unknown-route 404), the signed-in user comes from User service v2 GetUserByID, on the
+/// transport detected; with v2 forced, from GetUserByID on the first call.
+#[tokio::test(flavor = "multi_thread")]
+async fn whoami_without_the_auth_api_v1() {
+    use passkeys_core::passkey_api::{ApiChoice, ApiGeneration, ApiSettings};
+    let sandbox = Sandbox::start(SandboxConfig::profile("api-future-no-v1").unwrap())
+        .await
+        .unwrap();
+    let env = Environment::demo().unwrap();
+    let api = signed_in(&sandbox, &env).await;
+    let me = api.get_my_user().await.unwrap();
+    assert_eq!(me.id, passkeys_sandbox::DEMO_USER_ID);
+    assert_eq!(me.login_name, "demo@sandbox.localhost");
+    assert_eq!(me.display_name, "Demo User");
+    assert_eq!(
+        api.api_status().map(|s| s.generation),
+        Some(ApiGeneration::V2Connect),
+        "GetMyUser not served: the generation was detected"
+    );
+
+    let rest_only = Sandbox::start(SandboxConfig {
+        auth_v1_users_me: false,
+        ..SandboxConfig::profile("api-v2-rest-only").unwrap()
+    })
+    .await
+    .unwrap();
+    let api = signed_in(&rest_only, &env)
+        .await
+        .with_api(ApiSettings {
+            choice: ApiChoice::V2,
+            rp_id: None,
+        })
+        .unwrap();
+    assert_eq!(api.get_my_user().await.unwrap(), me);
+    assert_eq!(api.api_generation().await.unwrap(), ApiGeneration::V2Rest);
+}

@@ -300,15 +300,29 @@ impl ZitadelClient {
     }
 
     /// GetMyUser: `GET /auth/v1/users/me`.
-    pub async fn get_my_user(&self) -> Result<Me> {
+    pub(crate) async fn get_my_user_v1(&self) -> Result<Me> {
         let path = "/auth/v1/users/me";
         let v = self.call(reqwest::Method::GET, path, None).await?;
-        let user = &v["user"];
-        let id = user["id"].as_str().unwrap_or_default().to_string();
+        Self::me_from(path, &v["user"], "id", "userName")
+    }
+
+    /// A [`Me`] from a v1 `user` (`id`, `userName`) or a User service v2 `user` (`userId`,
+    /// `username`); both have `preferredLoginName`, `loginNames` and
+    /// `human.profile.displayName`, `human.email.email`.
+    pub(crate) fn me_from(
+        path: &str,
+        user: &serde_json::Value,
+        id_key: &str,
+        user_name_key: &str,
+    ) -> Result<Me> {
+        let id = user[id_key].as_str().unwrap_or_default().to_string();
         if id.is_empty() {
-            return Err(Self::shape_error(path, "user.id is missing"));
+            return Err(Self::shape_error(
+                path,
+                &format!("user.{id_key} is missing"),
+            ));
         }
-        let user_name = user["userName"].as_str().unwrap_or_default();
+        let user_name = user[user_name_key].as_str().unwrap_or_default();
         let human = &user["human"];
         let display_name = human["profile"]["displayName"]
             .as_str()

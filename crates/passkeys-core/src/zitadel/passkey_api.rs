@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::webauthn::CreationOptions;
-use crate::zitadel::{Passkey, RegistrationLink, ZitadelClient};
+use crate::zitadel::{Me, Passkey, RegistrationLink, ZitadelClient};
 
 /// A ZITADEL API generation that serves self-service passkeys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -278,6 +278,13 @@ pub fn memory_path(dir: &std::path::Path) -> PathBuf {
     dir.join("api-generation.json")
 }
 
+/// The file of remembered choices in the person's state directory
+/// ([`crate::files::state_dir`]), when there is one. For a real instance only: the demo keeps
+/// its own in its temporary folder.
+pub fn default_memory_path() -> Option<PathBuf> {
+    crate::files::state_dir().ok().map(|d| memory_path(&d))
+}
+
 /// How many instances' choices are kept.
 const MEMORY_ENTRIES: usize = 32;
 
@@ -301,8 +308,9 @@ fn write_memory(path: &std::path::Path, issuer: &str, choice: Option<&Remembered
         Some(c) => all.insert(issuer.to_string(), c.clone()),
         None => all.remove(issuer),
     };
-    // At most MEMORY_ENTRIES instances, the most recently learnt (the demo's sandbox gets a
-    // new port, so a new issuer, every time).
+    // At most MEMORY_ENTRIES instances, the most recently learnt. The demo keeps its own file
+    // in its temporary folder, but the stand-alone sandbox picks a free port (a new issuer) by
+    // default, and people point the CLI and the app at it with their real state directory.
     while all.len() > MEMORY_ENTRIES {
         let Some(oldest) = all
             .iter()
@@ -560,6 +568,50 @@ impl ZitadelClient {
             write_memory(path, self.issuer_key(), None);
         }
         self.detect().await.map(Some)
+    }
+
+    /// The signed-in user: GetMyUser (`GET /auth/v1/users/me`) while the Auth API v1 is in
+    /// use or not yet chosen; on User service v2 (the generation in use, or v1 answering "not
+    /// served") GetUserByID for the user's own id (`GET /v2/users/{userId}`, or
+    /// `POST /zitadel.user.v2.UserService/GetUserByID`), which a user may call for themselves
+    /// without any permission (ZITADEL `internal/query/user.go` `userCheckPermission`).
+    pub async fn get_my_user(&self) -> Result<Me> {
+        let known = match self.api.settings.choice {
+            ApiChoice::Auto => self.api_status().map(|s| s.generation),
+            _ => Some(self.api_generation().await?),
+        };
+        match known {
+            Some(ApiGeneration::V1) | None => {}
+            Some(g) => return self.get_my_user_v2(g).await,
+        }
+        match self.get_my_user_v1().await {
+            Err(e) if not_served(&e) => match self.api_generation().await? {
+                ApiGeneration::V1 => Err(e),
+                g => self.get_my_user_v2(g).await,
+            },
+            r => r,
+        }
+    }
+
+    async fn get_my_user_v2(&self, generation: ApiGeneration) -> Result<Me> {
+        let uid = self.user_id().await?;
+        if !valid_id(uid) {
+            return Err(Self::shape_error(
+                "the ID token",
+                "sub is not a ZITADEL user id",
+            ));
+        }
+        let (path, v) = if generation == ApiGeneration::V2Connect {
+            let v = self
+                .connect("GetUserByID", serde_json::json!({ "userId": uid }))
+                .await?;
+            ("GetUserByID".to_string(), v)
+        } else {
+            let path = format!("/v2/users/{uid}");
+            let v = self.call(reqwest::Method::GET, &path, None).await?;
+            (path, v)
+        };
+        Self::me_from(&path, &v["user"], "userId", "username")
     }
 
     async fn user_id(&self) -> Result<&str> {

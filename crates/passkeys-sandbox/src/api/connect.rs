@@ -65,7 +65,8 @@ async fn call(
     method: &str,
     body: &[u8],
 ) -> Result<Value, ApiError> {
-    const METHODS: [&str; 5] = [
+    const METHODS: [&str; 6] = [
+        "GetUserByID",
         "RegisterPasskey",
         "VerifyPasskeyRegistration",
         "ListPasskeys",
@@ -109,6 +110,7 @@ async fn call(
     };
     let user_id = string("userId", "user_id")?;
     match method {
+        "GetUserByID" => v2::get_user_by_id(sh, headers, &user_id),
         "RegisterPasskey" => v2::register_passkey(sh, headers, &user_id, body).await,
         "VerifyPasskeyRegistration" => {
             let passkey_id = string("passkeyId", "passkey_id")?;

@@ -30,13 +30,13 @@ use crate::util::{random_alnum, rfc3339};
 /// [`crate::SandboxConfig::auth_v1_passkeys`] is on (off: an instance without the v1 passkey
 /// API, which then answers the gateway's unknown-route 404).
 pub(super) fn routes(cfg: &crate::SandboxConfig) -> Router<Arc<Shared>> {
-    let router = Router::new()
-        .route("/auth/v1/healthz", get(healthz))
-        .route("/auth/v1/users/me", get(get_my_user))
-        .route(
-            "/ui/login/login/passwordless/init",
-            get(passwordless_init_page),
-        );
+    let mut router = Router::new().route("/auth/v1/healthz", get(healthz)).route(
+        "/ui/login/login/passwordless/init",
+        get(passwordless_init_page),
+    );
+    if cfg.auth_v1_users_me {
+        router = router.route("/auth/v1/users/me", get(get_my_user));
+    }
     if !cfg.auth_v1_passkeys {
         return router;
     }

@@ -295,12 +295,22 @@ async fn get_user(
     headers: HeaderMap,
     Path(user_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let ctx = authenticate(&sh, &headers)?;
-    let (_, target) = caller_and_target(&sh, &ctx, &user_id, Some(PERMISSION_USER_READ))?;
-    Ok(Json(json!({
+    get_user_by_id(&sh, &headers, &user_id).map(Json)
+}
+
+/// GetUserByID on either transport: the user themselves, or `user.read` (ZITADEL
+/// `internal/query/user.go` `userCheckPermission`: no check when the caller is the user).
+pub(super) fn get_user_by_id(
+    sh: &Shared,
+    headers: &HeaderMap,
+    user_id: &str,
+) -> Result<Value, ApiError> {
+    let ctx = authenticate(sh, headers)?;
+    let (_, target) = caller_and_target(sh, &ctx, user_id, Some(PERMISSION_USER_READ))?;
+    Ok(json!({
         "details": {"sequence": "1", "resourceOwner": crate::DEMO_ORG_ID},
         "user": user_json(&target),
-    })))
+    }))
 }
 
 /// B1: RegisterPasskey. Without `code`: self or `user.credential.write`; with a valid `code`
