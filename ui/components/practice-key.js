@@ -8,6 +8,30 @@ import { call, channel } from '../lib/ipc.js';
 
 /** @typedef {import('../types/ipc').PracticeStatus} PracticeStatus */
 
+// One subscription for every panel: the app keeps one status forwarder (a newer
+// `practice_watch` replaces the older), so each panel subscribing on its own would leave the
+// others deaf (the wizard's panel, subscribing late, silenced the Security keys page's).
+/** @type {Set<(s: PracticeStatus) => void>} */
+const panels = new Set();
+const broadcast = (/** @type {PracticeStatus} */ s) => panels.forEach((render) => render(s));
+
+/**
+ * (Re)starts the subscription; the current status, or null when there is no practice key.
+ * @returns {Promise<PracticeStatus | null>}
+ */
+async function watch() {
+  /** @type {PracticeStatus | null} */
+  let s = null;
+  try {
+    s = await call('practice_watch', {
+      onStatus: channel((/** @type {PracticeStatus} */ next) => broadcast(next)),
+    });
+  } catch { /* not the demo */ }
+  // Panels draw a status only when it is not older than the one they show (`changes`).
+  if (s) broadcast(s);
+  return s;
+}
+
 /**
  * Builds the panel in `box` (an empty, hidden element).
  * @param {HTMLElement} box
@@ -28,14 +52,13 @@ export function practicePanel(box, prefix) {
     el('div', { class: 'actions' }, touch, plug),
   );
   /** @type {PracticeStatus} */
-  let current = { plugged: true, waitingForTouch: false };
-  // The channel is the one source of the key's status: a command's answer can arrive after a
-  // newer status on the channel (the reset's touch wait starting as the key is inserted), so
-  // answers are never drawn over what the channel said.
-  let heard = false;
+  let current = { plugged: true, waitingForTouch: false, changes: -1 };
 
   /** @param {PracticeStatus} s */
   const render = (s) => {
+    // Statuses come by two roads (answers and the channel) in no fixed order: never draw an
+    // older one over a newer.
+    if (s.changes < current.changes) return;
     current = s;
     const state = !s.plugged ? 'removed' : s.waitingForTouch ? 'waiting' : 'inserted';
     box.dataset.state = state;
@@ -50,28 +73,21 @@ export function practicePanel(box, prefix) {
   });
   plug.addEventListener('click', () => busy(plug, async () => {
     try {
-      // The change arrives on the channel (see `heard`).
-      await call('practice_plug', { inserted: !current.plugged });
+      render(await call('practice_plug', { inserted: !current.plugged }));
     } catch { /* the demo ended */ }
   }));
 
   return {
     /** Shows the panel when there is a practice key (the demo) and follows it. */
     async show() {
-      /** @type {PracticeStatus | null} */
-      let s = null;
-      heard = false;
-      try {
-        s = await call('practice_watch', {
-          onStatus: channel((/** @type {PracticeStatus} */ next) => { heard = true; render(next); }),
-        });
-      } catch { /* not the demo */ }
+      panels.add(render);
+      // A new demo has a new key, counting its changes from zero again.
+      current = { ...current, changes: -1 };
+      const s = await watch();
       if (!s) {
         box.hidden = true;
         return;
       }
-      // Every status on the channel is newer than the answer.
-      if (!heard) render(s);
       box.hidden = false;
     },
     hide() {

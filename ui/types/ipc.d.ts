@@ -1029,6 +1029,8 @@ longTouch: boolean, };
 
 /**
  * What the key is doing, for the shells (the app's "Touch the key" button).
+ *
+ * Two statuses are equal when the key is in the same state (`changes` aside).
  */
 export type PracticeStatus = { 
 /**
@@ -1038,4 +1040,10 @@ plugged: boolean,
 /**
  * The key waits for a touch.
  */
-waitingForTouch: boolean, };
+waitingForTouch: boolean, 
+/**
+ * How many times the status has changed since the key was made. Statuses reach a shell
+ * by more than one road (a command's answer, a watch): draw one only when its `changes` is
+ * not below the one drawn, so a late answer never paints over a newer state.
+ */
+changes: number, };

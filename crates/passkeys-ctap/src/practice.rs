@@ -55,7 +55,9 @@ pub enum Touch {
 }
 
 /// What the key is doing, for the shells (the app's "Touch the key" button).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize)]
+///
+/// Two statuses are equal when the key is in the same state (`changes` aside).
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct PracticeStatus {
@@ -63,7 +65,20 @@ pub struct PracticeStatus {
     pub plugged: bool,
     /// The key waits for a touch.
     pub waiting_for_touch: bool,
+    /// How many times the status has changed since the key was made. Statuses reach a shell
+    /// by more than one road (a command's answer, a watch): draw one only when its `changes` is
+    /// not below the one drawn, so a late answer never paints over a newer state.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub changes: u64,
 }
+
+impl PartialEq for PracticeStatus {
+    fn eq(&self, other: &Self) -> bool {
+        self.plugged == other.plugged && self.waiting_for_touch == other.waiting_for_touch
+    }
+}
+
+impl Eq for PracticeStatus {}
 
 type Job = (Vec<u8>, tokio::sync::oneshot::Sender<Vec<u8>>);
 
@@ -87,9 +102,12 @@ struct SensorState {
 
 impl Sensor {
     fn publish(&self, s: &SensorState) {
-        self.status.send_replace(PracticeStatus {
-            plugged: s.plugged,
-            waiting_for_touch: s.waiting,
+        self.status.send_modify(|status| {
+            *status = PracticeStatus {
+                plugged: s.plugged,
+                waiting_for_touch: s.waiting,
+                changes: status.changes + 1,
+            }
         });
     }
 

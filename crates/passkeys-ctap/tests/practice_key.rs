@@ -33,6 +33,7 @@ async fn until(key: &PracticeKey, wanted: PracticeStatus) {
 const WAITING: PracticeStatus = PracticeStatus {
     plugged: true,
     waiting_for_touch: true,
+    changes: 0,
 };
 
 #[tokio::test]
@@ -60,7 +61,8 @@ async fn the_key_waits_for_the_persons_touch_and_the_engine_prompts_once() {
         key.status(),
         PracticeStatus {
             plugged: true,
-            waiting_for_touch: false
+            waiting_for_touch: false,
+            changes: 0,
         }
     );
 }
@@ -122,6 +124,7 @@ async fn cancel_while_the_key_waits_stops_it_on_the_key() {
                 PracticeStatus {
                     plugged: true,
                     waiting_for_touch: false,
+                    changes: 0,
                 },
             )
             .await;
