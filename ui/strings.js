@@ -10,7 +10,7 @@ export const STRINGS = {
     about: 'Version {version}, installed at {path}',
   },
   demo: {
-    banner: 'Demo mode: a built-in test server and a software authenticator on this computer. Nothing here touches a real account or a real security key.',
+    banner: 'Demo mode: a built-in test server, a software authenticator and a practice security key, all simulated on this computer. Nothing here touches a real account or a real security key.',
   },
   practice: {
     title: 'Practice security key (simulated)',
@@ -263,7 +263,7 @@ export const STRINGS = {
     emptyHint: 'On Linux, a key that is plugged in but not found usually needs USB permissions (udev rules; see the README).',
     waiting: 'Waiting for a security key…',
     chooseLegend: 'Attached security keys',
-    keyChoice: '{model} ({transport})',
+    keyChoice: '{model} · {transport}',
     countOne: '1 security key attached',
     count: '{count} security keys attached',
     gone: 'The security key was removed.',
