@@ -30,6 +30,9 @@ pub struct Session {
     store: Arc<dyn TokenStore>,
     key: String,
     current: tokio::sync::Mutex<TokenSet>,
+    /// The access token this process received from a refresh, with when: its lifetime is known,
+    /// so it is not refreshed again just because that lifetime is shorter than the skew.
+    refreshed: std::sync::Mutex<Option<(Secret, i64)>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -89,6 +92,7 @@ impl Session {
                 store,
                 key,
                 current: tokio::sync::Mutex::new(tokens),
+                refreshed: std::sync::Mutex::new(None),
             }),
             who,
         ))
@@ -106,6 +110,7 @@ impl Session {
             store,
             key,
             current: tokio::sync::Mutex::new(tokens),
+            refreshed: std::sync::Mutex::new(None),
         }))
     }
 
@@ -168,7 +173,7 @@ impl Session {
 
     async fn refresh_from(&self, stale: &Secret) -> Result<Secret> {
         let mut current = self.current.lock().await;
-        if current.access_token != *stale && !current.is_expired(now(), EXPIRY_SKEW_SECS) {
+        if current.access_token != *stale && !current.is_expired(now(), self.skew_for(&current)) {
             return Ok(current.access_token.clone());
         }
         let key = self.key.clone();
@@ -195,6 +200,9 @@ impl Session {
                     tracing::error!("the refreshed tokens could not be saved: {e}");
                     e
                 })?;
+                if let Ok(mut r) = self.refreshed.lock() {
+                    *r = Some((fresh.access_token.clone(), now()));
+                }
                 *current = fresh;
                 Ok(current.access_token.clone())
             }
@@ -212,7 +220,7 @@ impl Session {
 impl AccessTokenSource for Session {
     async fn access_token(&self) -> Result<Secret> {
         let current = self.current.lock().await.clone();
-        if current.is_expired(now(), EXPIRY_SKEW_SECS) {
+        if current.is_expired(now(), self.skew_for(&current)) {
             return self.refresh_from(&current.access_token).await;
         }
         Ok(current.access_token)
@@ -243,9 +251,21 @@ impl AccessTokenSource for Session {
 
 impl Session {
     async fn is_expired_now(&self) -> bool {
-        self.current
-            .lock()
-            .await
-            .is_expired(now(), EXPIRY_SKEW_SECS)
+        let current = self.current.lock().await;
+        current.is_expired(now(), self.skew_for(&current))
+    }
+
+    /// How early `tokens` count as expired: [`EXPIRY_SKEW_SECS`], but at most half the lifetime
+    /// of an access token this process received from a refresh. An instance that issues tokens
+    /// living less than the skew (ZITADEL lets an administrator set any lifetime) would
+    /// otherwise make every call refresh again.
+    fn skew_for(&self, tokens: &TokenSet) -> i64 {
+        let refreshed = self.refreshed.lock().ok().and_then(|r| r.clone());
+        match (refreshed, tokens.expires_at) {
+            (Some((token, at)), Some(expires)) if token == tokens.access_token => {
+                EXPIRY_SKEW_SECS.min(((expires - at) / 2).max(0))
+            }
+            _ => EXPIRY_SKEW_SECS,
+        }
     }
 }

@@ -107,9 +107,11 @@ pub fn dump_last_registration(sandbox: &Sandbox, label: Option<&str>) {
     let thread = std::thread::current();
     let label = label.or(thread.name()).unwrap_or("unnamed");
     let inspector = sandbox.inspect();
-    let body = inspector
-        .last_verify_body()
-        .expect("a registration was verified");
+    // Only the Auth API v1's VerifyMyPasswordless body is recorded: a registration over User
+    // service v2 (the main job on the v2-only profiles) is not dumped for the second verifiers.
+    let Some(body) = inspector.last_verify_body() else {
+        return;
+    };
     let parsed: Value = serde_json::from_str(body.trim()).expect("the verify body is JSON");
     let name = parsed["verification"]["tokenName"]
         .as_str()
