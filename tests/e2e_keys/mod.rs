@@ -38,42 +38,11 @@ impl Ui {
             .unwrap()
     }
 
-    /// Types `pin` in the open PIN dialog (twice when a new one is chosen) and presses OK.
+    /// Waits for the PIN dialog, types `pin` (twice when a new one is chosen) and presses OK.
     async fn keys_answer_pin(&self, pin: &str) {
         self.wait("PIN dialog", "document.getElementById('pin-dialog').open")
             .await;
-        let set = self
-            .js("return !document.getElementById('pin-confirm-field').hidden;")
-            .await
-            == json!(true);
-        let input = self
-            .c
-            .find(fantoccini::Locator::Id("pin-input"))
-            .await
-            .unwrap();
-        input.clear().await.unwrap();
-        input.send_keys(pin).await.unwrap();
-        if set {
-            let confirm = self
-                .c
-                .find(fantoccini::Locator::Id("pin-confirm"))
-                .await
-                .unwrap();
-            confirm.clear().await.unwrap();
-            confirm.send_keys(pin).await.unwrap();
-        }
-        let answers = self
-            .js("return Number(document.getElementById('pin-dialog').dataset.answers || 0);")
-            .await;
-        self.click("#pin-ok").await;
-        // Taken (the dialog may already be open again for the next PIN).
-        self.wait(
-            "PIN answered",
-            &format!(
-                "Number(document.getElementById('pin-dialog').dataset.answers || 0) > {answers}"
-            ),
-        )
-        .await;
+        self.answer_pin(pin).await;
     }
 
     /// The wizard on `choice` (`#auth-…`) named `name`, answering PINs with `pin` and touching the

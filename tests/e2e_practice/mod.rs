@@ -73,8 +73,9 @@ impl Ui {
         self.wait("PIN dialog", cond).await;
     }
 
-    /// Types `pin` (twice when choosing one) and presses OK.
-    async fn answer_pin(&self, pin: &str) {
+    /// Types `pin` in the open PIN dialog (twice when choosing one), presses OK and waits until
+    /// the answer is taken (the Security keys page's tests use it too).
+    pub(crate) async fn answer_pin(&self, pin: &str) {
         let set = self
             .js("return !document.getElementById('pin-confirm-field').hidden;")
             .await
