@@ -100,9 +100,10 @@ enum Command {
         #[arg(long)]
         name: Option<String>,
         /// The authenticator: auto (default: the security key attached, or the one you touch),
-        /// usb, usb:N, nfc, nfc:N (N from `passkeys authenticators`), platform (this computer's
-        /// or a phone's passkeys, through a registration link in your browser), soft:PATH (a
-        /// software authenticator saved in PATH; for tests and demos, not hardware) or practice
+        /// key or key:N (any attached security key), usb, usb:N, nfc, nfc:N (N from `passkeys
+        /// authenticators`), platform (this computer's or a phone's passkeys, through a
+        /// registration link in your browser), soft or soft:PATH (a software authenticator saved
+        /// in your state directory or in PATH; for tests and demos, not hardware) or practice
         /// (the practice security key, simulated: against the built-in sandbox only).
         #[arg(long, value_name = "KIND[:ARG]")]
         authenticator: Option<String>,
