@@ -52,6 +52,19 @@ struct Ui {
     c: Client,
 }
 
+/// A JS condition: `css` is enabled, shown, and where it was at the previous poll (100 ms
+/// before). WebDriver clicks at the element's centre as found a moment earlier: an element
+/// still moving (a list above it rendering its first answer) takes the click somewhere else.
+fn clickable(css: &str) -> String {
+    format!(
+        "(() => {{ const e = document.querySelector({css:?}); \
+         if (!e || e.disabled || e.offsetParent === null) return false; \
+         const r = e.getBoundingClientRect(); const at = [r.x, r.y, r.width, r.height].join(); \
+         const seen = (window.__e2eAt ??= new WeakMap()); const still = seen.get(e) === at; \
+         seen.set(e, at); return still; }})()"
+    )
+}
+
 impl Ui {
     async fn launch(args: &[&str]) -> Ui {
         let app = std::env::var("PASSKEY_ENROLL_BIN")
@@ -110,11 +123,8 @@ impl Ui {
     }
 
     async fn click(&self, css: &str) {
-        self.wait(
-            &format!("clickable {css}"),
-            &format!("(() => {{ const e = document.querySelector({css:?}); return e && !e.disabled && e.offsetParent !== null; }})()"),
-        )
-        .await;
+        self.wait(&format!("clickable {css}"), &clickable(css))
+            .await;
         self.c
             .find(Locator::Css(css))
             .await
@@ -609,7 +619,12 @@ fn security_keys_page_without_a_key() {
         ui.demo_sign_in("keys-").await;
         ui.click("#btn-keys").await;
         ui.view("keys").await;
-        // The demo's practice key is the only key here: pulled out, the page has none.
+        // The demo's practice key is the only key here: seen, then pulled out, the page has none.
+        ui.wait(
+            "keys: the practice key",
+            "!document.getElementById('key-panel').hidden && document.getElementById('key-info').textContent.includes('Practice')",
+        )
+        .await;
         ui.click("#keys-practice-plug").await;
         ui.wait(
             "practice key removed",

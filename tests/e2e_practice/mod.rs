@@ -12,11 +12,8 @@ impl Ui {
     /// chooser and the key list re-render as keys come and go).
     async fn click_fresh(&self, css: &str) {
         for _ in 0..20 {
-            self.wait(
-                &format!("clickable {css}"),
-                &format!("(() => {{ const e = document.querySelector({css:?}); return e && !e.disabled && e.offsetParent !== null; }})()"),
-            )
-            .await;
+            self.wait(&format!("clickable {css}"), &super::clickable(css))
+                .await;
             let clicked = match self.c.find(fantoccini::Locator::Css(css)).await {
                 Ok(e) => e.click().await.map(|_| ()),
                 Err(e) => Err(e),
