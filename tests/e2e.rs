@@ -604,7 +604,12 @@ fn demo_platform_through_the_registration_link() {
         ui.shot("platform-05-done").await;
         ui.click("#wiz-finish").await;
         ui.view("passkeys").await;
-        assert_eq!(ui.passkey_count("ready").await, 1);
+        // The list is read again on the way back: wait for it, not for the view.
+        ui.wait(
+            "the new passkey listed",
+            "document.querySelectorAll('#passkey-list li.passkey.ready').length === 1",
+        )
+        .await;
     });
 }
 

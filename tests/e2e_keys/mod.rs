@@ -5,20 +5,24 @@
 //! the reset with the re-insert simulated by the practice key's Remove / Insert. Screenshots
 //! `keys-NN-…`.
 //!
+//! The policy switches (CTAP 2.1 authenticatorConfig, which the practice key's firmware,
+//! Trussed fido-authenticator 0.4, has): always require UV turned on, and the minimum PIN length
+//! raised after the irreversibility warning, past the current PIN's length, so the key demands
+//! a new PIN (forcePINChange) and the PIN change follows; both in the visit's one PIN prompt.
+//!
 //! Not reachable in the demo, so tested below the UI: the orphan mark (the app forgets a passkey
 //! it removes, so its credential left on a key counts as "can't tell"; an orphan needs ZITADEL to
-//! lose a passkey behind the app's back: crates/passkeys-ctap/tests/manage.rs), and the policy
-//! switches (the practice key's firmware, Trussed fido-authenticator 0.3, has no
-//! authenticatorConfig, so the policy card is hidden here, asserted; the switches run on the
-//! scripted key in crates/passkeys-ctap/tests/visit.rs). A key holds one discoverable passkey per
-//! site and account (CTAP 2.1 overwrites it), so the demo's one account shows one at a time.
+//! lose a passkey behind the app's back: crates/passkeys-ctap/tests/manage.rs). A key holds one
+//! discoverable passkey per site and account (CTAP 2.1 overwrites it), so the demo's one account
+//! shows one at a time.
 
 use serde_json::json;
 
 use super::{enabled, run, Ui, ENTER};
 
 const PIN: &str = "135790";
-const NEW_PIN: &str = "864200";
+/// Eight digits: the minimum PIN length is raised to 8 before the PIN is changed.
+const NEW_PIN: &str = "86420097";
 
 impl Ui {
     /// Counts every time the PIN dialog opens from now on (`window.__pinPrompts`).
@@ -199,8 +203,8 @@ fn security_keys_page_on_the_practice_key() {
         assert_eq!(
             ui.js("return document.getElementById('key-policy-card').hidden;")
                 .await,
-            json!(true),
-            "the practice key has no authenticatorConfig: no policy switches"
+            json!(false),
+            "the practice key has authenticatorConfig: the policy switches are shown"
         );
         assert!(ui.text("#key-reset-guide").await.contains("Unplug the key"));
         ui.shot("keys-10-info").await;
@@ -316,19 +320,61 @@ fn security_keys_page_on_the_practice_key() {
         );
         ui.shot_of("#key-creds-card", "keys-16-after-delete").await;
 
+        // The key's policy (authenticatorConfig), with the visit's token: always require UV.
+        assert!(ui.text("#key-always-uv-state").await.contains("Off"));
+        ui.click("#key-always-uv").await;
+        ui.wait(
+            "always UV on",
+            "document.getElementById('keys-op').hidden && document.getElementById('key-always-uv-state').textContent.includes('On') && document.getElementById('keys-status').textContent.includes('always requires')",
+        )
+        .await;
+        assert_eq!(ui.text("#key-always-uv").await, "Turn off");
+        ui.shot_of("#key-policy-card", "keys-17-policy-always-uv-on")
+            .await;
+        // The minimum PIN length, raised to 8 (the PIN is 6 long): warned first, as it cannot be
+        // undone short of a reset.
+        let min =
+            ui.c.find(fantoccini::Locator::Id("key-min-pin"))
+                .await
+                .unwrap();
+        min.clear().await.unwrap();
+        min.send_keys("8").await.unwrap();
+        ui.click("#key-min-pin-raise").await;
+        ui.wait(
+            "min PIN confirmation",
+            "document.getElementById('confirm-dialog').open",
+        )
+        .await;
+        let warning = ui.text("#confirm-dialog").await;
+        assert!(warning.contains("cannot be undone"), "{warning}");
+        ui.shot("keys-18-min-pin-confirm").await;
+        ui.click("#confirm-ok").await;
+        ui.wait(
+            "min PIN raised, a new PIN demanded",
+            "document.getElementById('keys-op').hidden && document.getElementById('keys-status').textContent.includes('now 8') && !document.getElementById('key-force-pin').hidden",
+        )
+        .await;
+        assert!(ui.text("#key-pin-rules").await.contains("8 to 63"));
+        assert_eq!(
+            ui.pin_prompts().await,
+            1,
+            "list, delete, list, always UV and the minimum PIN length in one visit: one PIN prompt"
+        );
+        ui.shot_of("#key-panel", "keys-19-min-pin-raised").await;
+
         // Change the PIN: the current one, then the new one (typed twice, rules shown first).
         ui.click("#key-change-pin").await;
         ui.wait("current PIN", "document.getElementById('pin-dialog').open")
             .await;
-        ui.shot("keys-17-change-pin-current").await;
+        ui.shot("keys-20-change-pin-current").await;
         ui.keys_answer_pin(PIN).await;
         ui.wait(
             "new PIN",
             "document.getElementById('pin-dialog').open && !document.getElementById('pin-confirm-field').hidden",
         )
         .await;
-        assert!(ui.text("#pin-hint").await.contains("to 63 characters"));
-        ui.shot("keys-18-change-pin-new").await;
+        assert!(ui.text("#pin-hint").await.contains("8 to 63 characters"));
+        ui.shot("keys-21-change-pin-new").await;
         // The page reads the key again after the change: wait for that.
         ui.js("document.getElementById('key-info').replaceChildren(); return true;")
             .await;
@@ -356,7 +402,7 @@ fn security_keys_page_on_the_practice_key() {
             "!document.getElementById('key-reset-step').hidden && document.getElementById('key-reset-step').textContent.includes('Unplug')",
         )
         .await;
-        ui.shot_of("#keys-op", "keys-19-reset-reinsert").await;
+        ui.shot_of("#keys-op", "keys-22-reset-reinsert").await;
         ui.practice_on_keys_page(false).await;
         ui.practice_on_keys_page(true).await;
         ui.wait(
@@ -364,7 +410,7 @@ fn security_keys_page_on_the_practice_key() {
             "document.getElementById('keys-practice').dataset.state === 'waiting'",
         )
         .await;
-        ui.shot_of("#keys-op", "keys-20-reset-touch").await;
+        ui.shot_of("#keys-op", "keys-23-reset-touch").await;
         ui.click("#keys-practice-touch").await;
         ui.wait(
             "reset done",
@@ -377,6 +423,6 @@ fn security_keys_page_on_the_practice_key() {
             "document.getElementById('keys-choices').textContent.includes('PIN: Not set')",
         )
         .await;
-        ui.shot("keys-21-reset-done").await;
+        ui.shot("keys-24-reset-done").await;
     });
 }

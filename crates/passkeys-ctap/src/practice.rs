@@ -1,5 +1,5 @@
-//! The practice security key: Trussed's fido-authenticator 0.3.0 (an independent CTAP 2.1
-//! firmware) on trussed 0.2.1's in-process `virt` platform, behind webauthn-authenticator-rs's
+//! The practice security key: Trussed's fido-authenticator 0.4.0-rc.4 (an independent CTAP 2.1
+//! firmware with credential management and authenticatorConfig; a release candidate, pinned) on trussed 0.2.1's in-process `virt` platform, behind webauthn-authenticator-rs's
 //! public `Token` trait, so it goes through the same [`crate::Device`] code as a USB or NFC key
 //! (recipe: shared/docs/virtual-ctap.md). The engine's tests use it as "the virtual key"; the
 //! demo offers it as "Practice security key (simulated)".
@@ -538,11 +538,10 @@ impl PracticeKey {
 
 fn config() -> Config {
     Config {
-        max_msg_size: 7609,
-        skip_up_timeout: None,
         max_resident_credential_count: Some(SLOTS),
-        large_blobs: None,
-        nfc_transport: false,
+        // A short touch resets, as on most keys (the demo's "Touch the key" is one touch).
+        long_touch_for_reset: false,
+        ..Config::new(7609)
     }
 }
 

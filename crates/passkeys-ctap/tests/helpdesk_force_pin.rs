@@ -3,10 +3,10 @@
 //! use (CTAP 2.1 authenticatorConfig setMinPINLength with forceChangePin), answering the key's
 //! PIN request with the PIN just set.
 //!
-//! The virtual Trussed key (fido-authenticator 0.3.0) has no authenticatorConfig: against it,
-//! the whole helpdesk flow runs with the sandbox and the outcome is "unsupported" with the
-//! reason. Setting it, the wire format and a key that refuses run against the scripted key
-//! ("scripted key only").
+//! The virtual Trussed key (fido-authenticator 0.4) has authenticatorConfig: against it, the
+//! whole helpdesk flow runs with the sandbox, the change is forced, and the next use of the key
+//! asks for the random PIN and then a new one. The wire format, a key without setMinPINLength
+//! and a key that refuses run against the scripted key ("scripted key only").
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -37,7 +37,7 @@ async fn admin(sandbox: &Sandbox) -> HelpdeskClient {
 }
 
 #[tokio::test]
-async fn the_virtual_key_gets_the_random_pin_and_says_why_the_change_is_not_forced() {
+async fn the_virtual_key_gets_the_random_pin_and_its_user_must_change_it() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let client = admin(&sandbox).await;
     let alice = client.find_user(ALICE_USERNAME).await.unwrap();
@@ -69,23 +69,35 @@ async fn the_virtual_key_gets_the_random_pin_and_says_why_the_change_is_not_forc
     assert_eq!(auth.device().info().client_pin(), Some(true));
 
     let outcome = force_pin_change(&mut auth).await;
-    let ForcePinChange::Unsupported { reason } = &outcome else {
-        panic!("{outcome:?}");
-    };
-    assert!(reason.contains("authenticatorConfig"), "{reason}");
-    assert!(!outcome.is_set());
-    assert_eq!(
-        serde_json::to_value(&outcome).unwrap()["state"],
-        "unsupported"
+    assert_eq!(outcome, ForcePinChange::Set);
+    assert_eq!(serde_json::to_value(&outcome).unwrap()["state"], "set");
+    drop(auth);
+
+    // Alice's first use: the key takes the random PIN only to change it (CTAP 2.1 §6.5.5.7:
+    // no token while forcePINChange), then works with her new PIN.
+    let alice_pin = "271828";
+    let first_use = Script::new(&[PIN, alice_pin]);
+    let mut device = Device::open(key.token(), first_use.arc(), CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(device.info().force_pin_change, "getInfo forcePINChange");
+    assert!(device.credential_slots().await.is_ok());
+    assert!(
+        matches!(
+            first_use.requests().as_slice(),
+            [PinRequest::Enter { .. }, PinRequest::ChangeRequired { .. }]
+        ),
+        "{:?}",
+        first_use.requests()
     );
-    // The PIN stays what the helpdesk handed over (the key still takes it).
     let mut again = Device::open(
         key.token(),
-        Script::new(&[PIN]).arc(),
+        Script::new(&[alice_pin]).arc(),
         CancellationToken::new(),
     )
     .await
     .unwrap();
+    assert!(!again.info().force_pin_change);
     assert!(again.credential_slots().await.is_ok());
     sandbox.shutdown().await;
 }

@@ -18,6 +18,7 @@ use common::virt::{VirtKey, SLOTS};
 use hmac::Mac;
 use passkeys_core::authenticator::AuthenticatorError;
 use passkeys_core::Secret;
+use passkeys_ctap::config::ConfigOutcome;
 use passkeys_ctap::manage::PinState;
 use passkeys_ctap::{CancellationToken, Device, Discoverable};
 use passkeys_service::key_ops::{classify, InstanceView, Standing};
@@ -61,7 +62,7 @@ async fn info_reports_model_options_retries_and_capabilities() {
     assert_eq!(r.min_pin_length, 4);
     assert!(!r.force_pin_change && !r.always_uv);
     assert!(r.supports.discoverable && r.supports.credential_management);
-    assert!(!r.supports.fingerprints && !r.supports.config);
+    assert!(!r.supports.fingerprints && r.supports.config);
     assert_eq!(r.options.get("rk"), Some(&true));
     assert_eq!(r.slots, None, "no PIN: slots not read");
     let json = serde_json::to_value(&r).unwrap();
@@ -416,15 +417,55 @@ async fn reset_over_a_transport_the_key_excludes_is_refused_before_sending() {
 }
 
 #[tokio::test]
-async fn config_is_refused_on_keys_without_it() {
+async fn policy_switches_on_the_virtual_key() {
     let key = key_with_pin().await;
-    let mut d = open(&key, &Script::new(&[PIN])).await;
+    let script = Script::new(&[PIN, PIN, PIN, PIN]);
+    let mut d = open(&key, &script).await;
+    assert!(d.info().option("authnrCfg").unwrap_or(false));
+    // Always require UV: on, already on (nothing sent), off again.
+    assert_eq!(d.set_always_uv(true).await.unwrap(), ConfigOutcome::Changed);
+    assert_eq!(d.info().option("alwaysUv"), Some(true));
+    assert_eq!(
+        d.set_always_uv(true).await.unwrap(),
+        ConfigOutcome::AlreadySo
+    );
+    assert_eq!(
+        d.set_always_uv(false).await.unwrap(),
+        ConfigOutcome::Changed
+    );
+    assert_eq!(d.info().option("alwaysUv"), Some(false));
+    // The minimum PIN length: raised to 8, and a shorter one refused before anything is sent.
+    assert_eq!(
+        d.set_min_pin_length(Some(8), false).await.unwrap(),
+        ConfigOutcome::Changed
+    );
+    assert_eq!(d.report(false).await.unwrap().min_pin_length, 8);
+    assert!(
+        d.set_min_pin_length(Some(6), false).await.is_err(),
+        "never lowered"
+    );
+    // A PIN for each change sent (the app keeps the token for a visit: tests/visit.rs); none
+    // when there was nothing to change or the change was refused before sending.
+    assert_eq!(script.requests(), vec![common::prompt::enter(8, false); 3]);
+}
+
+#[tokio::test]
+async fn config_is_refused_on_keys_without_it_scripted_key_only() {
+    let key = ScriptKey::new(info_ctap21_pin(), |_, _| Reply::Standard);
+    let mut d = Device::open(
+        key.token(),
+        Script::new(&[PIN]).arc(),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
     for err in [
         d.set_always_uv(true).await.unwrap_err(),
         d.set_min_pin_length(Some(8), false).await.unwrap_err(),
     ] {
         assert!(matches!(err, AuthenticatorError::NotSupported(_)), "{err}");
     }
+    assert!(key.sent(0x0D).is_empty(), "nothing sent");
 }
 
 /// The pinUvAuthToken the scripted key hands out.

@@ -1,4 +1,4 @@
-//! The CTAP engine against the virtual key: Trussed's fido-authenticator 0.3.0, an independent
+//! The CTAP engine against the virtual key: Trussed's fido-authenticator 0.4, an independent
 //! CTAP 2.1 implementation, in-process (shared/docs/virtual-ctap.md). A fresh device per test.
 //! Everything here is the same code path a USB or NFC key takes; only the `Token` differs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -326,9 +326,12 @@ async fn a_full_key_says_key_store_full_when_a_stored_passkey_is_required() {
 async fn algorithm_choice_follows_the_server_order_within_what_the_key_supports() {
     let key = VirtKey::new();
     let mut d = open(&key, &Script::default()).await;
-    // This firmware (CTAP 2.1 without getInfo `algorithms`) supports ES256 and EdDSA: the
-    // server's list is sent and the key picks.
-    assert_eq!(d.info().algorithms, None);
+    // This firmware lists ES256 and EdDSA in getInfo `algorithms` (0x0A): the server's list,
+    // cut to those, is sent in the server's order and the key picks the first.
+    assert_eq!(
+        d.info().algorithms,
+        Some(vec![("public-key".into(), -7), ("public-key".into(), -8)])
+    );
     let mut req = request("ken");
     req.user_verification = UserVerification::Discouraged;
     req.algorithms = vec![-257, -8, -7];

@@ -176,7 +176,8 @@ fn config_and_credmgmt_info() -> Value {
     info
 }
 
-/// Scripted key only (the virtual key has no authenticatorConfig): slots, then always-UV, then
+/// Scripted key only (it can refuse the kept token once; the virtual key's switches are in
+/// tests/manage.rs and the app's E2E): slots, then always-UV, then
 /// the minimum PIN length ask for the PIN once, with one token carrying `cm` and `acfg`; when the
 /// key refuses the kept token (PIN_AUTH_INVALID), it is dropped, the PIN asked once and the
 /// command retried once.

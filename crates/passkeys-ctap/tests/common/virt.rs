@@ -1,5 +1,5 @@
 //! The virtual key: the practice security key of `passkeys_ctap::practice` (Trussed's
-//! fido-authenticator 0.3.0 on trussed's in-process `virt` platform), touches approved at once
+//! fido-authenticator 0.4.0-rc.4 on trussed's in-process `virt` platform), touches approved at once
 //! unless a test says otherwise. `replug` power-cycles it (PIN, retries and discoverable
 //! credentials kept).
 
