@@ -567,7 +567,7 @@ fn demo_platform_through_the_registration_link() {
         ui.click("#btn-add-first").await;
         ui.wait(
             "wizard: platform choice",
-            "document.getElementById('view-wizard').dataset.step === 'choose' && document.getElementById('auth-platform')",
+            "document.getElementById('view-wizard').dataset.step === 'choose' && document.getElementById('auth-platform') && document.getElementById('auth-practice')",
         )
         .await;
         assert!(ui
@@ -575,8 +575,17 @@ fn demo_platform_through_the_registration_link() {
             .await
             .contains("opens a registration link in your browser"));
         // Keyboard: the software authenticator is focused first; arrow down picks the platform.
-        let first = ui.c.active_element().await.unwrap();
-        first.send_keys("\u{E015}").await.unwrap();
+        // (The chooser is re-rendered when the list of keys changes: the focused radio is found
+        // again then.)
+        for _ in 0..20 {
+            let first = ui.c.active_element().await.unwrap();
+            match first.send_keys("\u{E015}").await {
+                Ok(()) => break,
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference => {}
+                Err(e) => panic!("arrow down: {e}"),
+            }
+        }
         ui.wait(
             "platform picked",
             "document.getElementById('auth-platform').checked",
