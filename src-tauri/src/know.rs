@@ -47,6 +47,9 @@ pub struct KnownPasskeyView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(test, ts(optional))]
     pub kind: Option<AuthenticatorKind>,
+    /// Stored on a security key (discoverable, USB or NFC): removing it from ZITADEL leaves it
+    /// there, so the confirmation says so.
+    pub on_key: bool,
     /// Whether "Which key is this?" and "Test this passkey" can work here (the environment
     /// reaches its authenticator).
     pub can_check: bool,
@@ -143,6 +146,7 @@ pub async fn list_known_passkeys(
             model: k.entry.map(|e| e.model.clone()),
             transport: k.entry.map(InventoryEntry::transport_label),
             kind: k.entry.map(|e| e.kind),
+            on_key: k.entry.is_some_and(InventoryEntry::stored_on_security_key),
             can_check: k.entry.is_some_and(|e| can_check(&ctx.env, e)),
         })
         .collect())

@@ -1,5 +1,6 @@
 //! The Security keys page in the real window over the demo's practice security key (issue 15):
-//! the key's info, its stored passkeys by site with the can't-tell and known marks, "N of M
+//! the key's info, its stored passkeys by site with the can't-tell, known and orphan marks (the
+//! orphan: a passkey removed from ZITADEL in the passkeys list stays on the key), "N of M
 //! stored", search, details, deleting one (named confirmation), one PIN prompt for a sequence of
 //! operations in one visit (counted), asked again after leaving the page, changing the PIN, and
 //! the reset with the re-insert simulated by the practice key's Remove / Insert. Screenshots
@@ -10,11 +11,8 @@
 //! raised after the irreversibility warning, past the current PIN's length, so the key demands
 //! a new PIN (forcePINChange) and the PIN change follows; both in the visit's one PIN prompt.
 //!
-//! Not reachable in the demo, so tested below the UI: the orphan mark (the app forgets a passkey
-//! it removes, so its credential left on a key counts as "can't tell"; an orphan needs ZITADEL to
-//! lose a passkey behind the app's back: crates/passkeys-ctap/tests/manage.rs). A key holds one
-//! discoverable passkey per site and account (CTAP 2.1 overwrites it), so the demo's one account
-//! shows one at a time.
+//! A key holds one discoverable passkey per site and account (CTAP 2.1 overwrites it), so the
+//! demo's one account shows one at a time.
 
 use serde_json::json;
 
@@ -283,8 +281,7 @@ fn security_keys_page_on_the_practice_key() {
         ui.click("#wiz-finish").await;
         ui.view("passkeys").await;
 
-        // Visit 2: the token was forgotten on leaving, so the PIN is asked again, once, for the
-        // list, the deletion and the list after it.
+        // Visit 2: the token was forgotten on leaving, so the PIN is asked again.
         ui.keys_page().await;
         ui.count_pin_prompts().await;
         ui.keys_show_stored(PIN).await;
@@ -295,7 +292,49 @@ fn security_keys_page_on_the_practice_key() {
         );
         assert_eq!(ui.marks().await, json!(["known"]));
         ui.shot_of("#key-creds-card", "keys-14-stored-known").await;
-        ui.click("#key-creds li.cred[data-standing='known'] button.danger-quiet")
+
+        // Removed from ZITADEL in the passkeys list (the confirmation says it stays on the key):
+        // what is left on the key is an orphan now.
+        ui.click("#btn-keys-back").await;
+        ui.view("passkeys").await;
+        ui.click("#passkey-list li[data-name='Practice key'] button.danger-quiet")
+            .await;
+        ui.wait(
+            "remove confirmation",
+            "document.getElementById('confirm-dialog').open",
+        )
+        .await;
+        let confirm = ui.text("#confirm-dialog").await;
+        assert!(
+            confirm.contains("stays stored on your security key"),
+            "{confirm}"
+        );
+        ui.shot("keys-15-remove-in-zitadel").await;
+        ui.click("#confirm-ok").await;
+        ui.wait(
+            "removed in ZITADEL",
+            "!document.querySelector(\"#passkey-list li[data-name='Practice key']\") && document.getElementById('passkeys-status').textContent.includes('Practice key')",
+        )
+        .await;
+
+        // Visit 3: the orphan, deleted by its named confirmation; one PIN prompt for the list,
+        // the deletion, the list after it and the policy changes.
+        ui.keys_page().await;
+        ui.count_pin_prompts().await;
+        ui.keys_show_stored(PIN).await;
+        assert_eq!(ui.marks().await, json!(["orphan"]));
+        assert!(ui
+            .text("#key-creds")
+            .await
+            .contains("you removed its passkey"));
+        assert_eq!(
+            ui.js("return document.getElementById('key-orphans-delete').hidden;")
+                .await,
+            json!(false),
+            "Delete orphans is offered"
+        );
+        ui.shot_of("#key-creds-card", "keys-16-stored-orphan").await;
+        ui.click("#key-creds li.cred[data-standing='orphan'] button.danger-quiet")
             .await;
         ui.wait(
             "confirmation",
@@ -304,7 +343,7 @@ fn security_keys_page_on_the_practice_key() {
         .await;
         let confirm = ui.text("#confirm-dialog").await;
         assert!(confirm.contains(&site), "{confirm}");
-        ui.shot("keys-15-delete-confirm").await;
+        ui.shot("keys-17-delete-confirm").await;
         ui.click("#confirm-ok").await;
         ui.wait(
             "deleted",
@@ -318,7 +357,7 @@ fn security_keys_page_on_the_practice_key() {
             1,
             "list, delete and list again in one visit: one PIN prompt"
         );
-        ui.shot_of("#key-creds-card", "keys-16-after-delete").await;
+        ui.shot_of("#key-creds-card", "keys-18-after-delete").await;
 
         // The key's policy (authenticatorConfig), with the visit's token: always require UV.
         assert!(ui.text("#key-always-uv-state").await.contains("Off"));
@@ -329,7 +368,7 @@ fn security_keys_page_on_the_practice_key() {
         )
         .await;
         assert_eq!(ui.text("#key-always-uv").await, "Turn off");
-        ui.shot_of("#key-policy-card", "keys-17-policy-always-uv-on")
+        ui.shot_of("#key-policy-card", "keys-19-policy-always-uv-on")
             .await;
         // The minimum PIN length, raised to 8 (the PIN is 6 long): warned first, as it cannot be
         // undone short of a reset.
@@ -347,7 +386,7 @@ fn security_keys_page_on_the_practice_key() {
         .await;
         let warning = ui.text("#confirm-dialog").await;
         assert!(warning.contains("cannot be undone"), "{warning}");
-        ui.shot("keys-18-min-pin-confirm").await;
+        ui.shot("keys-20-min-pin-confirm").await;
         ui.click("#confirm-ok").await;
         ui.wait(
             "min PIN raised, a new PIN demanded",
@@ -360,13 +399,13 @@ fn security_keys_page_on_the_practice_key() {
             1,
             "list, delete, list, always UV and the minimum PIN length in one visit: one PIN prompt"
         );
-        ui.shot_of("#key-panel", "keys-19-min-pin-raised").await;
+        ui.shot_of("#key-panel", "keys-21-min-pin-raised").await;
 
         // Change the PIN: the current one, then the new one (typed twice, rules shown first).
         ui.click("#key-change-pin").await;
         ui.wait("current PIN", "document.getElementById('pin-dialog').open")
             .await;
-        ui.shot("keys-20-change-pin-current").await;
+        ui.shot("keys-22-change-pin-current").await;
         ui.keys_answer_pin(PIN).await;
         ui.wait(
             "new PIN",
@@ -374,7 +413,7 @@ fn security_keys_page_on_the_practice_key() {
         )
         .await;
         assert!(ui.text("#pin-hint").await.contains("8 to 63 characters"));
-        ui.shot("keys-21-change-pin-new").await;
+        ui.shot("keys-23-change-pin-new").await;
         // The page reads the key again after the change: wait for that.
         ui.js("document.getElementById('key-info').replaceChildren(); return true;")
             .await;
@@ -402,7 +441,7 @@ fn security_keys_page_on_the_practice_key() {
             "!document.getElementById('key-reset-step').hidden && document.getElementById('key-reset-step').textContent.includes('Unplug')",
         )
         .await;
-        ui.shot_of("#keys-op", "keys-22-reset-reinsert").await;
+        ui.shot_of("#keys-op", "keys-24-reset-reinsert").await;
         ui.practice_on_keys_page(false).await;
         ui.practice_on_keys_page(true).await;
         ui.wait(
@@ -410,7 +449,7 @@ fn security_keys_page_on_the_practice_key() {
             "document.getElementById('keys-practice').dataset.state === 'waiting'",
         )
         .await;
-        ui.shot_of("#keys-op", "keys-23-reset-touch").await;
+        ui.shot_of("#keys-op", "keys-25-reset-touch").await;
         ui.click("#keys-practice-touch").await;
         ui.wait(
             "reset done",
@@ -423,6 +462,6 @@ fn security_keys_page_on_the_practice_key() {
             "document.getElementById('keys-choices').textContent.includes('PIN: Not set')",
         )
         .await;
-        ui.shot("keys-24-reset-done").await;
+        ui.shot("keys-26-reset-done").await;
     });
 }

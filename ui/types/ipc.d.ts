@@ -287,6 +287,11 @@ transport?: string,
  */
 kind?: AuthenticatorKind, 
 /**
+ * Stored on a security key (discoverable, USB or NFC): removing it from ZITADEL leaves it
+ * there, so the confirmation says so.
+ */
+onKey: boolean, 
+/**
  * Whether "Which key is this?" and "Test this passkey" can work here (the environment
  * reaches its authenticator).
  */

@@ -214,7 +214,7 @@ async function testPasskey(p, button, cancel, status) {
 }
 
 /**
- * @param {Passkey} p
+ * @param {KnownPasskeyView} p
  * @param {boolean} unfinished
  * @param {HTMLButtonElement} button
  */
@@ -222,7 +222,11 @@ async function removePasskey(p, unfinished, button) {
   const name = p.name || t('passkeys.unnamed');
   const ok = unfinished
     ? await confirmDanger(t('confirm.cleanUpTitle'), t('confirm.cleanUpText'), t('confirm.cleanUpOk'))
-    : await confirmDanger(t('confirm.removeTitle', { name }), t('confirm.removeText'), t('confirm.removeOk'));
+    : await confirmDanger(t('confirm.removeTitle', { name }),
+      p.onKey
+        ? t('confirm.removeTextOnKey', { model: p.model || t('passkeys.unnamed') })
+        : t('confirm.removeText'),
+      t('confirm.removeOk'));
   if (!ok) { button.focus(); return; }
   await busy(button, async () => {
     try {

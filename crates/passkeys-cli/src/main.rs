@@ -556,13 +556,25 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
                 .into_iter()
                 .find(|p| p.id == id)
                 .map(|p| p.name);
-            passkeys_service::passkeys::remove(&api, &mut env.inventory.open(), &id).await?;
+            let mut inventory = env.inventory.open();
+            // A passkey stored on a security key stays there: say where, and how to delete it.
+            let on_key = inventory
+                .find(&passkeys_service::passkeys::instance_of(&api), &id)
+                .filter(|e| e.stored_on_security_key())
+                .map(|e| e.model.clone());
+            passkeys_service::passkeys::remove(&api, &mut inventory, &id).await?;
             out.line(&format!(
                 "Removed passkey {}.",
                 name.as_deref()
                     .map(|n| format!("\"{}\" ({})", output::p(n), output::p(&id)))
                     .unwrap_or_else(|| output::p(&id).into_owned())
             ));
+            if let Some(model) = on_key {
+                out.note(&format!(
+                    "It stays stored on your security key ({}) until you delete it there: `passkeys key credentials orphans --delete`.",
+                    output::p(&model)
+                ));
+            }
             out.json(&serde_json::json!({"removed": id, "name": name}));
         }
         Command::Which { id, authenticator } => {

@@ -72,9 +72,9 @@ async fn self_test_inventory_list_which_test_remove() {
     assert_eq!(one.instance, env.issuer());
     assert_eq!(common::mode(inv.path()), 0o600);
 
-    // "Three" becomes a passkey this computer does not know (as if enrolled elsewhere).
+    // "Three" becomes a passkey this computer does not list (as if enrolled elsewhere).
     let mut inv = inv;
-    assert!(inv.remove(&env.issuer(), &three).unwrap());
+    assert!(inv.mark_removed(&env.issuer(), &three).unwrap());
 
     let list = env.run(&["list"]).await.ok();
     assert!(list.stdout.contains("AUTHENTICATOR"), "{}", list.stdout);
@@ -146,10 +146,19 @@ async fn self_test_inventory_list_which_test_remove() {
     assert_eq!(r.json()["error"]["code"], "self_test_authenticator");
     assert!(r.stderr.contains("registered"), "{}", r.stderr);
 
-    // remove updates the inventory.
+    // remove updates the inventory: the passkey is marked removed (its credential left on a
+    // key is an orphan), no longer listed.
     env.run(&["remove", &one_id]).await.ok();
     assert!(inventory(&env).find(&env.issuer(), &one_id).is_none());
-    assert_eq!(inventory(&env).entries().len(), 1);
+    assert_eq!(inventory(&env).entries().len(), 3);
+    assert_eq!(
+        inventory(&env)
+            .entries()
+            .iter()
+            .filter(|e| e.removed_at.is_some())
+            .count(),
+        2
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

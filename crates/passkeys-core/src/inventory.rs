@@ -2,7 +2,9 @@
 //! ZITADEL passkey. ZITADEL's list shows only a name and a state.
 //!
 //! No secrets: token id, credential id (public), AAGUID and model, transport, discoverable,
-//! instance, rpId, created at. Kept as JSON (`inventory.json`) in `$PASSKEYS_STATE_DIR`, else
+//! instance, rpId, created at, and when this app removed the passkey from ZITADEL (a removed
+//! passkey's entry is kept, up to 32 per instance, so its credential left on a security key is
+//! recognised as an orphan). Kept as JSON (`inventory.json`) in `$PASSKEYS_STATE_DIR`, else
 //! the platform data directory, written atomically (0600). It never blocks anything: a missing
 //! file is an empty inventory; a corrupt one is logged, kept as `inventory.json.corrupt`, and
 //! replaced by an empty one.
@@ -18,6 +20,9 @@ use crate::{Error, Result};
 /// File name of the inventory.
 pub const FILE_NAME: &str = "inventory.json";
 const VERSION: u32 = 1;
+/// How many passkeys removed from ZITADEL are remembered per instance (to recognise their
+/// credentials left on security keys as orphans).
+pub const MAX_REMOVED_PER_INSTANCE: usize = 32;
 
 /// One passkey this app enrolled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +61,11 @@ pub struct InventoryEntry {
     pub user_verification: Option<crate::webauthn::UserVerification>,
     /// RFC 3339 time of enrollment.
     pub created_at: String,
+    /// RFC 3339 time this app removed the passkey from ZITADEL (ZITADEL confirmed it). The
+    /// entry stays, so a credential of it left on a security key is known for what it is: an
+    /// orphan, safe to delete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed_at: Option<String>,
 }
 
 impl InventoryEntry {
@@ -86,7 +96,14 @@ impl InventoryEntry {
             public_key: None,
             user_verification: None,
             created_at: now_rfc3339(),
+            removed_at: None,
         }
+    }
+
+    /// Whether the passkey is stored on a security key (discoverable, USB or NFC): removed from
+    /// ZITADEL, it stays there, taking a place, until deleted on the key.
+    pub fn stored_on_security_key(&self) -> bool {
+        self.discoverable && matches!(self.kind, AuthenticatorKind::Usb | AuthenticatorKind::Nfc)
     }
 
     /// A short description of the transport for people: `USB`, `NFC`, `software`, ...
@@ -206,8 +223,8 @@ impl Inventory {
         &self.entries
     }
 
-    /// Entries of one instance.
-    pub fn for_instance<'a>(
+    /// Entries of one instance, those removed from ZITADEL included.
+    fn all_for_instance<'a>(
         &'a self,
         instance: &'a str,
     ) -> impl Iterator<Item = &'a InventoryEntry> + 'a {
@@ -217,18 +234,43 @@ impl Inventory {
             .filter(move |e| normalise(&e.instance) == instance)
     }
 
-    /// The entry for a ZITADEL token id on an instance.
+    /// Entries of one instance whose passkeys this app has not removed.
+    pub fn for_instance<'a>(
+        &'a self,
+        instance: &'a str,
+    ) -> impl Iterator<Item = &'a InventoryEntry> + 'a {
+        self.all_for_instance(instance)
+            .filter(|e| e.removed_at.is_none())
+    }
+
+    /// The entry for a ZITADEL token id on an instance (not one this app removed).
     pub fn find(&self, instance: &str, id: &str) -> Option<&InventoryEntry> {
         let instance = normalise(instance);
-        self.entries
-            .iter()
-            .find(|e| normalise(&e.instance) == instance && e.id.as_deref() == Some(id))
+        self.entries.iter().find(|e| {
+            normalise(&e.instance) == instance
+                && e.id.as_deref() == Some(id)
+                && e.removed_at.is_none()
+        })
     }
 
     /// (credential id, ZITADEL token id) of every passkey recorded for `instance` whose token
-    /// id is known: what tells a credential on a key from an orphan on the security key.
+    /// id is known and which this app has not removed: what tells a credential on a key from an
+    /// orphan on the security key.
     pub fn credential_map(&self, instance: &str) -> Vec<(Vec<u8>, String)> {
-        self.for_instance(instance)
+        Self::pairs(self.for_instance(instance))
+    }
+
+    /// (credential id, ZITADEL token id) of the passkeys this app removed from `instance`:
+    /// credentials of them left on a key are orphans for certain.
+    pub fn removed_credentials(&self, instance: &str) -> Vec<(Vec<u8>, String)> {
+        Self::pairs(
+            self.all_for_instance(instance)
+                .filter(|e| e.removed_at.is_some()),
+        )
+    }
+
+    fn pairs<'a>(entries: impl Iterator<Item = &'a InventoryEntry>) -> Vec<(Vec<u8>, String)> {
+        entries
             .filter_map(|e| {
                 let id = e.id.clone()?;
                 let credential = crate::b64::decode_lenient(&e.credential_id).ok()?;
@@ -250,18 +292,39 @@ impl Inventory {
         self.save()
     }
 
-    /// Forgets the passkey with token id `id` on `instance`; saves when something changed.
-    /// Returns whether it was known.
+    /// Marks the passkey with token id `id` on `instance` as removed from ZITADEL (call it once
+    /// ZITADEL confirmed the removal); saves when something changed. Returns whether it was
+    /// known (and not marked already). At most [`MAX_REMOVED_PER_INSTANCE`] removed entries are
+    /// kept per instance, the oldest removals dropped first.
     ///
     /// # Errors
     /// When the file cannot be written.
-    pub fn remove(&mut self, instance: &str, id: &str) -> Result<bool> {
+    pub fn mark_removed(&mut self, instance: &str, id: &str) -> Result<bool> {
         let instance = normalise(instance);
-        let before = self.entries.len();
-        self.entries
-            .retain(|e| !(normalise(&e.instance) == instance && e.id.as_deref() == Some(id)));
-        if self.entries.len() == before {
+        let same = |e: &InventoryEntry| normalise(&e.instance) == instance;
+        let Some(entry) = self
+            .entries
+            .iter_mut()
+            .find(|e| same(e) && e.id.as_deref() == Some(id) && e.removed_at.is_none())
+        else {
             return Ok(false);
+        };
+        entry.removed_at = Some(now_rfc3339());
+        let mut removed: Vec<(String, String)> = self
+            .entries
+            .iter()
+            .filter(|e| same(e))
+            .filter_map(|e| Some((e.removed_at.clone()?, e.credential_id.clone())))
+            .collect();
+        if removed.len() > MAX_REMOVED_PER_INSTANCE {
+            removed.sort();
+            let drop: Vec<String> = removed[..removed.len() - MAX_REMOVED_PER_INSTANCE]
+                .iter()
+                .map(|(_, c)| c.clone())
+                .collect();
+            self.entries.retain(|e| {
+                !(same(e) && e.removed_at.is_some() && drop.contains(&e.credential_id))
+            });
         }
         self.save()?;
         Ok(true)

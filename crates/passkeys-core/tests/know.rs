@@ -248,10 +248,43 @@ fn inventory_round_trip() {
     assert!(text.contains("\"credentialId\""));
     assert!(!text.to_lowercase().contains("token\""));
 
+    // Removed from ZITADEL: kept, marked, out of the lists, and its credential told apart.
     let mut inv = again;
-    assert!(inv.remove("https://auth.example.com/", "1").unwrap());
-    assert!(!inv.remove("https://auth.example.com/", "1").unwrap());
-    assert_eq!(Inventory::load(&path).entries().len(), 1);
+    assert!(inv.mark_removed("https://auth.example.com/", "1").unwrap());
+    assert!(!inv.mark_removed("https://auth.example.com/", "1").unwrap());
+    let reread = Inventory::load(&path);
+    assert_eq!(reread.entries().len(), 2);
+    assert!(reread.find("https://auth.example.com", "1").is_none());
+    assert_eq!(reread.credential_map("https://auth.example.com").len(), 1);
+    assert_eq!(
+        reread.removed_credentials("https://auth.example.com"),
+        vec![(b"cred-1".to_vec(), "1".to_string())]
+    );
+}
+
+#[test]
+fn removed_passkeys_are_remembered_up_to_a_limit_per_instance() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inventory.json");
+    let mut inv = Inventory::load(&path);
+    let n = passkeys_core::inventory::MAX_REMOVED_PER_INSTANCE + 3;
+    for i in 0..n {
+        inv.record(entry(&i.to_string(), format!("c{i}").as_bytes()))
+            .unwrap();
+    }
+    for i in 0..n {
+        assert!(inv
+            .mark_removed("https://auth.example.com", &i.to_string())
+            .unwrap());
+    }
+    let removed = Inventory::load(&path).removed_credentials("https://auth.example.com");
+    assert_eq!(
+        removed.len(),
+        passkeys_core::inventory::MAX_REMOVED_PER_INSTANCE
+    );
+    // The oldest removals went first.
+    assert!(!removed.iter().any(|(_, t)| t == "0" || t == "2"));
+    assert!(removed.iter().any(|(_, t)| *t == (n - 1).to_string()));
 }
 
 #[test]

@@ -234,6 +234,7 @@ async fn orphans_are_told_apart_from_known_and_unknown_credentials() {
         user_id: "218662596918640897".into(),
         ready_token_ids: ready.iter().map(|s| s.to_string()).collect(),
         inventory,
+        removed: Vec::new(),
     };
     let standings = |v: &InstanceView| -> Vec<(String, Vec<u8>, Standing)> {
         rps.iter()
@@ -290,6 +291,21 @@ async fn orphans_are_told_apart_from_known_and_unknown_credentials() {
     );
     assert_eq!(count(&all, |s| matches!(s, Standing::Known { .. })), 1);
 
+    // A passkey this app removed from ZITADEL (ZITADEL confirmed it): its credential is an
+    // orphan for certain, even where ZITADEL's list proves nothing (empty); the other stays
+    // "can't tell".
+    let removed = InstanceView {
+        removed: vec![(alice.clone(), "t1".to_string())],
+        ..view(&[], Some(vec![(alice2.clone(), "t2".to_string())]))
+    };
+    let s = standings(&removed);
+    let alice_standing = &s.iter().find(|(_, id, _)| *id == alice).unwrap().2;
+    assert!(
+        matches!(alice_standing, Standing::Orphan { reason } if reason.contains("you removed")),
+        "{alice_standing:?}"
+    );
+    assert_eq!(count(&s, |s| matches!(s, Standing::Orphan { .. })), 1);
+
     // Deleting the orphans leaves the rest.
     let orphans: Vec<Vec<u8>> = all
         .iter()
@@ -324,6 +340,7 @@ async fn empty_server_list_does_not_prove_orphans() {
         user_id: user.into(),
         ready_token_ids: ready.iter().map(|s| s.to_string()).collect(),
         inventory: inventory.clone(),
+        removed: Vec::new(),
     };
     // Empty, and a list of passkeys this computer never enrolled: "can't tell", never orphan.
     for ready in [&[][..], &["t9"][..]] {

@@ -374,6 +374,9 @@ pub struct InstanceView {
     /// The local inventory of passkeys this app enrolled, as (credential id, token id), when one
     /// exists. `None`: no inventory.
     pub inventory: Option<Vec<(Vec<u8>, String)>>,
+    /// The passkeys this app removed from ZITADEL (ZITADEL confirmed it), as (credential id,
+    /// token id): their credentials left on a key are orphans for certain.
+    pub removed: Vec<(Vec<u8>, String)>,
 }
 
 impl InstanceView {
@@ -398,6 +401,7 @@ impl InstanceView {
             .collect();
         Ok(InstanceView {
             inventory: Some(inventory.credential_map(instance.as_str())),
+            removed: inventory.removed_credentials(instance.as_str()),
             instance,
             user_id: me.id,
             ready_token_ids,
@@ -439,10 +443,12 @@ pub enum Standing {
 /// empty the key.
 /// 1. another rpId (not the instance host or a registrable parent of it) or another user.id:
 ///    [`Standing::Other`];
-/// 2. no inventory entry for the credential: [`Standing::Unknown`] (a failed registration, or
+/// 2. a passkey this app removed from ZITADEL (ZITADEL confirmed the removal) and ZITADEL does
+///    not list as READY: [`Standing::Orphan`], whatever the rest of the list says;
+/// 3. no inventory entry for the credential: [`Standing::Unknown`] (a failed registration, or
 ///    a passkey enrolled with another tool such as a browser);
-/// 3. the inventory maps it to a token id READY in ZITADEL: [`Standing::Known`];
-/// 4. the inventory maps it to a token id ZITADEL does not list as READY: an
+/// 4. the inventory maps it to a token id READY in ZITADEL: [`Standing::Known`];
+/// 5. the inventory maps it to a token id ZITADEL does not list as READY: an
 ///    [`Standing::Orphan`] only when ZITADEL's list is consistent with the inventory, i.e. it
 ///    is not empty and lists as READY at least one other passkey the inventory recorded for
 ///    this instance; otherwise [`Standing::Unknown`] ("can't tell").
@@ -452,6 +458,15 @@ pub fn classify(rp: &RelyingParty, cred: &StoredCredential, view: &InstanceView)
         && cred.user_id_bytes == view.user_id.as_bytes();
     if !ours {
         return Standing::Other;
+    }
+    if let Some((_, token)) = view.removed.iter().find(|(id, _)| *id == cred.id_bytes) {
+        if !view.ready_token_ids.contains(token) {
+            return Standing::Orphan {
+                reason: format!(
+                    "you removed its passkey {token} from ZITADEL with this app; it still takes a place on the key"
+                ),
+            };
+        }
     }
     let Some(inventory) = view.inventory.as_ref() else {
         return Standing::Unknown {

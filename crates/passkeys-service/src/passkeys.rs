@@ -11,18 +11,18 @@ pub fn instance_of(api: &ZitadelClient) -> String {
 }
 
 /// Removes the passkey `id` (RemoveMyPasswordless, also for an unfinished registration) and
-/// forgets it in `inventory`, so a credential of it left on a security key later counts as
-/// "not enrolled with this app" rather than as an orphan of a passkey still listed. The
-/// inventory is updated only after ZITADEL removed it; a failure to save it is logged, not
-/// returned (the passkey is gone either way).
+/// marks it removed in `inventory`: a credential of it left on a security key is then an orphan
+/// for certain (ZITADEL confirmed the removal), offered for deletion on the Security keys page
+/// and by `passkeys key credentials orphans --delete`. The inventory is updated only after ZITADEL removed it; a
+/// failure to save it is logged, not returned (the passkey is gone either way).
 ///
 /// # Errors
-/// API errors; nothing is forgotten then.
+/// API errors; nothing is marked then.
 pub async fn remove(api: &ZitadelClient, inventory: &mut Inventory, id: &str) -> Result<()> {
     api.remove_passkey(id).await?;
     tracing::info!("passkey {id} removed");
-    match inventory.remove(&instance_of(api), id) {
-        Ok(true) => tracing::debug!("passkey {id} forgotten in the inventory"),
+    match inventory.mark_removed(&instance_of(api), id) {
+        Ok(true) => tracing::debug!("passkey {id} marked removed in the inventory"),
         Ok(false) => {}
         Err(e) => tracing::warn!("the local passkey inventory could not be updated: {e}"),
     }
