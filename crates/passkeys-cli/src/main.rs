@@ -195,9 +195,26 @@ fn init_logging(verbose: u8) {
             tracing_subscriber::EnvFilter::try_from_env("PASSKEYS_LOG")
                 .unwrap_or_else(|_| filter.into()),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(|| RedactingStderr)
         .with_target(false)
         .try_init();
+}
+
+/// Standard error with anything that looks like a secret redacted
+/// ([`passkeys_core::secret::redact_text`]): `-vv` turns on other crates' debug logs, which this
+/// project does not control. The formatter writes each event in one call.
+struct RedactingStderr;
+
+impl std::io::Write for RedactingStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = passkeys_core::secret::redact_text(&String::from_utf8_lossy(buf));
+        std::io::stderr().write_all(text.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }
 
 #[tokio::main]
