@@ -261,11 +261,60 @@ impl Session {
     /// otherwise make every call refresh again.
     fn skew_for(&self, tokens: &TokenSet) -> i64 {
         let refreshed = self.refreshed.lock().ok().and_then(|r| r.clone());
-        match (refreshed, tokens.expires_at) {
-            (Some((token, at)), Some(expires)) if token == tokens.access_token => {
-                EXPIRY_SKEW_SECS.min(((expires - at) / 2).max(0))
-            }
-            _ => EXPIRY_SKEW_SECS,
+        expiry_skew(refreshed.as_ref().map(|(t, at)| (t, *at)), tokens)
+    }
+}
+
+/// [`Session::skew_for`]: `refreshed` is the access token this process last received from a
+/// refresh and when (seconds since the Unix epoch).
+fn expiry_skew(refreshed: Option<(&Secret, i64)>, tokens: &TokenSet) -> i64 {
+    match (refreshed, tokens.expires_at) {
+        (Some((token, at)), Some(expires)) if *token == tokens.access_token => {
+            EXPIRY_SKEW_SECS.min(((expires - at) / 2).max(0))
         }
+        _ => EXPIRY_SKEW_SECS,
+    }
+}
+
+#[cfg(test)]
+mod skew_tests {
+    use super::*;
+
+    fn tokens(access: &str, expires_at: Option<i64>) -> TokenSet {
+        TokenSet {
+            access_token: Secret::new(access),
+            refresh_token: None,
+            id_token: None,
+            expires_at,
+            scope: None,
+        }
+    }
+
+    #[test]
+    fn tokens_refreshed_here_count_as_expiring_at_most_half_their_lifetime_early() {
+        let at = 1_000;
+        let short = tokens("a1", Some(at + 20));
+        let a1 = Secret::new("a1");
+        // Not refreshed in this process (signed in, or stored by another process): 30 s.
+        assert_eq!(expiry_skew(None, &short), EXPIRY_SKEW_SECS);
+        // A 20 s token refreshed here: 10 s early, so it is used for 10 s, not refreshed again
+        // at once (with 30 s it would count as expired on arrival).
+        assert_eq!(expiry_skew(Some((&a1, at)), &short), 10);
+        assert!(!short.is_expired(at + 9, expiry_skew(Some((&a1, at)), &short)));
+        assert!(short.is_expired(at + 10, expiry_skew(Some((&a1, at)), &short)));
+        assert!(short.is_expired(at, EXPIRY_SKEW_SECS));
+        // A long-lived token: the usual 30 s.
+        let long = tokens("a1", Some(at + 3_600));
+        assert_eq!(expiry_skew(Some((&a1, at)), &long), EXPIRY_SKEW_SECS);
+        // Another token than the one refreshed here, no expiry, a token already dead: no surprise.
+        assert_eq!(
+            expiry_skew(Some((&a1, at)), &tokens("a2", Some(at + 20))),
+            EXPIRY_SKEW_SECS
+        );
+        assert_eq!(
+            expiry_skew(Some((&a1, at)), &tokens("a1", None)),
+            EXPIRY_SKEW_SECS
+        );
+        assert_eq!(expiry_skew(Some((&a1, at)), &tokens("a1", Some(at - 5))), 0);
     }
 }
