@@ -19,7 +19,7 @@ use passkeys_core::{Error, Result};
 use passkeys_sandbox::{Sandbox, SandboxConfig, DEMO_PASSWORD, DEMO_USERNAME};
 use passkeys_service::Environment;
 
-use crate::output::{print_list, Out};
+use crate::output::{list_table, Out};
 
 fn sandbox_err(e: impl std::fmt::Display) -> Error {
     Error::Config(format!("the sandbox could not start: {e}"))
@@ -72,7 +72,7 @@ async fn demo_steps(sandbox: &Sandbox, out: &Out) -> Result<()> {
     let step = |n: u32, text: &str| out.line(&format!("\n{n}. {text}"));
     out.line("Passkey Enroll demo: everything runs on this machine.");
     out.line(&format!(
-        "  - the sandbox, a local ZITADEL-compatible issuer, at {}",
+        "  - the sandbox, a local ZITADEL-compatible issuer (\"ZITADEL\" below), at {}",
         issuer.as_str
     ));
     out.line(
@@ -111,6 +111,9 @@ async fn demo_steps(sandbox: &Sandbox, out: &Out) -> Result<()> {
             EnrollEvent::WaitingForAuthenticator { .. } => {
                 Some("Waiting for the software authenticator…".to_string())
             }
+            EnrollEvent::SelfTesting => {
+                Some("Checking the new passkey by signing in with it once…".to_string())
+            }
             other => crate::describe_event(other),
         };
         if let Some(text) = text {
@@ -137,8 +140,8 @@ async fn demo_steps(sandbox: &Sandbox, out: &Out) -> Result<()> {
     }
     let first = enrolled.passkey;
     out.line(&format!(
-        "   registered \"{}\": ZITADEL's id {}; credential id {} (the key pair on the \
-         authenticator); rpId {}",
+        "   registered \"{}\" with ZITADEL (id {})\n   credential id {} (the key pair on the \
+         authenticator)\n   rpId {}",
         first.name,
         first.id.as_deref().unwrap_or("?"),
         first.credential_id,
@@ -171,8 +174,13 @@ async fn demo_steps(sandbox: &Sandbox, out: &Out) -> Result<()> {
         second.id.as_deref().unwrap_or("?")
     ));
 
+    let table = |list: &[passkeys_core::zitadel::Passkey]| {
+        for line in list_table(list) {
+            out.line(&format!("   {line}"));
+        }
+    };
     step(6, "List the passkeys");
-    print_list(&Out::new(false), &api.list_passkeys().await?);
+    table(&api.list_passkeys().await?);
 
     step(7, "Remove the first passkey");
     let first_id = first
@@ -182,7 +190,7 @@ async fn demo_steps(sandbox: &Sandbox, out: &Out) -> Result<()> {
     passkeys_service::passkeys::remove(&api, &mut env.inventory.open(), &first_id).await?;
     out.line(&format!("   removed \"{}\" ({first_id})", first.name));
     let remaining = api.list_passkeys().await?;
-    print_list(&Out::new(false), &remaining);
+    table(&remaining);
 
     step(8, "Sign out (tokens revoked)");
     let report =

@@ -106,30 +106,22 @@ pub fn with_cli_advice(message: &str, code: ErrorCode) -> String {
     }
 }
 
-/// The passkey list as a table, or as `[{id, name, state}]`.
-pub fn print_list(out: &Out, list: &[Passkey]) {
-    if list.is_empty() {
-        out.line("You have no passkeys yet. Add one with `passkeys add`.");
-    } else {
-        let shown: Vec<(Cow<'_, str>, Cow<'_, str>)> =
-            list.iter().map(|k| (p(&k.id), p(&k.name))).collect();
-        let w_id = shown.iter().map(|(i, _)| i.len()).max().unwrap_or(2).max(2);
-        let w_name = shown
-            .iter()
-            .map(|(_, n)| n.chars().count())
-            .max()
-            .unwrap_or(4)
-            .max(4);
-        out.line(&format!("{:w_id$}  {:w_name$}  STATE", "ID", "NAME"));
-        for (k, (id, name)) in list.iter().zip(&shown) {
-            out.line(&format!("{id:w_id$}  {name:w_name$}  {}", k.state.label()));
-        }
-    }
-    let rows: Vec<_> = list
+/// The passkeys as a table (ID, NAME, STATE), one line each after the header.
+pub fn list_table(list: &[Passkey]) -> Vec<String> {
+    let shown: Vec<(Cow<'_, str>, Cow<'_, str>)> =
+        list.iter().map(|k| (p(&k.id), p(&k.name))).collect();
+    let w_id = shown.iter().map(|(i, _)| i.len()).max().unwrap_or(2).max(2);
+    let w_name = shown
         .iter()
-        .map(|p| serde_json::json!({"id": p.id, "name": p.name, "state": p.state.label()}))
-        .collect();
-    out.json(&rows);
+        .map(|(_, n)| n.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let mut lines = vec![format!("{:w_id$}  {:w_name$}  STATE", "ID", "NAME")];
+    for (k, (id, name)) in list.iter().zip(&shown) {
+        lines.push(format!("{id:w_id$}  {name:w_name$}  {}", k.state.label()));
+    }
+    lines
 }
 
 /// Draws `data` as a QR code with Unicode half blocks.
