@@ -65,7 +65,7 @@ pub enum HelpdeskCommand {
 #[derive(Debug, Args)]
 pub struct KeyArgs {
     /// The authenticator: auto (default), usb, usb:N, nfc, nfc:N, or soft:PATH (tests/demos).
-    #[arg(long, value_name = "KIND[:ARG]")]
+    #[arg(long, value_name = "KIND[:ARG]", value_parser = crate::keys::check_choice)]
     authenticator: Option<String>,
     /// Read the key's existing PIN from this environment variable (tried once).
     #[arg(long, value_name = "VAR")]

@@ -24,6 +24,14 @@ pub fn parse_choice(spec: Option<&str>) -> Result<AuthenticatorChoice> {
         .map_err(|e: passkeys_service::ChoiceError| Error::Config(e.to_string()))
 }
 
+/// `--authenticator`'s check while the command line is read: a value that names no
+/// authenticator is a usage error (with the accepted values), not a failure of the command.
+pub fn check_choice(spec: &str) -> std::result::Result<String, String> {
+    spec.parse::<AuthenticatorChoice>()
+        .map(|_| spec.to_string())
+        .map_err(|e: passkeys_service::ChoiceError| e.to_string())
+}
+
 /// Parses `--discoverable`.
 pub fn parse_discoverable(value: Option<&str>) -> Result<Discoverable> {
     match value.unwrap_or("auto") {

@@ -105,7 +105,7 @@ enum Command {
         /// registration link in your browser), soft or soft:PATH (a software authenticator saved
         /// in your state directory or in PATH; for tests and demos, not hardware) or practice
         /// (the practice security key, simulated: against the built-in sandbox only).
-        #[arg(long, value_name = "KIND[:ARG]")]
+        #[arg(long, value_name = "KIND[:ARG]", value_parser = crate::keys::check_choice)]
         authenticator: Option<String>,
         /// Read the security key's PIN from this environment variable (tried once). Without
         /// it, the PIN is asked for on the terminal; it is never a command-line argument.
@@ -149,7 +149,7 @@ enum Command {
         /// The passkey id (see `passkeys list`).
         id: String,
         /// Where to look: auto (every attached key), usb, usb:N, nfc, nfc:N, or soft:PATH.
-        #[arg(long, value_name = "KIND[:ARG]")]
+        #[arg(long, value_name = "KIND[:ARG]", value_parser = crate::keys::check_choice)]
         authenticator: Option<String>,
     },
     /// Sign in once with this passkey on its authenticator and check the answer here.
@@ -157,7 +157,7 @@ enum Command {
         /// The passkey id (see `passkeys list`).
         id: String,
         /// Where to look: auto (every attached key), usb, usb:N, nfc, nfc:N, or soft:PATH.
-        #[arg(long, value_name = "KIND[:ARG]")]
+        #[arg(long, value_name = "KIND[:ARG]", value_parser = crate::keys::check_choice)]
         authenticator: Option<String>,
         /// Read the security key's PIN from this environment variable (tried once).
         #[arg(long, value_name = "VAR")]

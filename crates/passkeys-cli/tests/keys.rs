@@ -62,14 +62,22 @@ fn there_is_no_pin_argument() {
 
 #[test]
 fn unknown_authenticator_kinds_and_choices_are_refused() {
+    // A usage error while the command line is read (exit 2), naming the accepted values.
     for args in [
         vec!["add", "--authenticator", "bluetooth"],
         vec!["add", "--authenticator", "usb:first"],
-        vec!["add", "--discoverable", "maybe"],
+        vec!["which", "1", "--authenticator", "bluetooth"],
     ] {
         let out = run(&args);
-        assert!(!out.status.success(), "{args:?}");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.starts_with("passkeys: "), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("invalid value") && stderr.contains("use auto, key"),
+            "{args:?}: {stderr}"
+        );
     }
+    let out = run(&["add", "--discoverable", "maybe"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("passkeys: "), "{stderr}");
 }
