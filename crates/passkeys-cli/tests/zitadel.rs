@@ -73,6 +73,20 @@ async fn main_job_on_every_sandbox_profile() {
         assert_eq!(report["revoked"], true, "{}", ctx("logout"));
         assert_eq!(report["browser"], "confirmed", "{}", ctx("logout"));
         assert!(env.token_files().is_empty(), "{}", ctx("logout"));
+        // The ID token (id_token_hint) never was on the browser's command line: the browser
+        // was started on the app's one-time local address, which redirected it.
+        let started = env.browser_urls();
+        let last = started.last().unwrap();
+        assert!(
+            last.starts_with("http://127.0.0.1:") && last.contains("/start/"),
+            "{}",
+            ctx(last)
+        );
+        assert!(
+            started.iter().all(|u| !u.contains("id_token_hint")),
+            "{}",
+            ctx("no ID token on a command line")
+        );
         env.sandbox.shutdown().await;
     }
 }

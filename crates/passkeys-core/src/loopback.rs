@@ -13,6 +13,12 @@
 //!
 //! The same listener serves the return from RP-initiated logout ([`Expect::StateOnly`]: the
 //! `post_logout_redirect_uri` carries only `state`; OpenID Connect RP-Initiated Logout 1.0 §3).
+//!
+//! [`LoopbackListener::start_url`] gives a one-time local address that redirects the browser to
+//! a URL the app must not put on a command line (the logout URL carries the ID token as
+//! `id_token_hint`; a browser is started with its URL as an argument, which other users of the
+//! machine can read in the process list). It answers once, with `Cache-Control: no-store` and
+//! `Referrer-Policy: no-referrer`; the address itself holds 128 random bits and nothing else.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +30,9 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+
+/// Where [`LoopbackListener::start_url`] addresses live.
+pub const START_PATH: &str = "/start";
 
 /// The redirect path registered on the ZITADEL native app (`http://127.0.0.1/callback`), used
 /// for both the sign-in redirect and the post-logout redirect.
@@ -92,12 +101,15 @@ struct Shared {
     expected_state: Secret,
     expect: Expect,
     tx: Mutex<Option<mpsc::Sender<Delivery>>>,
+    /// The one-time start address's random part and where it sends the browser.
+    start: Mutex<Option<(Secret, Secret)>>,
 }
 
 /// A bound listener waiting for the authorization response.
 pub struct LoopbackListener {
     listener: tokio::net::TcpListener,
     redirect_uri: String,
+    start: Option<(Secret, Secret)>,
 }
 
 impl std::fmt::Debug for LoopbackListener {
@@ -179,6 +191,33 @@ pub fn classify_redirect(query: &str, expected_state: &str, expect: Expect) -> C
         (Expect::Code, Some(code)) => CallbackVerdict::Finish(Ok(Secret::new(code))),
         (Expect::Code, None) => {
             CallbackVerdict::Ignore("the response has neither a code nor an error")
+        }
+    }
+}
+
+async fn start(
+    State(shared): State<Arc<Shared>>,
+    axum::extract::Path(nonce): axum::extract::Path<String>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut slot = shared.start.lock().await;
+    let matches = slot.as_ref().is_some_and(|(n, _)| n.expose() == nonce);
+    match slot.take() {
+        Some((_, target)) if matches => (
+            StatusCode::SEE_OTHER,
+            [
+                (axum::http::header::LOCATION, target.expose().to_string()),
+                (axum::http::header::CACHE_CONTROL, "no-store".to_string()),
+                (
+                    axum::http::header::REFERRER_POLICY,
+                    "no-referrer".to_string(),
+                ),
+            ],
+        )
+            .into_response(),
+        other => {
+            *slot = other;
+            (StatusCode::NOT_FOUND, page("Not found", "Nothing here.")).into_response()
         }
     }
 }
@@ -306,7 +345,20 @@ impl LoopbackListener {
         Ok(Self {
             listener,
             redirect_uri: format!("http://127.0.0.1:{port}{CALLBACK_PATH}"),
+            start: None,
         })
+    }
+
+    /// A one-time local address (`http://127.0.0.1:PORT/start/<random>`) that sends the browser
+    /// on to `target` while the listener waits ([`Self::wait_for`]): open the browser on it
+    /// instead of on `target` when `target` carries something that must not appear in the
+    /// process list. A second request to it gets 404.
+    pub fn start_url(&mut self, target: Secret) -> String {
+        let nonce = openidconnect::CsrfToken::new_random().secret().clone();
+        let port = self.listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        let url = format!("http://127.0.0.1:{port}{START_PATH}/{nonce}");
+        self.start = Some((Secret::new(nonce), target));
+        url
     }
 
     /// The `redirect_uri` built from the address actually bound; reuse it byte for byte in
@@ -340,9 +392,14 @@ impl LoopbackListener {
             expected_state,
             expect,
             tx: Mutex::new(Some(tx)),
+            start: Mutex::new(self.start),
         });
         let app = axum::Router::new()
             .route(CALLBACK_PATH, axum::routing::get(callback))
+            .route(
+                &format!("{START_PATH}/{{nonce}}"),
+                axum::routing::get(start),
+            )
             .fallback(|| async { (StatusCode::NOT_FOUND, page("Not found", "Nothing here.")) })
             .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
             .with_state(shared);
@@ -385,6 +442,42 @@ impl LoopbackListener {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_start_address_redirects_once_and_holds_nothing() {
+        let mut listener = LoopbackListener::bind().await.unwrap();
+        let target = "https://auth.example.com/oidc/v1/end_session?id_token_hint=eyJ.a.b";
+        let start = listener.start_url(Secret::new(target));
+        assert!(start.starts_with("http://127.0.0.1:") && start.contains("/start/"));
+        assert!(!start.contains("id_token_hint") && !start.contains("example"));
+        let waiting = tokio::spawn(listener.wait_for(
+            Secret::new("s"),
+            Expect::StateOnly,
+            Duration::from_secs(10),
+        ));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let wrong = start.rsplit_once('/').unwrap().0.to_string() + "/not-the-nonce";
+        assert_eq!(client.get(&wrong).send().await.unwrap().status(), 404);
+        let first = client.get(&start).send().await.unwrap();
+        assert_eq!(first.status(), 303);
+        assert_eq!(first.headers()["location"], target);
+        assert_eq!(first.headers()["cache-control"], "no-store");
+        assert_eq!(first.headers()["referrer-policy"], "no-referrer");
+        assert_eq!(
+            client.get(&start).send().await.unwrap().status(),
+            404,
+            "once"
+        );
+        // The return from end_session: the tab waits for the final page.
+        let back = start.split("/start/").next().unwrap().to_string() + "/callback?state=s";
+        let tab = tokio::spawn(async move { client.get(&back).send().await.unwrap().status() });
+        let (_, reply) = waiting.await.unwrap().unwrap();
+        reply.finish(FinalPage::SignedOut).await;
+        assert_eq!(tab.await.unwrap(), 200);
+    }
 
     #[test]
     fn callback_rules() {

@@ -814,14 +814,17 @@ impl Oidc {
         let mut url = Url::parse(endpoint)
             .map_err(|e| Error::Config(format!("bad end_session_endpoint: {e}")))?;
         require_secure(&url)?;
-        let listener = LoopbackListener::bind().await?;
+        let mut listener = LoopbackListener::bind().await?;
         let state = CsrfToken::new_random();
         url.query_pairs_mut()
             .append_pair("id_token_hint", hint.expose())
             .append_pair("client_id", &self.client_id)
             .append_pair("post_logout_redirect_uri", listener.redirect_uri())
             .append_pair("state", state.secret());
-        if let Err(e) = browser.open(url.as_str()).await {
+        // The browser is started on a local address that forwards to the logout URL: the ID
+        // token must not be in the browser's command line (the process list).
+        let start = listener.start_url(Secret::new(url.as_str()));
+        if let Err(e) = browser.open(&start).await {
             tracing::warn!("{e}");
             return Ok(BrowserLogout::Unconfirmed);
         }

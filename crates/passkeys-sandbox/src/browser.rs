@@ -46,6 +46,33 @@ pub async fn complete_login_with(
         .await
 }
 
+/// Where a browser started on `url` really goes: for the app's one-time local start address
+/// (`http://127.0.0.1:PORT/start/…`, which keeps a URL off the command line), its redirect
+/// target; any other URL unchanged.
+pub async fn resolve_start(url: &str) -> Result<String, String> {
+    let parsed =
+        url::Url::parse(url).map_err(|e| format!("the URL to open is not a valid URL: {e}"))?;
+    if parsed.host_str() != Some("127.0.0.1") || !parsed.path().starts_with("/start/") {
+        return Ok(url.to_string());
+    }
+    let client = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    let resp = client
+        .get(parsed.clone())
+        .send()
+        .await
+        .map_err(|e| format!("GET {} failed: {e}", strip_query(&parsed)))?;
+    if !resp.status().is_redirection() {
+        return Err(format!(
+            "the app's start address answered {} instead of a redirect",
+            resp.status()
+        ));
+    }
+    Ok(location(&parsed, &resp)?.to_string())
+}
+
 /// [`BrowserProfile::end_session`] as a free function.
 pub async fn follow_end_session(
     profile: &BrowserProfile,
@@ -294,6 +321,7 @@ impl BrowserProfile {
     /// when the sandbox showed its "signed out" page. A 4xx/5xx answer is an `Err` carrying
     /// the status and body.
     pub async fn end_session(&self, end_session_url: &str) -> Result<Option<url::Url>, String> {
+        let end_session_url = &resolve_start(end_session_url).await?;
         let client = reqwest::Client::builder()
             .redirect(Policy::none())
             .build()

@@ -68,6 +68,16 @@ function firstForm(html, base) {
 }
 
 let url = new URL(start);
+// The app opens some URLs (logout) through a one-time local address that redirects there.
+if (url.hostname === '127.0.0.1' && url.pathname.startsWith('/start/')) {
+  const hop = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(10_000) });
+  const location = hop.headers.get('location');
+  if (!location) {
+    log(`the app's start address answered ${hop.status} without a redirect`);
+    process.exit(1);
+  }
+  url = new URL(location, url);
+}
 if (opts.nonce === 'replace') url.searchParams.set('nonce', `not-the-apps-${Date.now()}`);
 if (opts.nonce === 'drop') url.searchParams.delete('nonce');
 const providerOrigin = url.origin;

@@ -7,7 +7,11 @@
 //!   When the browser already has one sign-in session at the sandbox and the request has no
 //!   `prompt`, the sandbox answers silently, as ZITADEL does.
 //! - An `end_session` URL (RP-initiated logout): follows it, ending the browser's session, and
-//!   delivers the post-logout redirect.
+//!   delivers the post-logout redirect. The app opens it through a one-time local address
+//!   (`http://127.0.0.1:PORT/start/…`) that redirects there; that hop is followed first.
+//!
+//! `PASSKEYS_SANDBOX_BROWSER_LOG=FILE` appends each URL it is started on to FILE (tests check
+//! what a process list would show).
 //!
 //! Cookies persist between runs in the JSON file `PASSKEYS_SANDBOX_BROWSER_PROFILE` when it is
 //! set (one browser shared by several commands); otherwise each run is a fresh private window.
@@ -31,6 +35,25 @@ async fn main() -> ExitCode {
             }
         },
         None => BrowserProfile::new(),
+    };
+    // For tests: what this browser was started on (what the process list showed).
+    if let Some(log) = std::env::var_os("PASSKEYS_SANDBOX_BROWSER_LOG") {
+        use std::io::Write as _;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+        {
+            let _ = writeln!(f, "{url}");
+        }
+    }
+    // The app starts the browser on a local address that forwards to the logout URL.
+    let url = match passkeys_sandbox::browser::resolve_start(&url).await {
+        Ok(url) => url,
+        Err(e) => {
+            eprintln!("passkeys-sandbox-browser: {e}");
+            return ExitCode::from(1);
+        }
     };
     let is_logout = url::Url::parse(&url)
         .map(|u| u.path().ends_with("/end_session"))

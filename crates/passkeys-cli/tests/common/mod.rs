@@ -96,8 +96,23 @@ impl Env {
                 "PASSKEYS_SANDBOX_BROWSER_PROFILE",
                 self.dir.path().join("browser-profile.json"),
             )
+            // What the browser was started on, one URL per line (see `browser_urls`).
+            .env(
+                "PASSKEYS_SANDBOX_BROWSER_LOG",
+                self.dir.path().join("browser.log"),
+            )
             .stdin(std::process::Stdio::null());
         cmd
+    }
+
+    /// The URLs the browser was started on so far (its command lines).
+    #[allow(dead_code)]
+    pub fn browser_urls(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.path().join("browser.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 
     pub async fn run(&self, args: &[&str]) -> Run {
