@@ -15,6 +15,9 @@
 //! 5. VerifyPasskeyRegistration with the credential as a JSON **object** (a `Struct`, not
 //!    base64) and the passkey name; never retried (after a network failure the list is read).
 //!
+//! The passkey calls are the self-service port's User service v2 calls
+//! ([`crate::passkey_api`]) with the target user's id, over the REST gateway.
+//!
 //! [`HelpdeskClient::create_registration_code`] (CreatePasskeyRegistrationLink with
 //! `returnCode`) gives a one-time code the user redeems on their own device instead.
 
@@ -160,13 +163,10 @@ pub struct HelpdeskClient {
     api: ZitadelClient,
 }
 
-fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.chars().count() <= 200
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
+use crate::passkey_api::{valid_id, ApiGeneration};
+
+/// The helpdesk's transport for User service v2: its REST gateway (v2.59 and later, v4 too).
+const HELPDESK_V2: ApiGeneration = ApiGeneration::V2Rest;
 
 fn not_found(what: String) -> Error {
     Error::Api(ApiError {
@@ -310,30 +310,13 @@ impl HelpdeskClient {
         if !valid_id(user_id) {
             return Err(not_found(format!("{user_id:?} is not a user id")));
         }
-        let path = format!("/v2/users/{user_id}/passkeys");
-        let body = serde_json::json!({"authenticator": authenticator.wire(), "domain": domain});
-        let v = self
+        let (passkey_id, options) = self
             .api
-            .call(reqwest::Method::POST, &path, Some(&body))
+            .v2_register(HELPDESK_V2, user_id, authenticator.wire(), domain)
             .await?;
-        let passkey_id = v["passkeyId"]
-            .as_str()
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| ZitadelClient::shape_error(&path, "passkeyId is missing"))?
-            .to_string();
-        let options = v
-            .get("publicKeyCredentialCreationOptions")
-            .filter(|o| o.is_object())
-            .ok_or_else(|| {
-                Error::Options(webauthn::OptionsError::Malformed {
-                    member: "publicKeyCredentialCreationOptions".into(),
-                    reason: "is missing or not a JSON object".into(),
-                })
-            })?;
-        let bytes = serde_json::to_vec(options).unwrap_or_default();
         Ok(Registration {
             passkey_id,
-            options: CreationOptions::from_json(&bytes)?,
+            options,
         })
     }
 
@@ -352,17 +335,9 @@ impl HelpdeskClient {
         if !valid_id(user_id) || !valid_id(passkey_id) {
             return Err(not_found("not a user or passkey id".into()));
         }
-        let credential: serde_json::Value = serde_json::from_slice(credential_json)
-            .map_err(|e| Error::Config(format!("the credential JSON is not valid: {e}")))?;
-        let body = serde_json::json!({"publicKeyCredential": credential, "passkeyName": name});
         self.api
-            .call(
-                reqwest::Method::POST,
-                &format!("/v2/users/{user_id}/passkeys/{passkey_id}"),
-                Some(&body),
-            )
+            .v2_verify(HELPDESK_V2, user_id, passkey_id, credential_json, name)
             .await
-            .map(|_| ())
     }
 
     /// ListPasskeys: `POST /v2/users/{userId}/passkeys/_search` (READY passkeys only).
@@ -373,15 +348,7 @@ impl HelpdeskClient {
         if !valid_id(user_id) {
             return Err(not_found(format!("{user_id:?} is not a user id")));
         }
-        let path = format!("/v2/users/{user_id}/passkeys/_search");
-        let v = self
-            .api
-            .call(reqwest::Method::POST, &path, Some(&serde_json::json!({})))
-            .await?;
-        match v.get("result") {
-            None | Some(serde_json::Value::Null) => Ok(Vec::new()),
-            Some(r) => ZitadelClient::decode(&path, r.clone()),
-        }
+        self.api.v2_list(HELPDESK_V2, user_id).await
     }
 
     /// RemovePasskey: `DELETE /v2/users/{userId}/passkeys/{passkeyId}`.
@@ -392,14 +359,7 @@ impl HelpdeskClient {
         if !valid_id(user_id) || !valid_id(passkey_id) {
             return Err(not_found("not a user or passkey id".into()));
         }
-        self.api
-            .call(
-                reqwest::Method::DELETE,
-                &format!("/v2/users/{user_id}/passkeys/{passkey_id}"),
-                None,
-            )
-            .await
-            .map(|_| ())
+        self.api.v2_remove(HELPDESK_V2, user_id, passkey_id).await
     }
 
     /// CreatePasskeyRegistrationLink with `returnCode`: a one-time code (and the login-page

@@ -348,7 +348,7 @@ const UNAVAILABLE_AUTO: &str = "Check that the issuer URL is the ZITADEL instanc
 
 /// An id as ZITADEL's validation accepts it in a path (1–200 characters, letters, digits,
 /// `-`, `_`), so nothing else is ever put into a URL path.
-fn valid_id(id: &str) -> bool {
+pub(crate) fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.chars().count() <= 200
         && id
@@ -643,20 +643,9 @@ impl ZitadelClient {
     async fn list_on(&self, generation: ApiGeneration) -> Result<Vec<Passkey>> {
         match generation {
             ApiGeneration::V1 => self.list_passkeys_v1().await,
-            ApiGeneration::V2Rest => {
+            g => {
                 let uid = self.user_id().await?;
-                let path = format!("/v2/users/{uid}/passkeys/_search");
-                let v = self
-                    .call(reqwest::Method::POST, &path, Some(&serde_json::json!({})))
-                    .await?;
-                Self::result_list(&path, v)
-            }
-            ApiGeneration::V2Connect => {
-                let uid = self.user_id().await?;
-                let v = self
-                    .connect("ListPasskeys", serde_json::json!({ "userId": uid }))
-                    .await?;
-                Self::result_list("ListPasskeys", v)
+                self.v2_list(g, uid).await
             }
         }
     }
@@ -676,30 +665,68 @@ impl ZitadelClient {
 
     async fn start_on(&self, generation: ApiGeneration) -> Result<CreationOptions> {
         *self.api.pending.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        let v = match generation {
-            ApiGeneration::V1 => return self.add_passkey_v1().await,
-            ApiGeneration::V2Rest => {
-                let uid = self.user_id().await?;
-                let body = serde_json::json!({
-                    "authenticator": "PASSKEY_AUTHENTICATOR_UNSPECIFIED",
-                    "domain": self.v2_rp_id(),
-                });
-                self.call(
-                    reqwest::Method::POST,
-                    &format!("/v2/users/{uid}/passkeys"),
-                    Some(&body),
-                )
-                .await?
-            }
-            ApiGeneration::V2Connect => {
-                let uid = self.user_id().await?;
-                let body = serde_json::json!({
-                    "userId": uid,
-                    "authenticator": "PASSKEY_AUTHENTICATOR_UNSPECIFIED",
-                    "domain": self.v2_rp_id(),
-                });
-                self.connect("RegisterPasskey", body).await?
-            }
+        if generation == ApiGeneration::V1 {
+            return self.add_passkey_v1().await;
+        }
+        let uid = self.user_id().await?;
+        let (passkey_id, options) = self
+            .v2_register(
+                generation,
+                uid,
+                "PASSKEY_AUTHENTICATOR_UNSPECIFIED",
+                &self.v2_rp_id(),
+            )
+            .await?;
+        *self.api.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(passkey_id);
+        Ok(options)
+    }
+
+    /// User service v2 for the user `uid` over `generation`'s transport (Connect, else REST):
+    /// the self-service port uses it with the signed-in user's id, the helpdesk with another
+    /// user's. ListPasskeys (READY passkeys only).
+    pub(crate) async fn v2_list(
+        &self,
+        generation: ApiGeneration,
+        uid: &str,
+    ) -> Result<Vec<Passkey>> {
+        if generation == ApiGeneration::V2Connect {
+            let v = self
+                .connect("ListPasskeys", serde_json::json!({ "userId": uid }))
+                .await?;
+            return Self::result_list("ListPasskeys", v);
+        }
+        let path = format!("/v2/users/{uid}/passkeys/_search");
+        let v = self
+            .call(reqwest::Method::POST, &path, Some(&serde_json::json!({})))
+            .await?;
+        Self::result_list(&path, v)
+    }
+
+    /// [`Self::v2_list`]'s RegisterPasskey with `authenticator` (its wire name) and `domain`
+    /// (the RP ID): the `passkeyId` and the decoded creation options (a JSON object with
+    /// base64url members, a `google.protobuf.Struct`, not base64 bytes).
+    pub(crate) async fn v2_register(
+        &self,
+        generation: ApiGeneration,
+        uid: &str,
+        authenticator: &str,
+        domain: &str,
+    ) -> Result<(String, CreationOptions)> {
+        let v = if generation == ApiGeneration::V2Connect {
+            let body = serde_json::json!({
+                "userId": uid,
+                "authenticator": authenticator,
+                "domain": domain,
+            });
+            self.connect("RegisterPasskey", body).await?
+        } else {
+            let body = serde_json::json!({"authenticator": authenticator, "domain": domain});
+            self.call(
+                reqwest::Method::POST,
+                &format!("/v2/users/{uid}/passkeys"),
+                Some(&body),
+            )
+            .await?
         };
         let passkey_id = v["passkeyId"]
             .as_str()
@@ -720,9 +747,63 @@ impl ZitadelClient {
             })?;
         let bytes = serde_json::to_vec(options)
             .map_err(|e| Self::shape_error("RegisterPasskey", &e.to_string()))?;
-        let options = CreationOptions::from_json(&bytes)?;
-        *self.api.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(passkey_id);
-        Ok(options)
+        Ok((passkey_id, CreationOptions::from_json(&bytes)?))
+    }
+
+    /// [`Self::v2_list`]'s VerifyPasskeyRegistration: the credential as a JSON object
+    /// (PublicKeyCredential.toJSON(), not base64) and `passkeyName`.
+    pub(crate) async fn v2_verify(
+        &self,
+        generation: ApiGeneration,
+        uid: &str,
+        passkey_id: &str,
+        credential_json: &[u8],
+        name: &str,
+    ) -> Result<()> {
+        let credential: serde_json::Value = serde_json::from_slice(credential_json)
+            .map_err(|e| Error::Config(format!("the credential JSON is not valid: {e}")))?;
+        if generation == ApiGeneration::V2Connect {
+            let body = serde_json::json!({
+                "userId": uid,
+                "passkeyId": passkey_id,
+                "publicKeyCredential": credential,
+                "passkeyName": name,
+            });
+            self.connect("VerifyPasskeyRegistration", body).await?;
+        } else {
+            let body = serde_json::json!({"publicKeyCredential": credential, "passkeyName": name});
+            self.call(
+                reqwest::Method::POST,
+                &format!("/v2/users/{uid}/passkeys/{passkey_id}"),
+                Some(&body),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// [`Self::v2_list`]'s RemovePasskey.
+    pub(crate) async fn v2_remove(
+        &self,
+        generation: ApiGeneration,
+        uid: &str,
+        id: &str,
+    ) -> Result<()> {
+        if generation == ApiGeneration::V2Connect {
+            self.connect(
+                "RemovePasskey",
+                serde_json::json!({"userId": uid, "passkeyId": id}),
+            )
+            .await?;
+        } else {
+            self.call(
+                reqwest::Method::DELETE,
+                &format!("/v2/users/{uid}/passkeys/{id}"),
+                None,
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Finishes the registration started by [`ZitadelClient::add_passkey`]
@@ -772,31 +853,8 @@ impl ZitadelClient {
                     server_message: "no registration was started by this client".into(),
                 })
             })?;
-        // The credential as a JSON object (PublicKeyCredential.toJSON()), not base64.
-        let credential: serde_json::Value = serde_json::from_slice(credential_json)
-            .map_err(|e| Error::Config(format!("the credential JSON is not valid: {e}")))?;
-        match generation {
-            ApiGeneration::V2Connect => {
-                let body = serde_json::json!({
-                    "userId": uid,
-                    "passkeyId": passkey_id,
-                    "publicKeyCredential": credential,
-                    "passkeyName": name,
-                });
-                self.connect("VerifyPasskeyRegistration", body).await?;
-            }
-            _ => {
-                let body =
-                    serde_json::json!({"publicKeyCredential": credential, "passkeyName": name});
-                self.call(
-                    reqwest::Method::POST,
-                    &format!("/v2/users/{uid}/passkeys/{passkey_id}"),
-                    Some(&body),
-                )
-                .await?;
-            }
-        }
-        Ok(())
+        self.v2_verify(generation, uid, &passkey_id, credential_json, name)
+            .await
     }
 
     /// The `passkeyId` of the registration this client started on User service v2.
@@ -820,24 +878,9 @@ impl ZitadelClient {
     async fn remove_on(&self, g: ApiGeneration, id: &str) -> Result<()> {
         match g {
             ApiGeneration::V1 => self.remove_passkey_v1(id).await,
-            ApiGeneration::V2Rest => {
+            g => {
                 let uid = self.user_id().await?;
-                self.call(
-                    reqwest::Method::DELETE,
-                    &format!("/v2/users/{uid}/passkeys/{id}"),
-                    None,
-                )
-                .await
-                .map(|_| ())
-            }
-            ApiGeneration::V2Connect => {
-                let uid = self.user_id().await?;
-                self.connect(
-                    "RemovePasskey",
-                    serde_json::json!({"userId": uid, "passkeyId": id}),
-                )
-                .await
-                .map(|_| ())
+                self.v2_remove(g, uid, id).await
             }
         }
     }
