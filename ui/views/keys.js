@@ -425,10 +425,12 @@ function renderPolicy(r) {
   $('key-always-uv-state').textContent = `${t('keys.info.alwaysUv')}: ${t(r.alwaysUv ? 'keys.on' : 'keys.off')}`;
   $('key-always-uv').textContent = t(r.alwaysUv ? 'keys.alwaysUvOff' : 'keys.alwaysUvOn');
   $('key-always-uv').dataset.on = String(r.alwaysUv);
-  $('key-min-pin-form').hidden = !r.supports.setMinPinLength;
+  // Only a longer minimum can be set (a key never lowers it short of a reset); at 63 there is
+  // nothing left to raise.
+  $('key-min-pin-form').hidden = !r.supports.setMinPinLength || r.minPinLength >= 63;
   const input = $input('key-min-pin');
-  input.min = String(r.minPinLength);
-  if (!input.value || Number(input.value) < r.minPinLength) input.value = String(Math.min(63, r.minPinLength + 2));
+  input.min = String(r.minPinLength + 1);
+  if (!input.value || Number(input.value) <= r.minPinLength) input.value = String(Math.min(63, r.minPinLength + 2));
   const ep = r.options.ep;
   $('key-ea').replaceChildren(...fact(t('keys.eaLabel'),
     ep === true ? t('keys.eaOn') : ep === false ? t('keys.eaOff') : t('keys.eaNone')));
@@ -448,8 +450,9 @@ $('key-min-pin-form').addEventListener('submit', async (ev) => {
   const r = page.report;
   if (!r) return;
   const length = Number($input('key-min-pin').value);
-  if (!Number.isInteger(length) || length < Math.max(4, r.minPinLength) || length > 63) {
-    status(t('keys.minPinInvalid', { min: Math.max(4, r.minPinLength) }));
+  const lowest = Math.max(4, r.minPinLength + 1);
+  if (!Number.isInteger(length) || length < lowest || length > 63) {
+    status(t('keys.minPinInvalid', { min: lowest }));
     $('key-min-pin').focus();
     return;
   }
