@@ -56,12 +56,15 @@ struct Ui {
 /// before). WebDriver clicks at the element's centre as found a moment earlier: an element
 /// still moving (a list above it rendering its first answer) takes the click somewhere else.
 fn clickable(css: &str) -> String {
+    // Positions are remembered per wait (its own map), never from an earlier wait.
+    static WAITS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WAITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!(
         "(() => {{ const e = document.querySelector({css:?}); \
          if (!e || e.disabled || e.offsetParent === null) return false; \
          const r = e.getBoundingClientRect(); const at = [r.x, r.y, r.width, r.height].join(); \
-         const seen = (window.__e2eAt ??= new WeakMap()); const still = seen.get(e) === at; \
-         seen.set(e, at); return still; }})()"
+         const seen = ((window.__e2eAt ??= {{}})[{n}] ??= new WeakMap()); \
+         const still = seen.get(e) === at; seen.set(e, at); return still; }})()"
     )
 }
 

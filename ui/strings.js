@@ -130,7 +130,7 @@ export const STRINGS = {
   confirm: {
     removeTitle: 'Remove “{name}”?',
     removeText: 'You will no longer be able to sign in with this passkey. This cannot be undone.',
-    removeTextOnKey: 'You will no longer be able to sign in with this passkey. This cannot be undone. It stays stored on your security key, {model}, until you delete it there; the Security keys page marks it as an orphan.',
+    removeTextOnKey: 'You will no longer be able to sign in with this passkey. This cannot be undone. It stays stored on your security key, {model}, until you delete it there: the Security keys page shows it as an orphan while you are signed in here.',
     removeOk: 'Remove passkey',
     cleanUpTitle: 'Clean up this unfinished registration?',
     cleanUpText: 'It was never finished and cannot be used to sign in.',

@@ -336,8 +336,9 @@ pub async fn list_passkeys(state: State<'_, AppState>) -> Result<Vec<Passkey>, I
     Ok(api.list_passkeys().await?)
 }
 
-/// Removes a passkey (or cleans up an unfinished registration) and forgets it in the
-/// inventory, as `passkeys remove` does.
+/// Removes a passkey (or cleans up an unfinished registration) and marks it removed in the
+/// inventory (a credential of it left on a security key is then an orphan), as `passkeys
+/// remove` does.
 #[tauri::command]
 pub async fn remove_passkey(state: State<'_, AppState>, id: String) -> Result<(), IpcError> {
     let (api, env) = state.api().await?;

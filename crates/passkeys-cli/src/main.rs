@@ -195,25 +195,28 @@ fn init_logging(verbose: u8) {
             tracing_subscriber::EnvFilter::try_from_env("PASSKEYS_LOG")
                 .unwrap_or_else(|_| filter.into()),
         )
-        .with_writer(|| RedactingStderr)
+        .with_writer(|| Redacting(std::io::stderr()))
+        // Plain `name=value` fields: colour codes between a field's name and its value would
+        // hide it from the redaction.
+        .with_ansi(false)
         .with_target(false)
         .try_init();
 }
 
-/// Standard error with anything that looks like a secret redacted
+/// A log writer (standard error) with anything that looks like a secret redacted
 /// ([`passkeys_core::secret::redact_text`]): `-vv` turns on other crates' debug logs, which this
 /// project does not control. The formatter writes each event in one call.
-struct RedactingStderr;
+struct Redacting<W>(W);
 
-impl std::io::Write for RedactingStderr {
+impl<W: std::io::Write> std::io::Write for Redacting<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let text = passkeys_core::secret::redact_text(&String::from_utf8_lossy(buf));
-        std::io::stderr().write_all(text.as_bytes())?;
+        self.0.write_all(text.as_bytes())?;
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        std::io::stderr().flush()
+        self.0.flush()
     }
 }
 
@@ -639,4 +642,52 @@ async fn run(cli: Cli, out: &Out) -> Result<()> {
         | Command::Key(_) => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::Redacting;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn structured_fields_and_messages_are_redacted() {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || Redacting(writer.clone()))
+            .with_ansi(false)
+            .with_max_level(tracing::Level::TRACE)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::debug!(code = "c0de-secret-1", refresh_token = %"rt-secret-2", "callback");
+            tracing::debug!("GET /callback?code=c0de-secret-3&state=st-secret-4");
+            tracing::debug!(user = "alice", "kept");
+        });
+        let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        for secret in [
+            "c0de-secret-1",
+            "rt-secret-2",
+            "c0de-secret-3",
+            "st-secret-4",
+        ] {
+            assert!(!logs.contains(secret), "{secret} in {logs}");
+        }
+        assert!(
+            logs.contains("code=<redacted>") && logs.contains("user=\"alice\""),
+            "{logs}"
+        );
+    }
 }

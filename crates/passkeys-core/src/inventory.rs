@@ -310,11 +310,15 @@ impl Inventory {
             return Ok(false);
         };
         entry.removed_at = Some(now_rfc3339());
-        let mut removed: Vec<(String, String)> = self
+        let when = |t: &str| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                .map_or(i128::MIN, time::OffsetDateTime::unix_timestamp_nanos)
+        };
+        let mut removed: Vec<(i128, String)> = self
             .entries
             .iter()
             .filter(|e| same(e))
-            .filter_map(|e| Some((e.removed_at.clone()?, e.credential_id.clone())))
+            .filter_map(|e| Some((when(e.removed_at.as_deref()?), e.credential_id.clone())))
             .collect();
         if removed.len() > MAX_REMOVED_PER_INSTANCE {
             removed.sort();

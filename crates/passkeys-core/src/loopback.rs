@@ -19,6 +19,9 @@
 //! `id_token_hint`; a browser is started with its URL as an argument, which other users of the
 //! machine can read in the process list). It answers once, with `Cache-Control: no-store` and
 //! `Referrer-Policy: no-referrer`; the address itself holds 128 random bits and nothing else.
+//! Another user who reads the address in the process list could still race the browser to it:
+//! on Linux it is answered only to a connection whose socket belongs to this user
+//! (`/proc/net/tcp`); elsewhere (and where that table cannot tell) that race remains.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -98,6 +101,8 @@ type Outcome = std::result::Result<Secret, Error>;
 type Delivery = (Outcome, Option<oneshot::Sender<FinalPage>>);
 
 struct Shared {
+    /// The listener's own address (the far end of a connecting socket).
+    local: Option<std::net::SocketAddr>,
     expected_state: Secret,
     expect: Expect,
     tx: Mutex<Option<mpsc::Sender<Delivery>>>,
@@ -195,11 +200,40 @@ pub fn classify_redirect(query: &str, expected_state: &str, expect: Expect) -> C
     }
 }
 
+/// Whether the TCP connection from `peer` to `local` (this listener) belongs to this user:
+/// `Some(false)` for another user's process, `None` when the system cannot tell.
+pub fn peer_is_this_user(peer: std::net::SocketAddr, local: std::net::SocketAddr) -> Option<bool> {
+    #[cfg(target_os = "linux")]
+    {
+        let entry = procfs::net::tcp()
+            .ok()?
+            .into_iter()
+            .find(|e| e.local_address == peer && e.remote_address == local)?;
+        Some(entry.uid == rustix::process::getuid().as_raw())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (peer, local);
+        None
+    }
+}
+
 async fn start(
     State(shared): State<Arc<Shared>>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     axum::extract::Path(nonce): axum::extract::Path<String>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
+    if shared
+        .local
+        .and_then(|local| peer_is_this_user(peer, local))
+        == Some(false)
+    {
+        tracing::warn!(
+            "another user's process asked for the one-time sign-out address; it was refused"
+        );
+        return (StatusCode::NOT_FOUND, page("Not found", "Nothing here.")).into_response();
+    }
     let mut slot = shared.start.lock().await;
     let matches = slot.as_ref().is_some_and(|(n, _)| n.expose() == nonce);
     match slot.take() {
@@ -215,6 +249,10 @@ async fn start(
             ],
         )
             .into_response(),
+        None => {
+            tracing::warn!("the one-time sign-out address was asked for again (someone else may have opened it first)");
+            (StatusCode::NOT_FOUND, page("Not found", "Nothing here.")).into_response()
+        }
         other => {
             *slot = other;
             (StatusCode::NOT_FOUND, page("Not found", "Nothing here.")).into_response()
@@ -389,6 +427,7 @@ impl LoopbackListener {
     ) -> Result<(Secret, PendingReply)> {
         let (tx, mut rx) = mpsc::channel(1);
         let shared = Arc::new(Shared {
+            local: self.listener.local_addr().ok(),
             expected_state,
             expect,
             tx: Mutex::new(Some(tx)),
@@ -405,11 +444,14 @@ impl LoopbackListener {
             .with_state(shared);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            let _ = axum::serve(self.listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stop_rx.await;
-                })
-                .await;
+            let _ = axum::serve(
+                self.listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = stop_rx.await;
+            })
+            .await;
         });
         let mut pending = PendingReply {
             final_tx: None,
@@ -471,6 +513,17 @@ mod tests {
             404,
             "once"
         );
+        // The check that refuses other users' processes can see this one's connection.
+        #[cfg(target_os = "linux")]
+        {
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+                .await
+                .unwrap();
+            let local = listener.local_addr().unwrap();
+            let client = tokio::net::TcpStream::connect(local).await.unwrap();
+            let peer = client.local_addr().unwrap();
+            assert_eq!(peer_is_this_user(peer, local), Some(true));
+        }
         // The return from end_session: the tab waits for the final page.
         let back = start.split("/start/").next().unwrap().to_string() + "/callback?state=s";
         let tab = tokio::spawn(async move { client.get(&back).send().await.unwrap().status() });

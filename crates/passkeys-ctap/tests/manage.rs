@@ -305,6 +305,18 @@ async fn orphans_are_told_apart_from_known_and_unknown_credentials() {
         "{alice_standing:?}"
     );
     assert_eq!(count(&s, |s| matches!(s, Standing::Orphan { .. })), 1);
+    // ... unless ZITADEL still lists it as READY: ZITADEL's word wins, it is known.
+    let still_listed = InstanceView {
+        removed: vec![(alice.clone(), "t1".to_string())],
+        ..view(&["t1"], Some(vec![(alice2.clone(), "t2".to_string())]))
+    };
+    let s = standings(&still_listed);
+    assert_eq!(
+        s.iter().find(|(_, id, _)| *id == alice).unwrap().2,
+        Standing::Known {
+            token_id: "t1".into()
+        }
+    );
 
     // Deleting the orphans leaves the rest.
     let orphans: Vec<Vec<u8>> = all

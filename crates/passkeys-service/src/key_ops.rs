@@ -460,13 +460,17 @@ pub fn classify(rp: &RelyingParty, cred: &StoredCredential, view: &InstanceView)
         return Standing::Other;
     }
     if let Some((_, token)) = view.removed.iter().find(|(id, _)| *id == cred.id_bytes) {
-        if !view.ready_token_ids.contains(token) {
-            return Standing::Orphan {
-                reason: format!(
-                    "you removed its passkey {token} from ZITADEL with this app; it still takes a place on the key"
-                ),
+        // Still listed as READY although ZITADEL confirmed its removal: ZITADEL's word wins.
+        if view.ready_token_ids.contains(token) {
+            return Standing::Known {
+                token_id: token.clone(),
             };
         }
+        return Standing::Orphan {
+            reason: format!(
+                "you removed its passkey {token} from ZITADEL with this app; it still takes a place on the key"
+            ),
+        };
     }
     let Some(inventory) = view.inventory.as_ref() else {
         return Standing::Unknown {
