@@ -59,14 +59,12 @@ impl<T: Token> Device<T> {
                 .await
                 .map(|_| ());
         }
-        let token = crate::manage::management_token(self, PERMISSION_ACFG, deadline).await?;
-        let result = self.send_config(&map, &message, &token, deadline).await;
-        if crate::manage::retry_with_fresh_token(self, &token, &result) {
-            let token = crate::manage::management_token(self, PERMISSION_ACFG, deadline).await?;
-            return self
-                .send_config(&map, &message, &token, deadline)
-                .await
-                .map(|_| ());
+        let mut token = crate::manage::management_token(self, PERMISSION_ACFG, deadline).await?;
+        let mut result = self.send_config(&map, &message, &token, deadline).await;
+        if crate::manage::renew_refused_token(self, &mut token, PERMISSION_ACFG, deadline, &result)
+            .await?
+        {
+            result = self.send_config(&map, &message, &token, deadline).await;
         }
         result.map(|_| ())
     }

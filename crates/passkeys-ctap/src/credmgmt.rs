@@ -113,13 +113,16 @@ impl<T: Token> CredentialManager<'_, T> {
     /// One command; with `auth`, a stale kept token is replaced once (asking for the PIN).
     async fn call(&mut self, sub: u8, params: Option<Value>, auth: bool) -> Result<Value, Fail> {
         let result = self.call_once(sub, params.clone(), auth).await;
-        if auth && crate::manage::retry_with_fresh_token(self.device, &self.token, &result) {
-            self.token = crate::manage::management_token(
+        if auth
+            && crate::manage::renew_refused_token(
                 self.device,
+                &mut self.token,
                 permission::CREDENTIAL_MANAGEMENT,
                 self.deadline,
+                &result,
             )
-            .await?;
+            .await?
+        {
             return self.call_once(sub, params, auth).await;
         }
         result

@@ -531,21 +531,24 @@ async fn fresh_token<T: Token>(
     }
 }
 
-/// Whether a failed authenticated management command should be retried once with a fresh
-/// token: the token came from the visit's cache and the key refused it (stale). The cache is
-/// then emptied, so the next [`management_token`] asks for the PIN.
-pub(crate) fn retry_with_fresh_token<T: Token>(
-    device: &Device<T>,
-    token: &AuthToken,
+/// After an authenticated management command: when `token` came from the visit's cache and
+/// the key refused it (stale), forgets the cache, replaces `token` with a fresh one (asking for
+/// the PIN) and returns `true`: send the command once more. Otherwise `false`.
+pub(crate) async fn renew_refused_token<T: Token>(
+    device: &mut Device<T>,
+    token: &mut AuthToken,
+    permissions: u8,
+    deadline: Instant,
     result: &Result<Value, Fail>,
-) -> bool {
+) -> Result<bool, Fail> {
     match result {
         Err(Fail::Status(s)) if token.cached && status::token_refused(*s) => {
             tracing::debug!("the key refused the kept PIN token (0x{s:02X}); asking again");
             device.forget_token();
-            true
+            *token = management_token(device, permissions, deadline).await?;
+            Ok(true)
         }
-        _ => false,
+        _ => Ok(false),
     }
 }
 
