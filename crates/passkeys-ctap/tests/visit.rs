@@ -185,14 +185,17 @@ fn config_and_credmgmt_info() -> Value {
 async fn one_token_serves_credential_management_and_configuration() {
     let refuse_next_config = Arc::new(AtomicBool::new(false));
     let refuse = refuse_next_config.clone();
+    let refuse_next_credmgmt = Arc::new(AtomicBool::new(false));
+    let refuse_cm = refuse_next_credmgmt.clone();
     let key = ScriptKey::new(config_and_credmgmt_info(), move |seen, _| match seen.cmd {
+        0x0A if refuse_cm.swap(false, Ordering::SeqCst) => Reply::Status(0x33),
         0x0A => Reply::Ok(map(vec![(1, fault::int(3)), (2, fault::int(22))])),
         0x0D if refuse.swap(false, Ordering::SeqCst) => Reply::Status(0x33),
         0x0D => Reply::Ok(Value::Null),
         _ => Reply::Standard,
     });
     let cache = Arc::new(TokenCache::new());
-    let script = Script::new(&[PIN, PIN]);
+    let script = Script::new(&[PIN, PIN, PIN]);
     let open = || async {
         let mut d = Device::open(key.token(), script.arc(), CancellationToken::new())
             .await
@@ -231,4 +234,21 @@ async fn one_token_serves_credential_management_and_configuration() {
     assert_eq!(script.requests().len(), 2);
     assert_eq!(key.sent(0x0D).len(), 4, "three changes and one retry");
     assert!(cache.is_held());
+
+    // The same for credential management.
+    let script_before = script.requests().len();
+    let sent_before = key.sent(0x0A).len();
+    refuse_next_credmgmt.store(true, Ordering::SeqCst);
+    let slots = open().await.credential_slots().await.unwrap().unwrap();
+    assert_eq!((slots.used, slots.remaining), (3, 22));
+    assert_eq!(
+        script.requests().len(),
+        script_before + 1,
+        "asked once more"
+    );
+    assert_eq!(
+        key.sent(0x0A).len(),
+        sent_before + 2,
+        "refused, then retried"
+    );
 }
