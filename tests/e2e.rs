@@ -642,12 +642,7 @@ fn security_keys_page_without_a_key() {
             "!document.getElementById('key-panel').hidden && document.getElementById('key-info').textContent.includes('Practice')",
         )
         .await;
-        ui.click("#keys-practice-plug").await;
-        ui.wait(
-            "practice key removed",
-            "document.getElementById('keys-practice').dataset.state === 'removed'",
-        )
-        .await;
+        ui.practice_plug("keys", false).await;
         ui.wait(
             "keys: empty state",
             "!document.getElementById('keys-empty').hidden && document.getElementById('key-panel').hidden",

@@ -158,22 +158,6 @@ impl Ui {
         )
         .await;
     }
-
-    /// Removes or inserts the practice key. Inserted, it may wait for a touch at once (the
-    /// reset), so "waiting" counts as inserted.
-    async fn practice_on_keys_page(&self, inserted: bool) {
-        let want = if inserted {
-            "['inserted', 'waiting']"
-        } else {
-            "['removed']"
-        };
-        self.click("#keys-practice-plug").await;
-        self.wait(
-            &format!("practice key {want}"),
-            &format!("{want}.includes(document.getElementById('keys-practice').dataset.state)"),
-        )
-        .await;
-    }
 }
 
 #[test]
@@ -442,8 +426,8 @@ fn security_keys_page_on_the_practice_key() {
         )
         .await;
         ui.shot_of("#keys-op", "keys-24-reset-reinsert").await;
-        ui.practice_on_keys_page(false).await;
-        ui.practice_on_keys_page(true).await;
+        ui.practice_plug("keys", false).await;
+        ui.practice_plug("keys", true).await;
         ui.wait(
             "touch for the reset",
             "document.getElementById('keys-practice').dataset.state === 'waiting'",

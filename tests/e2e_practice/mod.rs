@@ -187,12 +187,18 @@ impl Ui {
         .await;
     }
 
-    async fn practice_plug(&self, inserted: bool) {
-        let want = if inserted { "inserted" } else { "removed" };
-        self.click_fresh("#wiz-practice-plug").await;
+    /// Removes or inserts the practice key with the panel `prefix` (`wiz`, `keys`). Inserted,
+    /// it may wait for a touch at once (the reset), so "waiting" counts as inserted.
+    pub(crate) async fn practice_plug(&self, prefix: &str, inserted: bool) {
+        let want = if inserted {
+            "['inserted', 'waiting']"
+        } else {
+            "['removed']"
+        };
+        self.click_fresh(&format!("#{prefix}-practice-plug")).await;
         self.wait(
             &format!("practice key {want}"),
-            &format!("document.getElementById('wiz-practice').dataset.state === '{want}'"),
+            &format!("{want}.includes(document.getElementById('{prefix}-practice').dataset.state)"),
         )
         .await;
     }
@@ -263,11 +269,11 @@ fn practice_key_removed_mid_operation_then_pin_blocked() {
         ui.pin_dialog(true).await;
         ui.answer_pin(PIN).await;
         ui.touch_wanted().await;
-        ui.practice_plug(false).await;
+        ui.practice_plug("wiz", false).await;
         ui.wizard_error("authenticator_disconnected").await;
         assert!(ui.text("#wiz-error-box").await.contains("removed"));
         ui.shot("practice-10-key-removed-mid-operation").await;
-        ui.practice_plug(true).await;
+        ui.practice_plug("wiz", true).await;
         ui.shot("practice-11-key-inserted-again").await;
         ui.click_fresh("#wiz-retry").await;
         ui.wizard_on_practice_key(None, "Practice C").await;
@@ -304,8 +310,8 @@ fn practice_key_removed_mid_operation_then_pin_blocked() {
                 if round == 0 {
                     ui.shot("practice-13-pin-auth-blocked").await;
                 }
-                ui.practice_plug(false).await;
-                ui.practice_plug(true).await;
+                ui.practice_plug("wiz", false).await;
+                ui.practice_plug("wiz", true).await;
                 ui.click_fresh("#wiz-error-close").await;
                 ui.view("passkeys").await;
             }
