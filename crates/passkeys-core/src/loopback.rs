@@ -232,32 +232,36 @@ async fn start(
         tracing::warn!(
             "another user's process asked for the one-time sign-out address; it was refused"
         );
-        return (StatusCode::NOT_FOUND, page("Not found", "Nothing here.")).into_response();
+        return not_found().into_response();
     }
     let mut slot = shared.start.lock().await;
-    let matches = slot.as_ref().is_some_and(|(n, _)| n.expose() == nonce);
-    match slot.take() {
-        Some((_, target)) if matches => (
-            StatusCode::SEE_OTHER,
-            [
-                (axum::http::header::LOCATION, target.expose().to_string()),
-                (axum::http::header::CACHE_CONTROL, "no-store".to_string()),
-                (
-                    axum::http::header::REFERRER_POLICY,
-                    "no-referrer".to_string(),
-                ),
-            ],
-        )
-            .into_response(),
+    let target = match slot.take() {
+        Some((n, target)) if n.expose() == nonce => target,
+        Some(kept) => {
+            *slot = Some(kept);
+            return not_found().into_response();
+        }
         None => {
             tracing::warn!("the one-time sign-out address was asked for again (someone else may have opened it first)");
-            (StatusCode::NOT_FOUND, page("Not found", "Nothing here.")).into_response()
+            return not_found().into_response();
         }
-        other => {
-            *slot = other;
-            (StatusCode::NOT_FOUND, page("Not found", "Nothing here.")).into_response()
-        }
-    }
+    };
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (axum::http::header::LOCATION, target.expose().to_string()),
+            (axum::http::header::CACHE_CONTROL, "no-store".to_string()),
+            (
+                axum::http::header::REFERRER_POLICY,
+                "no-referrer".to_string(),
+            ),
+        ],
+    )
+        .into_response()
+}
+
+fn not_found() -> (StatusCode, Html<String>) {
+    (StatusCode::NOT_FOUND, page("Not found", "Nothing here."))
 }
 
 async fn callback(
@@ -439,7 +443,7 @@ impl LoopbackListener {
                 &format!("{START_PATH}/{{nonce}}"),
                 axum::routing::get(start),
             )
-            .fallback(|| async { (StatusCode::NOT_FOUND, page("Not found", "Nothing here.")) })
+            .fallback(|| async { not_found() })
             .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
             .with_state(shared);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
