@@ -244,13 +244,9 @@ impl Inventory {
     }
 
     /// The entry for a ZITADEL token id on an instance (not one this app removed).
-    pub fn find(&self, instance: &str, id: &str) -> Option<&InventoryEntry> {
-        let instance = normalise(instance);
-        self.entries.iter().find(|e| {
-            normalise(&e.instance) == instance
-                && e.id.as_deref() == Some(id)
-                && e.removed_at.is_none()
-        })
+    pub fn find<'a>(&'a self, instance: &'a str, id: &str) -> Option<&'a InventoryEntry> {
+        self.for_instance(instance)
+            .find(|e| e.id.as_deref() == Some(id))
     }
 
     /// (credential id, ZITADEL token id) of every passkey recorded for `instance` whose token
@@ -353,7 +349,7 @@ impl Inventory {
     }
 
     /// Pairs each of ZITADEL's passkeys with what this app knows about it.
-    pub fn annotate<'a>(&'a self, instance: &str, list: &'a [Passkey]) -> Vec<KnownPasskey<'a>> {
+    pub fn annotate<'a>(&'a self, instance: &'a str, list: &'a [Passkey]) -> Vec<KnownPasskey<'a>> {
         list.iter()
             .map(|p| KnownPasskey {
                 passkey: p,
