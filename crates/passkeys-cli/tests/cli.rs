@@ -322,6 +322,17 @@ async fn the_practice_key_enrolls_with_a_pin_set_first() {
     let ready = env.ready();
     assert_eq!(ready.len(), 1);
     assert_eq!(ready[0].name.as_deref(), Some("Practice"));
+
+    // Removed from ZITADEL, it stays on the key: the CLI says so and how to delete it there.
+    let id = added["id"].as_str().unwrap();
+    let r = env.run(&["remove", id]).await.ok();
+    assert!(
+        r.stderr.contains("stays stored on your security key")
+            && r.stderr
+                .contains("passkeys key credentials orphans --delete"),
+        "{}",
+        r.stderr
+    );
 }
 
 /// Against a real instance the practice key is refused before anything is opened or sent.
