@@ -204,9 +204,14 @@ async fn demo_steps(sandbox: &Sandbox, out: &Out) -> Result<()> {
     out.line(
         "\nDone: a passkey was enrolled end to end and verified by the sandbox with webauthn-rs.",
     );
+    // The same row shape as `passkeys --json list` (state as a word).
+    let remaining: Vec<_> = remaining
+        .iter()
+        .map(|p| serde_json::json!({"id": p.id, "name": p.name, "state": p.state.label()}))
+        .collect();
     out.json(&serde_json::json!({
         "enrolled": [first, second],
-        "removed": first_id,
+        "removed": {"id": first_id, "name": first.name},
         "remaining": remaining,
     }));
     Ok(())
